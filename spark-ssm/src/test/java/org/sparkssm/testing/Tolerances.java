@@ -1,0 +1,85 @@
+package org.sparkssm.testing;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Locale;
+
+/**
+ * The one tolerance policy of the test suite. A value passes when
+ * {@code |expected - actual| <= abs + rel * |expected|}. Failure messages give the index, both
+ * values and the largest difference seen.
+ */
+public final class Tolerances {
+  private Tolerances() {}
+
+  /** Fast float64 kernel vs. its float64 reference twin: same math, different order of operations. */
+  public static final Tolerance F64 = new Tolerance(1e-12, 1e-10);
+  /** Float64 over long sequences (10^5..10^7 steps) or through matrix functions (expm, eigen). */
+  public static final Tolerance F64_LONG = new Tolerance(1e-9, 1e-7);
+  /** Chunked vs. one-shot scans: rounding differs only by where the carry is taken. */
+  public static final Tolerance CHUNKED = new Tolerance(1e-12, 1e-10);
+  /** Results that pass through float32 (weights, float32 kernels). */
+  public static final Tolerance F32 = new Tolerance(1e-5, 1e-4);
+  /** Closed forms that are approximations themselves (e.g. HiPPO reconstruction of a window). */
+  public static final Tolerance APPROX = new Tolerance(1e-3, 1e-3);
+
+  /** Absolute and relative tolerance. */
+  public static final class Tolerance {
+    public final double abs;
+    public final double rel;
+
+    public Tolerance(double abs, double rel) {
+      this.abs = abs;
+      this.rel = rel;
+    }
+
+    public boolean accepts(double expected, double actual) {
+      if (Double.isNaN(expected) || Double.isNaN(actual)) {
+        return Double.isNaN(expected) && Double.isNaN(actual);
+      }
+      if (expected == actual) {
+        return true; // infinities of the same sign
+      }
+      return Math.abs(expected - actual) <= abs + rel * Math.abs(expected);
+    }
+  }
+
+  public static void assertClose(String what, double expected, double actual, Tolerance tol) {
+    if (!tol.accepts(expected, actual)) {
+      fail(String.format(Locale.ROOT, "%s: expected %.17g, got %.17g (diff %.3g, abs %.1g + rel %.1g)",
+          what, expected, actual, Math.abs(expected - actual), tol.abs, tol.rel));
+    }
+  }
+
+  /** Compares {@code expected[eOff..eOff+n)} with {@code actual[aOff..aOff+n)}. */
+  public static void assertClose(String what, double[] expected, int eOff, double[] actual, int aOff, int n,
+      Tolerance tol) {
+    int firstBad = -1;
+    double maxDiff = 0;
+    int maxAt = -1;
+    for (int i = 0; i < n; i++) {
+      double e = expected[eOff + i];
+      double a = actual[aOff + i];
+      double diff = Math.abs(e - a);
+      if (!(diff <= maxDiff)) {
+        maxDiff = diff;
+        maxAt = i;
+      }
+      if (firstBad < 0 && !tol.accepts(e, a)) {
+        firstBad = i;
+      }
+    }
+    if (firstBad >= 0) {
+      fail(String.format(Locale.ROOT,
+          "%s: at index %d expected %.17g, got %.17g; max diff %.3g at index %d (abs %.1g + rel %.1g)",
+          what, firstBad, expected[eOff + firstBad], actual[aOff + firstBad], maxDiff, maxAt, tol.abs, tol.rel));
+    }
+  }
+
+  public static void assertClose(String what, double[] expected, double[] actual, Tolerance tol) {
+    if (expected.length != actual.length) {
+      fail(what + ": expected length " + expected.length + ", got " + actual.length);
+    }
+    assertClose(what, expected, 0, actual, 0, expected.length, tol);
+  }
+}
