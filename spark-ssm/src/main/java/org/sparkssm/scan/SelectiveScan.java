@@ -313,6 +313,7 @@ public final class SelectiveScan {
     final double[] bias = p.deltaBias;
     final boolean softplus = p.deltaSoftplus;
     final boolean output = C != null;
+    assert L >= 0 && h.length == D * N && (!output || y != null) : "unchecked arguments; see scan()";
     for (int t = 0; t < L; t++) {
       int row = t * D;
       for (int g = 0; g < G; g++) {

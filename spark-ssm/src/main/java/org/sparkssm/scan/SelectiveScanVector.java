@@ -42,6 +42,7 @@ final class SelectiveScanVector {
     final double[] bias = p.deltaBiasRaw();
     final boolean softplus = p.deltaSoftplus();
     final boolean output = C != null;
+    assert L >= 0 && h.length == D * N && (!output || y != null) : "unchecked arguments; see SelectiveScan.scan()";
 
     // State transposed to [n * D + d] so that a block of channels is contiguous for each n.
     double[] hT = new double[D * N];
