@@ -1,0 +1,137 @@
+package org.sparkssm.scan;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API path of {@link SelectiveScan}; only loaded when {@link VectorSupport#ENABLED}.
+ *
+ * <p>Lanes run over channels d, not over the state index n: Mamba has N = 16 but D in the
+ * hundreds to thousands, the per-step scalars Δ, u, z, Dskip are per channel (so they load as
+ * vectors), and B, C are shared by every channel of a group (so they broadcast). For one step t and
+ * a block of channels the state update
+ * {@code h_{n,d} ← exp(Δ_d A_{n,d}) h_{n,d} + (Δ_d u_d) B_n} is one EXP and one FMA per n and the
+ * output {@code y_d = Σ_n C_n h_{n,d}} accumulates in a register with one more FMA: no lane
+ * reduction. That needs {@code h} and {@code A} as {@code [n * D + d]}: A is transposed once in
+ * {@link SelectiveScan.Params}, h into a per-call workspace (O(D·N), against O(L·D·N) work).
+ * Channels of a group that do not fill a vector run the same update in scalar code.
+ */
+final class SelectiveScanVector {
+  private SelectiveScanVector() {}
+
+  private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+  /** Whether a group of {@code perGroup} channels fills at least one vector. */
+  static boolean fillsVector(int perGroup) {
+    return perGroup >= S.length();
+  }
+
+  /** Same contract as {@link SelectiveScan#scanScalar}: unchecked, {@code C == null} skips the output. */
+  static void scan(SelectiveScan.Params p, double[] u, int uOff, double[] delta, int deltaOff, double[] B, int bOff,
+      double[] C, int cOff, double[] z, int zOff, double[] y, int yOff, int L, double[] h) {
+    final int D = p.channels();
+    final int N = p.stateSize();
+    final int G = p.groups();
+    final int perGroup = D / G;
+    final int vecPerGroup = S.loopBound(perGroup);
+    final int lanes = S.length();
+    final double[] aT = p.aTransposedRaw();
+    final double[] dSkip = p.dSkipRaw();
+    final double[] bias = p.deltaBiasRaw();
+    final boolean softplus = p.deltaSoftplus();
+    final boolean output = C != null;
+    assert L >= 0 && h.length == D * N && (!output || y != null) : "unchecked arguments; see SelectiveScan.scan()";
+
+    // State transposed to [n * D + d] so that a block of channels is contiguous for each n.
+    double[] hT = new double[D * N];
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        hT[n * D + d] = h[d * N + n];
+      }
+    }
+
+    for (int t = 0; t < L; t++) {
+      int row = t * D;
+      for (int g = 0; g < G; g++) {
+        int bRow = bOff + (t * G + g) * N;
+        int cRow = cOff + (t * G + g) * N;
+        int first = g * perGroup;
+        int vecEnd = first + vecPerGroup;
+        for (int d = first; d < vecEnd; d += lanes) {
+          DoubleVector dt = DoubleVector.fromArray(S, delta, deltaOff + row + d);
+          if (bias != null) {
+            dt = dt.add(DoubleVector.fromArray(S, bias, d));
+          }
+          if (softplus) {
+            dt = softplus(dt);
+          }
+          DoubleVector ut = DoubleVector.fromArray(S, u, uOff + row + d);
+          DoubleVector dtu = dt.mul(ut);
+          DoubleVector acc = DoubleVector.zero(S);
+          for (int n = 0; n < N; n++) {
+            int at = n * D + d;
+            DoubleVector decay = dt.mul(DoubleVector.fromArray(S, aT, at)).lanewise(VectorOperators.EXP);
+            DoubleVector hn = decay.fma(DoubleVector.fromArray(S, hT, at), dtu.mul(B[bRow + n]));
+            hn.intoArray(hT, at);
+            if (output) {
+              acc = hn.fma(DoubleVector.broadcast(S, C[cRow + n]), acc);
+            }
+          }
+          if (output) {
+            if (dSkip != null) {
+              acc = ut.fma(DoubleVector.fromArray(S, dSkip, d), acc);
+            }
+            if (z != null) {
+              acc = acc.mul(silu(DoubleVector.fromArray(S, z, zOff + row + d)));
+            }
+            acc.intoArray(y, yOff + row + d);
+          }
+        }
+        // Channels of the group past the last full vector: the same update, one at a time.
+        for (int d = vecEnd; d < first + perGroup; d++) {
+          double dt = SelectiveScan.stepSize(delta[deltaOff + row + d] + (bias == null ? 0.0 : bias[d]), softplus);
+          double ut = u[uOff + row + d];
+          double dtu = dt * ut;
+          double acc = 0.0;
+          for (int n = 0; n < N; n++) {
+            int at = n * D + d;
+            double hn = Math.exp(dt * aT[at]) * hT[at] + dtu * B[bRow + n];
+            hT[at] = hn;
+            if (output) {
+              acc += C[cRow + n] * hn;
+            }
+          }
+          if (output) {
+            if (dSkip != null) {
+              acc += dSkip[d] * ut;
+            }
+            if (z != null) {
+              acc *= SelectiveScan.silu(z[zOff + row + d]);
+            }
+            y[yOff + row + d] = acc;
+          }
+        }
+      }
+    }
+
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        h[d * N + n] = hT[n * D + d];
+      }
+    }
+  }
+
+  /** Lanewise softplus with torch's threshold: {@code x > 20 ? x : log1p(exp(x))}; NaN stays NaN. */
+  private static DoubleVector softplus(DoubleVector x) {
+    VectorMask<Double> large = x.compare(VectorOperators.GT, 20.0);
+    DoubleVector smooth = x.lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+    return smooth.blend(x, large);
+  }
+
+  /** Lanewise {@code silu(x) = x / (1 + e^-x)}. */
+  private static DoubleVector silu(DoubleVector x) {
+    return x.div(x.neg().lanewise(VectorOperators.EXP).add(1.0));
+  }
+}
