@@ -42,7 +42,7 @@ public final class Hippo {
 
   /**
    * HiPPO-LegS (scaled Legendre, the S4 matrix) in its time-invariant form:
-   * {@code A_nk = -sqrt(2n+1) sqrt(2k+1)} for n > k, {@code -(n+1)} for n = k, 0 for n < k;
+   * {@code A_nk = -sqrt(2n+1) sqrt(2k+1)} for {@code n > k}, {@code -(n+1)} for {@code n = k}, 0 for {@code n < k};
    * {@code B_n = sqrt(2n+1)}. A is lower triangular with eigenvalues -1, ..., -N.
    *
    * @param n the state size N, {@code >= 1}

@@ -61,7 +61,7 @@ public final class S4dInit {
    * twice, as the real symmetric {@code [[X, -Y], [Y, X]]}, an eigenvector {@code (x, y)} of which
    * gives {@code v = x + iy} with {@code H v = μ v}. For {@code H = iK} (X = 0, Y = K) that is
    * {@code [[0, -K], [K, 0]]}, solved by {@link SymmetricEigen} (Jacobi); then
-   * {@code S v = (-1/2 - iμ) v}, and the modes kept are those with μ < 0, one vector per doubled
+   * {@code S v = (-1/2 - iμ) v}, and the modes kept are those with {@code μ < 0}, one vector per doubled
    * eigenvalue. The real parts are -1/2 exactly, as the identity {@code S + Sᵀ = -I} requires.
    *
    * @param n the real state size N, even and {@code >= 2}

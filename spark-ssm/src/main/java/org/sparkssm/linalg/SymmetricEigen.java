@@ -115,7 +115,7 @@ public final class SymmetricEigen {
   /**
    * Applies the rotation J (J_pp = J_qq = c, J_pq = s, J_qp = -s) as {@code S ← Jᵀ S J},
    * {@code V ← V J}, with the angle chosen so the new S_pq is zero (the smaller of the two angles,
-   * |t| <= 1, for stability).
+   * {@code |t| <= 1}, for stability).
    */
   private static void rotate(double[] a, double[] v, int n, int p, int q, double apq) {
     double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
@@ -154,7 +154,7 @@ public final class SymmetricEigen {
     return n;
   }
 
-  /** Eigenvalues λ_0 <= ... <= λ_{n-1} (a copy). */
+  /** Eigenvalues {@code λ_0 <= ... <= λ_{n-1}} (a copy). */
   public double[] values() {
     return values.clone();
   }
