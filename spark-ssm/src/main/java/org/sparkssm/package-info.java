@@ -25,8 +25,14 @@
  *   <li>Sequences are time-major: input {@code u[t * D + d]}, output {@code y[t * D + d]}, each
  *       addressed from a caller-given offset, so a chunk of a larger buffer is scanned in place.</li>
  *   <li>Diagonal state and per-state parameters are channel-major: {@code h[d * N + n]},
- *       {@code Abar[d * N + n]}. Complex values are split into two arrays of the same layout
- *       ({@code re}, {@code im}), never interleaved.</li>
+ *       {@code Abar[d * N + n]}. Complex parameters are split into two arrays of the same layout
+ *       ({@code re}, {@code im}), never interleaved. A complex state is one array of twice the
+ *       size, real parts first: {@code h[d * N + n]} and {@code h[D * N + d * N + n]}, so every
+ *       state, real or complex, travels as one {@code double[]} (and one
+ *       {@link org.sparkssm.state.ScanState}).</li>
+ *   <li>S5: input/output {@code u[t * H + j]}, B̄ (P, H) as {@code [p * H + j]}, C̃ (H, P),
+ *       state of P complex modes (2P doubles). SSD (Mamba-2): {@code x[(t * H + h) * P + p]},
+ *       {@code dt[t * H + h]}, state {@code S[(h * P + p) * N + n]}.</li>
  *   <li>Dense matrices are row-major: {@code A[i * N + j]} is row i, column j.</li>
  *   <li>Input-dependent B and C of a selective scan: {@code B[(t * G + g) * N + n]}.</li>
  * </ul>
