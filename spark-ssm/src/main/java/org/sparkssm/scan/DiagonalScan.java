@@ -33,11 +33,7 @@ public final class DiagonalScan {
       return;
     }
     if (VectorSupport.ENABLED && m.stateDim >= DiagonalScanVector.LANES) {
-      if (m.isComplex()) {
-        DiagonalScanVector.scanComplex(m, u, uOff, y, yOff, length, h);
-      } else {
-        DiagonalScanVector.scanReal(m, u, uOff, y, yOff, length, h);
-      }
+      DiagonalScanVector.scan(m, u, uOff, y, yOff, length, h);
     } else if (m.isComplex()) {
       scanComplexScalar(m, u, uOff, y, yOff, length, h);
     } else {
@@ -168,57 +164,56 @@ public final class DiagonalScan {
   }
 
   static void scanRealScalar(DiagonalSsm m, double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
-    int dim = m.channels;
-    int n = m.stateDim;
-    double[] a = m.abarRe;
-    double[] b = m.bbarRe;
-    double[] c = m.cRe;
-    double[] skip = m.dSkip;
     for (int t = 0; t < length; t++) {
-      int ut = uOff + t * dim;
-      int yt = yOff + t * dim;
-      for (int d = 0; d < dim; d++) {
-        double ud = u[ut + d];
-        double acc = 0;
-        for (int i = d * n, end = i + n; i < end; i++) {
-          double hi = a[i] * h[i] + b[i] * ud;
-          h[i] = hi;
-          acc += c[i] * hi;
-        }
-        y[yt + d] = skip == null ? acc : acc + skip[d] * ud;
-      }
+      stepReal(m.channels, m.stateDim, m.abarRe, m.bbarRe, m.cRe, m.dSkip, u, uOff + t * m.channels, y,
+          yOff + t * m.channels, h);
     }
   }
 
   static void scanComplexScalar(DiagonalSsm m, double[] u, int uOff, double[] y, int yOff, int length,
       double[] h) {
-    int dim = m.channels;
-    int n = m.stateDim;
-    int size = dim * n;
-    double[] ar = m.abarRe;
-    double[] ai = m.abarIm;
-    double[] br = m.bbarRe;
-    double[] bi = m.bbarIm;
-    double[] cr = m.cRe;
-    double[] ci = m.cIm;
-    double[] skip = m.dSkip;
     for (int t = 0; t < length; t++) {
-      int ut = uOff + t * dim;
-      int yt = yOff + t * dim;
-      for (int d = 0; d < dim; d++) {
-        double ud = u[ut + d];
-        double acc = 0;
-        for (int i = d * n, end = i + n; i < end; i++) {
-          double hr = h[i];
-          double hi = h[size + i];
-          double nr = ar[i] * hr - ai[i] * hi + br[i] * ud;
-          double ni = ar[i] * hi + ai[i] * hr + bi[i] * ud;
-          h[i] = nr;
-          h[size + i] = ni;
-          acc += cr[i] * nr - ci[i] * ni;
-        }
-        y[yt + d] = skip == null ? acc : acc + skip[d] * ud;
+      stepComplex(m.channels, m.stateDim, m.abarRe, m.abarIm, m.bbarRe, m.bbarIm, m.cRe, m.cIm, m.dSkip, u,
+          uOff + t * m.channels, y, yOff + t * m.channels, h);
+    }
+  }
+
+  /**
+   * One step of the real recurrence for all D channels: reads {@code u[ut + d]}, writes
+   * {@code y[yt + d]}. Shared by the fixed-step and the per-step-Δ scans, which differ only in
+   * where Ā and B̄ come from.
+   */
+  static void stepReal(int dim, int n, double[] a, double[] b, double[] c, double[] skip, double[] u, int ut,
+      double[] y, int yt, double[] h) {
+    for (int d = 0; d < dim; d++) {
+      double ud = u[ut + d];
+      double acc = 0;
+      for (int i = d * n, end = i + n; i < end; i++) {
+        double hi = a[i] * h[i] + b[i] * ud;
+        h[i] = hi;
+        acc += c[i] * hi;
       }
+      y[yt + d] = skip == null ? acc : acc + skip[d] * ud;
+    }
+  }
+
+  /** One step of the complex recurrence for all D channels (state: real parts, then imaginary parts). */
+  static void stepComplex(int dim, int n, double[] ar, double[] ai, double[] br, double[] bi, double[] cr,
+      double[] ci, double[] skip, double[] u, int ut, double[] y, int yt, double[] h) {
+    int size = dim * n;
+    for (int d = 0; d < dim; d++) {
+      double ud = u[ut + d];
+      double acc = 0;
+      for (int i = d * n, end = i + n; i < end; i++) {
+        double hr = h[i];
+        double hi = h[size + i];
+        double nr = ar[i] * hr - ai[i] * hi + br[i] * ud;
+        double ni = ar[i] * hi + ai[i] * hr + bi[i] * ud;
+        h[i] = nr;
+        h[size + i] = ni;
+        acc += cr[i] * nr - ci[i] * ni;
+      }
+      y[yt + d] = skip == null ? acc : acc + skip[d] * ud;
     }
   }
 }

@@ -36,12 +36,19 @@ final class DiagonalScanVector {
 
   private static final long BLOCK_BUDGET_BYTES = 384 * 1024;
 
-  static void scanReal(DiagonalSsm m, double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+  /** The scan of {@link DiagonalScan#scan}, time block by time block, channel by channel. */
+  static void scan(DiagonalSsm m, double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
     int block = timeBlock(m.channels, m.stateDim, length);
     for (int t0 = 0; t0 < length; t0 += block) {
       int steps = Math.min(block, length - t0);
+      int blockU = uOff + t0 * m.channels;
+      int blockY = yOff + t0 * m.channels;
       for (int d = 0; d < m.channels; d++) {
-        channelReal(m, d, u, uOff + t0 * m.channels, y, yOff + t0 * m.channels, steps, h);
+        if (m.isComplex()) {
+          channelComplex(m, d, u, blockU, y, blockY, steps, h);
+        } else {
+          channelReal(m, d, u, blockU, y, blockY, steps, h);
+        }
       }
     }
   }
@@ -128,16 +135,6 @@ final class DiagonalScanVector {
           s += c[i] * hs;
         }
         y[yOff + t * dim + d] = s + skip * ut;
-      }
-    }
-  }
-
-  static void scanComplex(DiagonalSsm m, double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
-    int block = timeBlock(m.channels, m.stateDim, length);
-    for (int t0 = 0; t0 < length; t0 += block) {
-      int steps = Math.min(block, length - t0);
-      for (int d = 0; d < m.channels; d++) {
-        channelComplex(m, d, u, uOff + t0 * m.channels, y, yOff + t0 * m.channels, steps, h);
       }
     }
   }

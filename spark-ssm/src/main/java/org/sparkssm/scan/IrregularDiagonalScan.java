@@ -63,27 +63,11 @@ public final class IrregularDiagonalScan {
           bbarIm[i] = element[2] * bi + element[3] * m.bRe[i];
         }
       }
-      int ut = uOff + t * dim;
-      int yt = yOff + t * dim;
-      for (int d = 0; d < dim; d++) {
-        double ud = u[ut + d];
-        double acc = 0;
-        for (int i = d * n, end = i + n; i < end; i++) {
-          if (complex) {
-            double hr = h[i];
-            double hi = h[size + i];
-            double nr = abarRe[i] * hr - abarIm[i] * hi + bbarRe[i] * ud;
-            double ni = abarRe[i] * hi + abarIm[i] * hr + bbarIm[i] * ud;
-            h[i] = nr;
-            h[size + i] = ni;
-            acc += m.cRe[i] * nr - m.cIm[i] * ni;
-          } else {
-            double nr = abarRe[i] * h[i] + bbarRe[i] * ud;
-            h[i] = nr;
-            acc += m.cRe[i] * nr;
-          }
-        }
-        y[yt + d] = m.dSkip == null ? acc : acc + m.dSkip[d] * ud;
+      if (complex) {
+        DiagonalScan.stepComplex(dim, n, abarRe, abarIm, bbarRe, bbarIm, m.cRe, m.cIm, m.dSkip, u, uOff + t * dim, y,
+            yOff + t * dim, h);
+      } else {
+        DiagonalScan.stepReal(dim, n, abarRe, bbarRe, m.cRe, m.dSkip, u, uOff + t * dim, y, yOff + t * dim, h);
       }
     }
   }
