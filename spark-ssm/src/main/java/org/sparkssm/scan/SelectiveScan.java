@@ -234,7 +234,7 @@ public final class SelectiveScan {
   /**
    * The {@link ChunkSummary} (real, size D*N, {@code [d * N + n]}) of {@code L} steps: the decay
    * product {@code Π_t exp(Δ_{t,d} A_{d,n}) = exp(A_{d,n} Σ_t Δ_{t,d})} and the end state scanned
-   * from {@code h = 0}. Then for any incoming state, {@code summary.applyTo(h)} equals
+   * from {@code h = 0}. Then for any incoming state, {@code summary.applyTo(h, null)} equals
    * {@link #scan} on h, and {@link ChunkSummary#combine} over consecutive pieces gives the summary
    * of their concatenation. C, z and the D-skip only shape the output, so they are not needed.
    *

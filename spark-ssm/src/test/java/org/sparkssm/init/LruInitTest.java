@@ -68,9 +68,9 @@ class LruInitTest {
     assertEquals(h * n, p.cIm().length);
     assertEquals(h, p.d().length);
     // Var(Re B) = 1/(2H), Var(Re C) = 1/N: sample variances over 2048 draws within 10%.
-    assertClose("Var Re B", 1.0 / (2 * h), variance(br), new Tolerances.Tolerance(0, 0.1));
-    assertClose("Var Im B", 1.0 / (2 * h), variance(bi), new Tolerances.Tolerance(0, 0.1));
-    assertClose("Var Re C", 1.0 / n, variance(p.cRe()), new Tolerances.Tolerance(0, 0.1));
+    assertClose("Var Re B", 1.0 / (2 * h), variance(br), Tolerances.SAMPLE_STATISTIC);
+    assertClose("Var Im B", 1.0 / (2 * h), variance(bi), Tolerances.SAMPLE_STATISTIC);
+    assertClose("Var Re C", 1.0 / n, variance(p.cRe()), Tolerances.SAMPLE_STATISTIC);
     double[] nr = p.normalizedBRe();
     double[] ni = p.normalizedBIm();
     double[] g = p.gammaLog();

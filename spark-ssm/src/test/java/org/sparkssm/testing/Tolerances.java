@@ -20,6 +20,8 @@ public final class Tolerances {
   public static final Tolerance CHUNKED = new Tolerance(1e-12, 1e-10);
   /** Results that pass through float32 (weights, float32 kernels). */
   public static final Tolerance F32 = new Tolerance(1e-5, 1e-4);
+  /** Sample statistics of seeded random draws (thousands of samples) against their distribution. */
+  public static final Tolerance SAMPLE_STATISTIC = new Tolerance(0, 0.1);
   /** Closed forms that are approximations themselves (e.g. HiPPO reconstruction of a window). */
   public static final Tolerance APPROX = new Tolerance(1e-3, 1e-3);
 
