@@ -16,7 +16,9 @@ import org.sparkssm.state.Fingerprint;
  * ({@code aIm}, {@code bIm}, {@code cIm} all null for a real system). Stability is required:
  * every {@code Re(A) < 0}. Immutable.
  */
-public final class ContinuousDiagonalSsm {
+public final class ContinuousDiagonalSsm implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   final int channels;
   final int stateDim;
   final Discretization rule;

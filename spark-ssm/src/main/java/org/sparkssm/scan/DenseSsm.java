@@ -10,7 +10,9 @@ import org.sparkssm.state.Fingerprint;
  * C may be null when only the state trajectory is wanted ({@link DenseScan#scanStates}); D may be
  * null for no feed-through. Immutable; validated once at construction.
  */
-public final class DenseSsm {
+public final class DenseSsm implements ScanModel {
+  private static final long serialVersionUID = 1L;
+
   final int stateDim;
   final int inputs;
   final int outputs;
@@ -71,13 +73,15 @@ public final class DenseSsm {
   }
 
   /** M. */
+  @Override
   public int inputs() {
     return inputs;
   }
 
-  /** P (0 without a readout). */
+  /** P, or N without a readout (the state is the output, see {@link #scan}). */
+  @Override
   public int outputs() {
-    return outputs;
+    return c == null ? stateDim : outputs;
   }
 
   public double[] abar() {
@@ -98,7 +102,27 @@ public final class DenseSsm {
     return d == null ? null : d.clone();
   }
 
+  @Override
   public long fingerprint() {
     return fingerprint;
+  }
+
+  /** N. */
+  @Override
+  public int stateSize() {
+    return stateDim;
+  }
+
+  /**
+   * {@link DenseScan#scan} when the model has a readout C; without one the outputs are the state
+   * itself ({@link #outputs()} then reports N), which is what a HiPPO memory used as features wants.
+   */
+  @Override
+  public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+    if (c == null) {
+      DenseScan.scanStates(this, u, uOff, y, yOff, length, h);
+    } else {
+      DenseScan.scan(this, u, uOff, y, yOff, length, h);
+    }
   }
 }

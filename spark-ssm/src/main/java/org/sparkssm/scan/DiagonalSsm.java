@@ -17,7 +17,9 @@ import org.sparkssm.state.Fingerprint;
  * <p>Immutable: arrays are copied in and never handed out. Construction validates shapes and
  * finiteness once, so kernels only {@code assert}.
  */
-public final class DiagonalSsm {
+public final class DiagonalSsm implements ScanModel {
+  private static final long serialVersionUID = 1L;
+
   final int channels;
   final int stateDim;
   final double[] abarRe;
@@ -113,11 +115,13 @@ public final class DiagonalSsm {
   }
 
   /** Length of the state array {@code h}: D*N, or 2*D*N for a complex system. */
+  @Override
   public int stateSize() {
     return (isComplex() ? 2 : 1) * channels * stateDim;
   }
 
   /** A fingerprint of the shape and every parameter, stored with saved states. */
+  @Override
   public long fingerprint() {
     return fingerprint;
   }
@@ -151,5 +155,23 @@ public final class DiagonalSsm {
   /** A copy of the D-skip, or null when absent. */
   public double[] dSkip() {
     return dSkip == null ? null : dSkip.clone();
+  }
+
+  /** D: one value per channel in. */
+  @Override
+  public int inputs() {
+    return channels;
+  }
+
+  /** D: one value per channel out. */
+  @Override
+  public int outputs() {
+    return channels;
+  }
+
+  /** {@link DiagonalScan#scan}. */
+  @Override
+  public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+    DiagonalScan.scan(this, u, uOff, y, yOff, length, h);
   }
 }

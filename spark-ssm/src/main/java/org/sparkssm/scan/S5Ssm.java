@@ -13,7 +13,9 @@ import org.sparkssm.state.Fingerprint;
  * parts first. Complex arrays come as {@code re}/{@code im} pairs. For conjugate-symmetric models
  * that keep one mode per pair, pass {@code 2 C̃}. Immutable.
  */
-public final class S5Ssm {
+public final class S5Ssm implements ScanModel {
+  private static final long serialVersionUID = 1L;
+
   final int features;
   final int modes;
   final double[] lambdaRe;
@@ -75,10 +77,12 @@ public final class S5Ssm {
   }
 
   /** Length of the state array: 2P. */
+  @Override
   public int stateSize() {
     return 2 * modes;
   }
 
+  @Override
   public long fingerprint() {
     return fingerprint;
   }
@@ -87,5 +91,23 @@ public final class S5Ssm {
   public S5Ssm requireStable() {
     Checks.allInUnitDisk("LambdaBar", lambdaRe, lambdaIm);
     return this;
+  }
+
+  /** H. */
+  @Override
+  public int inputs() {
+    return features;
+  }
+
+  /** H. */
+  @Override
+  public int outputs() {
+    return features;
+  }
+
+  /** {@link S5Scan#scan}. */
+  @Override
+  public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+    S5Scan.scan(this, u, uOff, y, yOff, length, h);
   }
 }

@@ -58,7 +58,9 @@ public final class SelectiveScan {
    * what keeps {@code exp(Δ A) < 1} (a recurrence that does not grow), and every trained Mamba
    * satisfies it, so it is required here.
    */
-  public static final class Params {
+  public static final class Params implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final int d;
     private final int n;
     private final int g;

@@ -55,7 +55,9 @@ public final class SsdScan {
   /**
    * The layer's shape and parameters, validated once. Immutable: arrays are copied in and out.
    */
-  public static final class Params {
+  public static final class Params implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final int heads;
     private final int headDim;
     private final int stateSize;

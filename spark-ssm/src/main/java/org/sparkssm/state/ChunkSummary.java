@@ -15,7 +15,9 @@ import org.sparkssm.Checks;
  * concatenation, and {@code combine(...).apply(h0)} gives the one-shot end state. Instances are
  * immutable.
  */
-public final class ChunkSummary {
+public final class ChunkSummary implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   private final double[] decayRe;
   private final double[] decayIm; // null when real
   private final double[] endRe;

@@ -8,7 +8,9 @@ import org.sparkssm.Checks;
  * {@code end} the end state from zero. {@link #combine} is the same associative operator with a
  * matrix product: {@code (A1, b1) ∘ (A2, b2) = (A2 A1, A2 b1 + b2)}. Immutable.
  */
-public final class DenseChunkSummary {
+public final class DenseChunkSummary implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   private final int n;
   private final double[] decay;
   private final double[] end;

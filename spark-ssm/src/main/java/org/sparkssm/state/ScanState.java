@@ -16,7 +16,9 @@ import org.sparkssm.Checks;
  * {@code magic "SSMS" (4) | version int | fingerprint long | position long | count int |
  * count doubles | CRC32 of everything before, as int}.
  */
-public final class ScanState {
+public final class ScanState implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   /** Version of the byte format written by {@link #toBytes()}. */
   public static final int FORMAT_VERSION = 1;
 

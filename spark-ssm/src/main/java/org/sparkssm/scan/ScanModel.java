@@ -1,0 +1,30 @@
+package org.sparkssm.scan;
+
+import java.io.Serializable;
+
+/**
+ * An LTI or fixed-weight sequence model that a chunked runner (a Spark task, a stream) can drive
+ * without knowing which kernel is behind it: per time step it reads {@link #inputs()} values,
+ * writes {@link #outputs()} values, and carries a state of {@link #stateSize()} doubles.
+ *
+ * <p>The contract every implementation keeps: {@code h} holds the initial state on entry and the
+ * final state on return, so consecutive calls over consecutive chunks equal one call over their
+ * concatenation. Sequences are time-major ({@code u[uOff + t * inputs() + j]}). Implementations
+ * are immutable and serializable, so they ship to executors as they are.
+ */
+public interface ScanModel extends Serializable {
+  /** Values read per time step (channels). */
+  int inputs();
+
+  /** Values written per time step. */
+  int outputs();
+
+  /** Length of the state array {@code h}. */
+  int stateSize();
+
+  /** Fingerprint of shape and parameters, stored with saved states. */
+  long fingerprint();
+
+  /** Scans {@code length} steps from the state in {@code h}, leaving the final state there. */
+  void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h);
+}
