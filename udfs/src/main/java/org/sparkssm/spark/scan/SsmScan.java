@@ -1,0 +1,371 @@
+package org.sparkssm.spark.scan;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.KeyValueGroupedDataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.sparkssm.Checks;
+import org.sparkssm.scan.ScanModel;
+import org.sparkssm.spark.arrow.ChunkVectors;
+
+/**
+ * Scans many time series in long format with an SSM, inside the executor JVMs:
+ *
+ * <pre>{@code
+ * Dataset<Row> out = SsmScan.on(df)               // columns unique_id, ds, y by default
+ *     .series("unique_id").time("ds").values("y")
+ *     .model(model)                                // any org.sparkssm.scan.ScanModel
+ *     .chunkRows(8192)
+ *     .run();                                      // unique_id, ds, ssm_output: array<double>
+ * }</pre>
+ *
+ * <h2>How it runs</h2>
+ * Rows are grouped by series and each group is streamed in time order
+ * ({@code groupByKey(series).flatMapSortedGroups(time)}: Spark sorts and spills, no series has to
+ * fit in memory). Each task fills off-heap Arrow vectors ({@link ChunkVectors}, from a named
+ * per-task allocator with a limit) with at most {@link #chunkRows} rows, the model scans the chunk
+ * from the carried state, the chunk's outputs are emitted, and the next chunk reuses the buffers.
+ * The result equals the model's one-shot scan of each series (bit for bit for the engine's
+ * kernels, whose per-step arithmetic does not depend on where chunks are cut), whatever the
+ * partitioning or chunk size.
+ *
+ * <h2>Input and policies</h2>
+ * <ul>
+ *   <li>Series: any column type; a null key fails the job naming the column.</li>
+ *   <li>Time: timestamp, timestamp_ntz, date, long or int; rows are ordered by it within a series.
+ *       A null time, or two rows of a series with the same time (duplicates), fail the job naming
+ *       the column, the series and the time. Steps are rows: the models here are fixed-step, so
+ *       irregular gaps are not taken into account by this path.</li>
+ *   <li>Values: one numeric column per model input channel (checked before any job runs; strings,
+ *       booleans or a count that does not match {@link ScanModel#inputs()} are rejected naming the
+ *       column). <b>Missing values</b>: a row with a null, NaN or infinite value in any channel
+ *       holds the state (the step is skipped) and outputs NaN; the next present row continues from
+ *       the held state.</li>
+ *   <li>A series with no rows produces no output rows.</li>
+ * </ul>
+ *
+ * <h2>Incremental runs</h2>
+ * {@link #runWithState()} also returns each series' end state (a state table: series, last time,
+ * {@link org.sparkssm.state.ScanState} bytes, format version, model fingerprint);
+ * {@link #resumeFrom(Dataset)} starts each series from its saved state and scans only rows after
+ * its saved time. The input may hold only the new rows or the whole history (rows at or before the
+ * saved time are then skipped); any other number of rows at or before the saved time (late or
+ * deleted rows) fails naming the series, as do a state saved by another model (fingerprint), an
+ * unreadable state or an unknown format version. Series in the state table without new rows keep
+ * their state in the new table.
+ */
+public final class SsmScan {
+  /** Default column names: the common long-format contract. */
+  public static final String DEFAULT_SERIES = "unique_id";
+  public static final String DEFAULT_TIME = "ds";
+  public static final String DEFAULT_VALUE = "y";
+  public static final String DEFAULT_OUTPUT = "ssm_output";
+
+  static final String T = "__ssm_t";
+  static final String END_STATE = "__ssm_end_state";
+  static final String IS_OUTPUT = "__ssm_is_output";
+
+  /** State table columns. */
+  public static final String STATE_LAST_TIME = "last_time";
+  public static final String STATE_BYTES = "state";
+  public static final String STATE_VERSION = "state_format_version";
+  public static final String STATE_FINGERPRINT = "model_fingerprint";
+
+  private final Dataset<Row> input;
+  private String series = DEFAULT_SERIES;
+  private String time = DEFAULT_TIME;
+  private String[] values = {DEFAULT_VALUE};
+  private ScanModel model;
+  private int chunkRows = 8192;
+  private long chunkBytes = 64L << 20;
+  private String outputArray = DEFAULT_OUTPUT;
+  private String[] outputColumns;
+  private String stateColumn;
+  private Dataset<Row> savedStates;
+
+  private SsmScan(Dataset<Row> input) {
+    this.input = Checks.notNull("input", input);
+  }
+
+  /** Starts a scan of {@code df} (long format: one row per series and time). */
+  public static SsmScan on(Dataset<Row> df) {
+    return new SsmScan(df);
+  }
+
+  public SsmScan series(String column) {
+    this.series = Checks.notNull("series", column);
+    return this;
+  }
+
+  public SsmScan time(String column) {
+    this.time = Checks.notNull("time", column);
+    return this;
+  }
+
+  /** The value columns, one per model input channel, in channel order. */
+  public SsmScan values(String... columns) {
+    Checks.notNull("values", columns);
+    if (columns.length == 0) {
+      Checks.fail("values: expected at least one column, got none");
+    }
+    this.values = columns.clone();
+    return this;
+  }
+
+  public SsmScan model(ScanModel scanModel) {
+    this.model = Checks.notNull("model", scanModel);
+    return this;
+  }
+
+  /** Rows per chunk (default 8192): the unit of off-heap buffering and of one kernel call. */
+  public SsmScan chunkRows(int rows) {
+    this.chunkRows = Checks.chunkSize("chunkRows", rows);
+    return this;
+  }
+
+  /**
+   * Upper bound on a chunk's buffer bytes (default 64 MiB): the chunk holds
+   * {@code min(chunkRows, chunkBytes / bytes per row)} rows, and the task's allocator is limited
+   * to twice this.
+   */
+  public SsmScan chunkBytes(long bytes) {
+    if (bytes < 1024) {
+      Checks.fail("chunkBytes: expected at least 1024, got %d", bytes);
+    }
+    this.chunkBytes = bytes;
+    return this;
+  }
+
+  /** Outputs as one {@code array<double>} column of this name (the default, {@value #DEFAULT_OUTPUT}). */
+  public SsmScan outputArray(String column) {
+    this.outputArray = Checks.notNull("outputArray", column);
+    this.outputColumns = null;
+    return this;
+  }
+
+  /** Outputs as one double column each, named in output order. */
+  public SsmScan outputColumns(String... columns) {
+    Checks.notNull("outputColumns", columns);
+    this.outputColumns = columns.clone();
+    this.outputArray = null;
+    return this;
+  }
+
+  /** Adds the hidden state after each row as an ML vector column of this name. */
+  public SsmScan withState(String column) {
+    this.stateColumn = Checks.notNull("withState", column);
+    return this;
+  }
+
+  /** Resumes each series from a state table written by an earlier {@link #runWithState()}. */
+  public SsmScan resumeFrom(Dataset<Row> stateTable) {
+    this.savedStates = Checks.notNull("stateTable", stateTable);
+    return this;
+  }
+
+  /** Rows per chunk after the byte bound. */
+  int effectiveChunkRows() {
+    long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
+    return (int) Math.max(1, Math.min(chunkRows, chunkBytes / perRow));
+  }
+
+  /**
+   * Checks the input schema against the settings and returns the output schema, without running
+   * anything (MLlib's transformSchema).
+   */
+  public StructType outputSchema() {
+    if (model == null) {
+      Checks.fail("model: expected a ScanModel, got none (call model(...))");
+    }
+    StructType schema = input.schema();
+    StructField seriesField = field(schema, series, "series");
+    StructField timeField = field(schema, time, "time");
+    DataType timeType = timeField.dataType();
+    if (!TimeCodec.supports(timeType)) {
+      Checks.fail("time column '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time,
+          timeType.simpleString());
+    }
+    if (values.length != model.inputs()) {
+      Checks.fail("values: expected %d columns (the model's input channels), got %d: %s", model.inputs(),
+          values.length, Arrays.toString(values));
+    }
+    for (String v : values) {
+      DataType type = field(schema, v, "value").dataType();
+      if (!(type instanceof NumericType)) {
+        Checks.fail("value column '%s': expected a numeric type, got %s", v, type.simpleString());
+      }
+    }
+    if (outputColumns != null && outputColumns.length != model.outputs()) {
+      Checks.fail("outputColumns: expected %d names (the model's outputs), got %d", model.outputs(),
+          outputColumns.length);
+    }
+    List<StructField> out = new ArrayList<>();
+    // Field names and types of run()'s result; nullability is Spark's to infer.
+    out.add(DataTypes.createStructField(series, seriesField.dataType(), true));
+    out.add(DataTypes.createStructField(time, timeType, true));
+    if (outputColumns != null) {
+      for (String c : outputColumns) {
+        out.add(DataTypes.createStructField(c, DataTypes.DoubleType, true));
+      }
+    } else {
+      out.add(DataTypes.createStructField(outputArray, DataTypes.createArrayType(DataTypes.DoubleType, true), true));
+    }
+    if (stateColumn != null) {
+      out.add(DataTypes.createStructField(stateColumn, SQLDataTypes.VectorType(), true));
+    }
+    return DataTypes.createStructType(out);
+  }
+
+  private static StructField field(StructType schema, String name, String role) {
+    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
+      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
+          Arrays.toString(schema.fieldNames()));
+    }
+    return schema.apply(name);
+  }
+
+  /** The scan's output (lazy; nothing runs until an action). */
+  public Dataset<Row> run() {
+    return output(scanned());
+  }
+
+  /** The output and the new state table, from one scan (persisted until {@link ScanResult#unpersist()}). */
+  public ScanResult runWithState() {
+    Dataset<Row> scanned = scanned().persist(StorageLevel.MEMORY_AND_DISK());
+    DataType timeType = input.schema().apply(time).dataType();
+    Dataset<Row> states = scanned.filter(col(END_STATE).isNotNull()).select(
+        col(series),
+        TimeCodec.decode(col(T), timeType).as(STATE_LAST_TIME),
+        col(END_STATE).as(STATE_BYTES),
+        functions.lit(org.sparkssm.state.ScanState.FORMAT_VERSION).as(STATE_VERSION),
+        functions.lit(model.fingerprint()).as(STATE_FINGERPRINT));
+    return new ScanResult(output(scanned), states, scanned);
+  }
+
+  private Dataset<Row> output(Dataset<Row> scanned) {
+    StructType outSchema = outputSchema();
+    DataType timeType = input.schema().apply(time).dataType();
+    List<Column> select = new ArrayList<>();
+    select.add(col(series));
+    select.add(TimeCodec.decode(col(T), timeType).as(time));
+    Column[] ys = new Column[model.outputs()];
+    for (int j = 0; j < ys.length; j++) {
+      ys[j] = col("__ssm_y" + j);
+    }
+    if (outputColumns != null) {
+      for (int j = 0; j < ys.length; j++) {
+        select.add(ys[j].as(outputColumns[j]));
+      }
+    } else {
+      select.add(functions.array(ys).as(outputArray));
+    }
+    if (stateColumn != null) {
+      select.add(col("__ssm_state").as(stateColumn));
+    }
+    Dataset<Row> out = scanned.filter(col(IS_OUTPUT)).select(select.toArray(new Column[0]));
+    assert Arrays.equals(out.schema().fieldNames(), outSchema.fieldNames());
+    return out;
+  }
+
+  /** The grouped, sorted scan with the internal columns. */
+  private Dataset<Row> scanned() {
+    StructType checked = outputSchema();
+    assert checked != null;
+    StructType schema = input.schema();
+    DataType timeType = schema.apply(time).dataType();
+    List<Column> projection = new ArrayList<>();
+    projection.add(col(series));
+    projection.add(TimeCodec.encode(col(time), timeType).as(T));
+    for (int j = 0; j < values.length; j++) {
+      projection.add(col(values[j]).cast(DataTypes.DoubleType).as("__ssm_v" + j));
+    }
+    Dataset<Row> rows = input.select(projection.toArray(new Column[0]));
+
+    StructType keySchema = DataTypes.createStructType(new StructField[] {schema.apply(series)});
+    MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
+    KeyValueGroupedDataset<Row, Row> grouped = rows.groupByKey(keyOf, Encoders.row(keySchema));
+
+    SeriesScanner scanner = new SeriesScanner(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20),
+        stateColumn != null, series, time);
+    StructType internal = internalSchema(schema.apply(series));
+    Column[] byTime = {col(T)};
+    if (savedStates == null) {
+      return grouped.flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+    }
+    Dataset<Row> states = savedStateRows(timeType, schema.apply(series).dataType());
+    KeyValueGroupedDataset<Row, Row> groupedStates = states.groupByKey(keyOf, Encoders.row(keySchema));
+    return grouped.cogroupSorted(groupedStates, byTime, new Column[] {col(STATE_LAST_TIME)}, scanner,
+        Encoders.row(internal));
+  }
+
+  private Dataset<Row> savedStateRows(DataType timeType, DataType seriesType) {
+    StructType stateSchema = savedStates.schema();
+    for (String c : new String[] {series, STATE_LAST_TIME, STATE_BYTES, STATE_VERSION, STATE_FINGERPRINT}) {
+      field(stateSchema, c, "state table");
+    }
+    return savedStates.select(
+        col(series).cast(seriesType),
+        TimeCodec.encode(col(STATE_LAST_TIME).cast(timeType), timeType).as(STATE_LAST_TIME),
+        col(STATE_BYTES),
+        col(STATE_VERSION).cast(DataTypes.IntegerType),
+        col(STATE_FINGERPRINT).cast(DataTypes.LongType));
+  }
+
+  private StructType internalSchema(StructField seriesField) {
+    List<StructField> f = new ArrayList<>();
+    f.add(DataTypes.createStructField(series, seriesField.dataType(), true));
+    f.add(DataTypes.createStructField(T, DataTypes.LongType, false));
+    for (int j = 0; j < model.outputs(); j++) {
+      f.add(DataTypes.createStructField("__ssm_y" + j, DataTypes.DoubleType, true));
+    }
+    if (stateColumn != null) {
+      f.add(DataTypes.createStructField("__ssm_state", SQLDataTypes.VectorType(), true));
+    }
+    f.add(DataTypes.createStructField(END_STATE, DataTypes.BinaryType, true));
+    f.add(DataTypes.createStructField(IS_OUTPUT, DataTypes.BooleanType, false));
+    return DataTypes.createStructType(f);
+  }
+
+  /** The output and state table of one scan. */
+  public static final class ScanResult {
+    private final Dataset<Row> output;
+    private final Dataset<Row> states;
+    private final Dataset<Row> persisted;
+
+    ScanResult(Dataset<Row> output, Dataset<Row> states, Dataset<Row> persisted) {
+      this.output = output;
+      this.states = states;
+      this.persisted = persisted;
+    }
+
+    public Dataset<Row> output() {
+      return output;
+    }
+
+    /** The state table: series, last_time, state, state_format_version, model_fingerprint. */
+    public Dataset<Row> states() {
+      return states;
+    }
+
+    /** Releases the cached scan once output and states are written. */
+    public void unpersist() {
+      persisted.unpersist();
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package org.sparkssm.spark;
+
+import org.apache.spark.sql.SparkSession;
+
+/** One local SparkSession per test JVM: starting one costs seconds, and tests share it. */
+public final class SparkTests {
+  private SparkTests() {}
+
+  private static SparkSession session;
+
+  public static synchronized SparkSession session() {
+    if (session == null) {
+      session = SparkSession.builder()
+          .appName("spark-ssm tests")
+          .master("local[2]")
+          .config("spark.ui.enabled", "false")
+          .config("spark.sql.shuffle.partitions", "4")
+          .config("spark.default.parallelism", "2")
+          .config("spark.driver.bindAddress", "127.0.0.1")
+          .config("spark.driver.host", "127.0.0.1")
+          .config("spark.sql.session.timeZone", "UTC")
+          .config("spark.sql.adaptive.enabled", "false")
+          .getOrCreate();
+    }
+    return session;
+  }
+}
