@@ -125,4 +125,19 @@ public final class DenseSsm implements ScanModel {
       DenseScan.scan(this, u, uOff, y, yOff, length, h);
     }
   }
+
+  /** {@code h ← Ā^steps h} (matrix power by repeated squaring). */
+  @Override
+  public void decay(double[] h, long steps) {
+    Checks.length("h", h, stateDim, "N");
+    double[] power = DenseScan.matrixPower(abar, stateDim, steps);
+    double[] in = h.clone();
+    for (int i = 0; i < stateDim; i++) {
+      double acc = 0;
+      for (int j = 0; j < stateDim; j++) {
+        acc += power[i * stateDim + j] * in[j];
+      }
+      h[i] = acc;
+    }
+  }
 }

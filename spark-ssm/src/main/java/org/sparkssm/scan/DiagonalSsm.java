@@ -174,4 +174,25 @@ public final class DiagonalSsm implements ScanModel {
   public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
     DiagonalScan.scan(this, u, uOff, y, yOff, length, h);
   }
+
+  /** {@code h ← Ā^steps ⊙ h}, element by element (complex powers by repeated squaring). */
+  @Override
+  public void decay(double[] h, long steps) {
+    Checks.length("h", h, stateSize(), isComplex() ? "2*D*N for a complex system" : "D*N");
+    int size = channels * stateDim;
+    if (!isComplex()) {
+      for (int i = 0; i < size; i++) {
+        h[i] *= DiagonalScan.powReal(abarRe[i], steps);
+      }
+      return;
+    }
+    double[] pow = new double[2];
+    for (int i = 0; i < size; i++) {
+      DiagonalScan.powComplex(abarRe[i], abarIm[i], steps, pow);
+      double re = h[i];
+      double im = h[size + i];
+      h[i] = pow[0] * re - pow[1] * im;
+      h[size + i] = pow[0] * im + pow[1] * re;
+    }
+  }
 }

@@ -110,4 +110,18 @@ public final class S5Ssm implements ScanModel {
   public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
     S5Scan.scan(this, u, uOff, y, yOff, length, h);
   }
+
+  /** {@code h ← Λ̄^steps ⊙ h} over the P complex modes. */
+  @Override
+  public void decay(double[] h, long steps) {
+    Checks.length("h", h, stateSize(), "2P");
+    double[] pow = new double[2];
+    for (int p = 0; p < modes; p++) {
+      DiagonalScan.powComplex(lambdaRe[p], lambdaIm[p], steps, pow);
+      double re = h[p];
+      double im = h[modes + p];
+      h[p] = pow[0] * re - pow[1] * im;
+      h[modes + p] = pow[0] * im + pow[1] * re;
+    }
+  }
 }

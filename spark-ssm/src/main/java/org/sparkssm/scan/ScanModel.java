@@ -27,4 +27,12 @@ public interface ScanModel extends Serializable {
 
   /** Scans {@code length} steps from the state in {@code h}, leaving the final state there. */
   void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h);
+
+  /**
+   * Evolves {@code h} over {@code steps} steps of zero input: {@code h ← Ā^steps h}. By linearity
+   * the end state of a chunk from any incoming state is {@code decay(h_in, L) + (end state from
+   * zero)}, which is how a series split across tasks gets each piece's incoming state from the
+   * pieces' end states alone (two-pass scan).
+   */
+  void decay(double[] h, long steps);
 }

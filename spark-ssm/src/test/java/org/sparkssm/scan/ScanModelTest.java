@@ -56,4 +56,40 @@ class ScanModelTest {
     memory.scan(u, 0, viaInterface, 0, 5, new double[4]);
     assertArrayEquals(states, viaInterface);
   }
+
+  @Test
+  void decayEqualsScanningZeroInputAndSplitsChunksLinearly() {
+    SplittableRandom rnd = new SplittableRandom(9);
+    ScanModel[] models = {
+        DiagonalSystems.random(rnd, 2, 5, true, true),
+        DiagonalSystems.random(rnd, 2, 5, false, false),
+        S5ScanTest.randomSystem(rnd, 2, 4, true),
+        DenseScanTest.randomSystem(rnd, 4, 2, 1, false),
+    };
+    for (ScanModel m : models) {
+      String name = m.getClass().getSimpleName();
+      long steps = 37;
+      double[] h0 = TestData.gaussian(rnd, m.stateSize(), 1.0);
+      double[] viaScan = h0.clone();
+      m.scan(new double[(int) steps * m.inputs()], 0, new double[(int) steps * m.outputs()], 0, (int) steps, viaScan);
+      double[] viaDecay = h0.clone();
+      m.decay(viaDecay, steps);
+      org.sparkssm.testing.Tolerances.assertClose(name + " decay", viaScan, viaDecay, org.sparkssm.testing.Tolerances.F64);
+
+      // End state from h0 = decay(h0, L) + end state from zero: the two-pass identity.
+      int length = 53;
+      double[] u = TestData.gaussian(rnd, length * m.inputs(), 1.0);
+      double[] direct = h0.clone();
+      m.scan(u, 0, new double[length * m.outputs()], 0, length, direct);
+      double[] fromZero = new double[m.stateSize()];
+      m.scan(u, 0, new double[length * m.outputs()], 0, length, fromZero);
+      double[] stitched = h0.clone();
+      m.decay(stitched, length);
+      for (int i = 0; i < stitched.length; i++) {
+        stitched[i] += fromZero[i];
+      }
+      org.sparkssm.testing.Tolerances.assertClose(name + " two-pass identity", direct, stitched,
+          org.sparkssm.testing.Tolerances.CHUNKED);
+    }
+  }
 }
