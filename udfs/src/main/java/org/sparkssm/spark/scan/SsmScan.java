@@ -179,6 +179,10 @@ public final class SsmScan {
     return this;
   }
 
+  private ScanConfig config() {
+    return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time);
+  }
+
   /** Rows per chunk after the byte bound. */
   int effectiveChunkRows() {
     long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
@@ -301,8 +305,7 @@ public final class SsmScan {
     MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
     KeyValueGroupedDataset<Row, Row> grouped = rows.groupByKey(keyOf, Encoders.row(keySchema));
 
-    SeriesScanner scanner = new SeriesScanner(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20),
-        stateColumn != null, series, time);
+    SeriesScanner scanner = new SeriesScanner(config());
     StructType internal = internalSchema(schema.apply(series));
     Column[] byTime = {col(T)};
     if (savedStates == null) {
