@@ -36,6 +36,7 @@ final class SegmentScan implements Iterator<Row> {
   private long skipped;
   private long firstTime;
   private long rowsScanned;
+  private long stepsTaken;
 
   private ConfigWorkspace ws;
   private int chunkSize;
@@ -89,6 +90,11 @@ final class SegmentScan implements Iterator<Row> {
   /** Rows scanned; final once the iterator is exhausted. */
   long rowsScanned() {
     return rowsScanned;
+  }
+
+  /** Kernel steps taken: scanned rows that were not missing (a missing row holds the state). */
+  long stepsTaken() {
+    return stepsTaken;
   }
 
   /** Time of the first scanned row (valid when {@link #rowsScanned()} > 0). */
@@ -222,6 +228,7 @@ final class SegmentScan implements Iterator<Row> {
       int len = end - row;
       chunk.copyValuesTo(row, len, u, 0);
       config.model.scan(u, 0, y, 0, len, h);
+      stepsTaken += len;
       chunk.setOutputs(row, len, y, 0);
       stateAfter(end - 1);
       row = end;

@@ -45,6 +45,12 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  * kernels, whose per-step arithmetic does not depend on where chunks are cut), whatever the
  * partitioning or chunk size.
  *
+ * <p>Series longer than {@link #longSeriesRows} (counted first; default 10^7 rows) do not go to one
+ * task: they are cut into blocks of {@link #blockRows} rows and scanned in two passes across
+ * partitions ({@link LongSeriesScan}): pass 1 scans each block from zero, the driver turns the
+ * blocks' end states into each block's incoming state, pass 2 rescans from it. That result equals
+ * the one-shot scan to rounding, and is bit-identical for a given block size.
+ *
  * <h2>Input and policies</h2>
  * <ul>
  *   <li>Series: any column type; a null key fails the job naming the column.</li>
@@ -98,6 +104,9 @@ public final class SsmScan {
   private String[] outputColumns;
   private String stateColumn;
   private Dataset<Row> savedStates;
+  private long longSeriesRows = 10_000_000L;
+  private long blockRows = 1L << 20;
+  private int longSeriesPartitions;
 
   private SsmScan(Dataset<Row> input) {
     this.input = Checks.notNull("input", input);
@@ -181,6 +190,38 @@ public final class SsmScan {
 
   private ScanConfig config() {
     return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time);
+  }
+
+  /**
+   * Series with more rows than this (default 10^7) are scanned by the two-pass path across
+   * partitions instead of in one task; {@code Long.MAX_VALUE} turns the check (one counting
+   * aggregation) off. Incremental runs ({@link #resumeFrom}) always use the many-series path.
+   */
+  public SsmScan longSeriesRows(long rows) {
+    if (rows < 1) {
+      Checks.fail("longSeriesRows: expected >= 1, got %d", rows);
+    }
+    this.longSeriesRows = rows;
+    return this;
+  }
+
+  /**
+   * Rows per block of the two-pass path (default 2^20): a long series is cut every this many rows
+   * of its time order, whatever the input partitioning, so its output is bit-identical from run
+   * to run for a given block size.
+   */
+  public SsmScan blockRows(long rows) {
+    if (rows < 1) {
+      Checks.fail("blockRows: expected >= 1, got %d", rows);
+    }
+    this.blockRows = rows;
+    return this;
+  }
+
+  /** Partitions the blocks of long series are spread over (default: Spark's default parallelism). */
+  public SsmScan longSeriesPartitions(int partitions) {
+    this.longSeriesPartitions = Checks.positive("longSeriesPartitions", partitions);
+    return this;
   }
 
   /** Rows per chunk after the byte bound. */
@@ -309,12 +350,37 @@ public final class SsmScan {
     StructType internal = internalSchema(schema.apply(series));
     Column[] byTime = {col(T)};
     if (savedStates == null) {
-      return grouped.flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+      Object[] longKeys = longSeriesKeys(rows);
+      if (longKeys.length == 0) {
+        return grouped.flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+      }
+      Column isLong = functions.coalesce(col(series).isin(longKeys), functions.lit(false));
+      Dataset<Row> many = rows.filter(functions.not(isLong)).groupByKey(keyOf, Encoders.row(keySchema))
+          .flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+      int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
+          : input.sparkSession().sparkContext().defaultParallelism();
+      Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), config(), blockRows,
+          partitions, internal);
+      return many.union(longOnes);
     }
     Dataset<Row> states = savedStateRows(timeType, schema.apply(series).dataType());
     KeyValueGroupedDataset<Row, Row> groupedStates = states.groupByKey(keyOf, Encoders.row(keySchema));
     return grouped.cogroupSorted(groupedStates, byTime, new Column[] {col(STATE_LAST_TIME)}, scanner,
         Encoders.row(internal));
+  }
+
+  /** Keys of the series with more than {@link #longSeriesRows} rows (none when the check is off). */
+  private Object[] longSeriesKeys(Dataset<Row> rows) {
+    if (longSeriesRows == Long.MAX_VALUE) {
+      return new Object[0];
+    }
+    List<Row> keys = rows.groupBy(col(series)).count().filter(col("count").gt(longSeriesRows)).select(series)
+        .collectAsList();
+    Object[] out = new Object[keys.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = keys.get(i).get(0);
+    }
+    return out;
   }
 
   private Dataset<Row> savedStateRows(DataType timeType, DataType seriesType) {
