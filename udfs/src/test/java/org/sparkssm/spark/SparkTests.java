@@ -24,4 +24,13 @@ public final class SparkTests {
     }
     return session;
   }
+
+  /** Every message of an exception's cause chain: task failures arrive wrapped by Spark. */
+  public static String rootMessage(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      all.append(c.getMessage()).append(" | ");
+    }
+    return all.toString();
+  }
 }

@@ -116,20 +116,20 @@ class IncrementalScanTest {
     DiagonalSsm other = SsmScanTest.diagonal(23);
     Exception e = assertThrows(Exception.class,
         () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states).run().collect());
-    assertTrue(SsmScanTest.rootMessage(e).contains("fingerprint") && SsmScanTest.rootMessage(e).contains("unique_id = 's"),
-        SsmScanTest.rootMessage(e));
+    assertTrue(SparkTests.rootMessage(e).contains("fingerprint") && SparkTests.rootMessage(e).contains("unique_id = 's"),
+        SparkTests.rootMessage(e));
 
     // Corrupt bytes.
     Dataset<Row> corrupt = states.withColumn("state", functions.lit(new byte[] {1, 2, 3}));
     e = assertThrows(Exception.class,
         () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(corrupt).run().collect());
-    assertTrue(SsmScanTest.rootMessage(e).contains("truncated") && SsmScanTest.rootMessage(e).contains("series unique_id"),
-        SsmScanTest.rootMessage(e));
+    assertTrue(SparkTests.rootMessage(e).contains("truncated") && SparkTests.rootMessage(e).contains("series unique_id"),
+        SparkTests.rootMessage(e));
 
     // Unknown format version.
     Dataset<Row> future = states.withColumn("state_format_version", functions.lit(99));
     e = assertThrows(Exception.class, () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(future).run().collect());
-    assertTrue(SsmScanTest.rootMessage(e).contains("format version"), SsmScanTest.rootMessage(e));
+    assertTrue(SparkTests.rootMessage(e).contains("format version"), SparkTests.rootMessage(e));
 
     // History with a row removed before the saved time: neither "new rows only" nor "full history".
     String longest = "s0";
@@ -145,8 +145,8 @@ class IncrementalScanTest {
       String series = longest;
       e = assertThrows(Exception.class,
           () -> SsmScan.on(missingOne).values("a", "b").model(m).resumeFrom(states).run().collect());
-      assertTrue(SsmScanTest.rootMessage(e).contains("unique_id = '" + series + "'")
-          && SsmScanTest.rootMessage(e).contains("saved"), SsmScanTest.rootMessage(e));
+      assertTrue(SparkTests.rootMessage(e).contains("unique_id = '" + series + "'")
+          && SparkTests.rootMessage(e).contains("saved"), SparkTests.rootMessage(e));
     }
 
     // A state table without the expected columns fails before any job.

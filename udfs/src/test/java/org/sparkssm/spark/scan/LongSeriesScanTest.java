@@ -137,7 +137,7 @@ class LongSeriesScanTest {
     Exception e = assertThrows(Exception.class,
         () -> SsmScan.on(spark.createDataFrame(dup, SsmScanTest.TWO_CHANNELS)).values("a", "b").model(m)
             .longSeriesRows(100).blockRows(23).run().collect());
-    assertTrue(SsmScanTest.rootMessage(e).contains("duplicate") && SsmScanTest.rootMessage(e).contains("unique_id = 'long'"),
-        SsmScanTest.rootMessage(e));
+    assertTrue(SparkTests.rootMessage(e).contains("duplicate") && SparkTests.rootMessage(e).contains("unique_id = 'long'"),
+        SparkTests.rootMessage(e));
   }
 }

@@ -235,25 +235,17 @@ class SsmScanTest {
         RowFactory.create("bad", 5L, 2.0, 2.0)));
     Exception job = assertThrows(Exception.class,
         () -> SsmScan.on(spark.createDataFrame(dup, TWO_CHANNELS)).values("a", "b").model(m).run().collect());
-    assertTrue(rootMessage(job).contains("duplicate") && rootMessage(job).contains("unique_id = 'bad'")
-        && rootMessage(job).contains("'ds'"), rootMessage(job));
+    assertTrue(SparkTests.rootMessage(job).contains("duplicate") && SparkTests.rootMessage(job).contains("unique_id = 'bad'")
+        && SparkTests.rootMessage(job).contains("'ds'"), SparkTests.rootMessage(job));
 
     List<Row> nullTime = List.of(RowFactory.create("z", null, 1.0, 1.0));
     job = assertThrows(Exception.class,
         () -> SsmScan.on(spark.createDataFrame(nullTime, TWO_CHANNELS)).values("a", "b").model(m).run().collect());
-    assertTrue(rootMessage(job).contains("column 'ds'") && rootMessage(job).contains("unique_id = 'z'"), rootMessage(job));
+    assertTrue(SparkTests.rootMessage(job).contains("column 'ds'") && SparkTests.rootMessage(job).contains("unique_id = 'z'"), SparkTests.rootMessage(job));
 
     List<Row> nullKey = List.of(RowFactory.create(null, 1L, 1.0, 1.0));
     job = assertThrows(Exception.class,
         () -> SsmScan.on(spark.createDataFrame(nullKey, TWO_CHANNELS)).values("a", "b").model(m).run().collect());
-    assertTrue(rootMessage(job).contains("column 'unique_id'") && rootMessage(job).contains("null"), rootMessage(job));
-  }
-
-  static String rootMessage(Throwable t) {
-    StringBuilder all = new StringBuilder();
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      all.append(c.getMessage()).append(" | ");
-    }
-    return all.toString();
+    assertTrue(SparkTests.rootMessage(job).contains("column 'unique_id'") && SparkTests.rootMessage(job).contains("null"), SparkTests.rootMessage(job));
   }
 }
