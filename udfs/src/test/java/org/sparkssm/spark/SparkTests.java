@@ -12,7 +12,8 @@ public final class SparkTests {
     if (session == null) {
       session = SparkSession.builder()
           .appName("spark-ssm tests")
-          .master("local[2]")
+          // Two task attempts: tests fail first attempts on purpose and expect the retry to succeed.
+          .master("local[2,2]")
           .config("spark.ui.enabled", "false")
           .config("spark.sql.shuffle.partitions", "4")
           .config("spark.default.parallelism", "2")

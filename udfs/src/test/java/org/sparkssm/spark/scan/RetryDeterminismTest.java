@@ -1,0 +1,100 @@
+package org.sparkssm.spark.scan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.sparkssm.scan.ScanModel;
+import org.sparkssm.spark.SparkTests;
+import org.sparkssm.spark.arrow.TaskAllocators;
+
+class RetryDeterminismTest {
+  private final SparkSession spark = SparkTests.session();
+
+  /** Counts failures injected in this JVM (local mode: executors share it). */
+  static final AtomicInteger INJECTED = new AtomicInteger();
+
+  /** Delegates to a model but fails the first attempt of every task, mid-scan, after some output. */
+  static final class FailFirstAttempt implements ScanModel {
+    private static final long serialVersionUID = 1L;
+    private final ScanModel inner;
+    private final int failAfterCalls;
+    private transient int calls;
+
+    FailFirstAttempt(ScanModel inner, int failAfterCalls) {
+      this.inner = inner;
+      this.failAfterCalls = failAfterCalls;
+    }
+
+    @Override
+    public int inputs() {
+      return inner.inputs();
+    }
+
+    @Override
+    public int outputs() {
+      return inner.outputs();
+    }
+
+    @Override
+    public int stateSize() {
+      return inner.stateSize();
+    }
+
+    @Override
+    public long fingerprint() {
+      return inner.fingerprint();
+    }
+
+    @Override
+    public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+      TaskContext task = TaskContext.get();
+      if (task != null && task.attemptNumber() == 0 && ++calls > failAfterCalls) {
+        INJECTED.incrementAndGet();
+        throw new IllegalStateException("injected failure of the first attempt of task " + task.partitionId());
+      }
+      inner.scan(u, uOff, y, yOff, length, h);
+    }
+
+    @Override
+    public void decay(double[] h, long steps) {
+      inner.decay(h, steps);
+    }
+  }
+
+  @AfterEach
+  void noOffHeapMemoryIsLeft() {
+    assertEquals(0, TaskAllocators.root().getAllocatedMemory(), "failed attempts release their buffers");
+  }
+
+  @Test
+  void retriedTasksGiveBitIdenticalOutput() {
+    SsmScanTest.Panel p = SsmScanTest.panel(51, 12, 150);
+    ScanModel m = SsmScanTest.diagonal(52);
+    Dataset<Row> df = spark.createDataFrame(p.rows, SsmScanTest.TWO_CHANNELS).repartition(3);
+    List<Row> clean = SsmScan.on(df).values("a", "b").model(m).chunkRows(8).run()
+        .orderBy("unique_id", "ds").collectAsList();
+
+    int before = INJECTED.get();
+    List<Row> retried = SsmScan.on(df).values("a", "b").model(new FailFirstAttempt(m, 5)).chunkRows(8).run()
+        .orderBy("unique_id", "ds").collectAsList();
+    assertTrue(INJECTED.get() > before, "failures were injected");
+    assertEquals(clean, retried, "many-series path");
+
+    // The two-pass path, with failures in both passes.
+    before = INJECTED.get();
+    List<Row> longClean = SsmScan.on(df).values("a", "b").model(m).chunkRows(8).longSeriesRows(50).blockRows(17)
+        .run().orderBy("unique_id", "ds").collectAsList();
+    List<Row> longRetried = SsmScan.on(df).values("a", "b").model(new FailFirstAttempt(m, 3)).chunkRows(8)
+        .longSeriesRows(50).blockRows(17).run().orderBy("unique_id", "ds").collectAsList();
+    assertTrue(INJECTED.get() > before, "failures were injected");
+    assertEquals(longClean, longRetried, "two-pass path");
+  }
+}
