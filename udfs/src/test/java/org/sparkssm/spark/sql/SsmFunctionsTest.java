@@ -140,4 +140,21 @@ class SsmFunctionsTest {
     assertEquals(4, doubles(r, 1).length);
     assertEquals(3, doubles(r, 2).length);
   }
+
+  @Test
+  void readmeSqlExamplesRunAsWritten() {
+    double[] y = doubles(spark.sql("SELECT ssm_scan(array(1.0, 0.0, 0.0), array(0.9), array(1.0), array(1.0))").first(), 0);
+    assertEquals(3, y.length);
+    assertEquals(1.0, y[0], 1e-15);
+    assertEquals(0.9, y[1], 1e-15);
+    assertEquals(0.81, y[2], 1e-15);
+    spark.createDataFrame(List.of(org.apache.spark.sql.RowFactory.create("a", List.of(1.0, 2.0, 0.5))),
+        new org.apache.spark.sql.types.StructType().add("unique_id", DataTypes.StringType)
+            .add("window", DataTypes.createArrayType(DataTypes.DoubleType)))
+        .createOrReplaceTempView("windows");
+    Row features = spark.sql("SELECT unique_id, ssm_features(window, 's4d-lin', 16, 0.1) FROM windows").first();
+    assertEquals(16, doubles(features, 1).length);
+    Row memory = spark.sql("SELECT ssm_legt_memory(window, 8) FROM windows").first();
+    assertEquals(8, doubles(memory, 0).length);
+  }
 }

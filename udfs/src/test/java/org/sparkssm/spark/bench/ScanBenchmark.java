@@ -1,0 +1,189 @@
+package org.sparkssm.spark.bench;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.api.java.function.FlatMapGroupsFunction;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.sparkssm.scan.DiagonalSsm;
+import org.sparkssm.spark.scan.SsmScan;
+import scala.collection.Seq;
+
+/**
+ * The Spark-side benchmark of the scan paths (not a test: run it, read the figures, record them in
+ * BENCHMARKS.md with the command). On generated data (series = id / rows per series, time = id %
+ * rows per series, y = a sine plus noise):
+ * <ul>
+ *   <li>{@code many}: the Arrow scan vs. Spark's bare {@code groupByKey + flatMapSortedGroups} pass
+ *       that only counts rows vs. the naive row UDF over {@code sort_array(collect_list(...))};</li>
+ *   <li>{@code long}: one series through the two-pass path on P partitions vs. 1;</li>
+ *   <li>{@code incremental}: resuming from saved states with 1 % new rows vs. a full rescan.</li>
+ * </ul>
+ * Every timing forces the whole result with the {@code noop} sink; best of {@code repeat} runs.
+ *
+ * <pre>
+ * mvn -pl udfs -am test-compile -q
+ * mvn -pl udfs exec:exec@bench -Dbench.args="many 10000 1000"
+ * </pre>
+ */
+public final class ScanBenchmark {
+  private ScanBenchmark() {}
+
+  private static final int REPEAT = 3;
+
+  public static void main(String[] args) throws Exception {
+    String what = args.length > 0 ? args[0] : "many";
+    long series = args.length > 1 ? Long.parseLong(args[1]) : 1000;
+    long rowsPerSeries = args.length > 2 ? Long.parseLong(args[2]) : 1000;
+    SparkSession spark = SparkSession.builder().appName("spark-ssm bench").master("local[2]")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+        .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+        .getOrCreate();
+    spark.sparkContext().setLogLevel("ERROR");
+    System.out.printf(Locale.ROOT, "# %s: %d series x %d rows, local[2], JVM max heap %d MiB, %s%n", what, series,
+        rowsPerSeries, Runtime.getRuntime().maxMemory() >> 20, ManagementFactory.getRuntimeMXBean().getVmVersion());
+    DiagonalSsm model = model();
+    switch (what) {
+      case "many":
+        many(spark, panel(spark, series, rowsPerSeries), model);
+        break;
+      case "long":
+        longSeries(spark, panel(spark, 1, series * rowsPerSeries), model, Integer.parseInt(args[3]));
+        break;
+      case "incremental":
+        incremental(spark, series, rowsPerSeries, model);
+        break;
+      default:
+        throw new IllegalArgumentException("expected many, long or incremental, got " + what);
+    }
+    spark.stop();
+  }
+
+  /** S4D-like: 1 channel, 16 complex modes. */
+  static DiagonalSsm model() {
+    int n = 16;
+    double[] ar = new double[n];
+    double[] ai = new double[n];
+    double[] ones = new double[n];
+    for (int k = 0; k < n; k++) {
+      double r = Math.exp(-0.5 * 0.05);
+      ar[k] = r * Math.cos(Math.PI * k * 0.05);
+      ai[k] = r * Math.sin(Math.PI * k * 0.05);
+      ones[k] = 1.0;
+    }
+    return DiagonalSsm.complex(1, n, ar, ai, ones, new double[n], ones, new double[n], null);
+  }
+
+  static Dataset<Row> panel(SparkSession spark, long series, long rowsPerSeries) {
+    return spark.range(series * rowsPerSeries).select(
+        col("id").divide(rowsPerSeries).cast("long").as("unique_id"),
+        col("id").mod(rowsPerSeries).as("ds"),
+        expr("sin((id % " + rowsPerSeries + ") * 0.01) + 0.1 * (hash(id) % 1000) / 1000.0").as("y"));
+  }
+
+  static double time(String label, Runnable action) {
+    double best = Double.MAX_VALUE;
+    for (int i = 0; i < REPEAT; i++) {
+      long start = System.nanoTime();
+      action.run();
+      best = Math.min(best, (System.nanoTime() - start) / 1e9);
+    }
+    System.out.printf(Locale.ROOT, "%-40s %8.2f s (best of %d)%n", label, best, REPEAT);
+    return best;
+  }
+
+  static void many(SparkSession spark, Dataset<Row> df, DiagonalSsm model) {
+    Dataset<Row> cached = df.cache();
+    cached.count();
+    double arrow = time("arrow scan (SsmScan)", () ->
+        SsmScan.on(cached).model(model).longSeriesRows(Long.MAX_VALUE).run().write().format("noop").mode("overwrite").save());
+    MapFunction<Row, Long> keyOf = r -> r.getLong(0);
+    FlatMapGroupsFunction<Long, Row, Long> count = (key, rows) -> {
+      long n = 0;
+      while (rows.hasNext()) {
+        rows.next();
+        n++;
+      }
+      return List.of(n).iterator();
+    };
+    double bare = time("bare groupByKey+flatMapSortedGroups", () ->
+        cached.groupByKey(keyOf, Encoders.LONG()).flatMapSortedGroups(new Column[] {col("ds")}, count, Encoders.LONG())
+            .write().format("noop").mode("overwrite").save());
+    spark.udf().register("naive_scan", new NaiveScan(model), DataTypes.createArrayType(DataTypes.DoubleType));
+    // The naive path gives the same long-format result: arrays per series, scanned, exploded back.
+    double naive = time("row UDF over collect_list arrays", () ->
+        cached.groupBy("unique_id").agg(functions.sort_array(functions.collect_list(functions.struct("ds", "y"))).as("xs"))
+            .select(col("unique_id"), col("xs.ds").as("ds"), functions.callUDF("naive_scan", col("xs")).as("out"))
+            .select(col("unique_id"), functions.explode(functions.arrays_zip(col("ds"), col("out"))).as("z"))
+            .select(col("unique_id"), col("z.ds"), col("z.out"))
+            .write().format("noop").mode("overwrite").save());
+    System.out.printf(Locale.ROOT, "ratio arrow / bare = %.2f, naive / arrow = %.2f%n", arrow / bare, naive / arrow);
+    cached.unpersist();
+  }
+
+  /** The naive path: the whole series as one array of (ds, y) structs, scanned in a row UDF. */
+  static final class NaiveScan implements UDF1<Seq<Row>, double[]> {
+    private static final long serialVersionUID = 1L;
+    private final DiagonalSsm model;
+
+    NaiveScan(DiagonalSsm model) {
+      this.model = model;
+    }
+
+    @Override
+    public double[] call(Seq<Row> xs) {
+      double[] u = new double[xs.length()];
+      for (int i = 0; i < u.length; i++) {
+        u[i] = xs.apply(i).getDouble(1);
+      }
+      double[] y = new double[u.length];
+      model.scan(u, 0, y, 0, u.length, new double[model.stateSize()]);
+      return y;
+    }
+  }
+
+  static void longSeries(SparkSession spark, Dataset<Row> df, DiagonalSsm model, int partitions) {
+    long rows = df.count();
+    double p1 = time("two-pass, 1 partition", () -> SsmScan.on(df).model(model).longSeriesRows(1).blockRows(1 << 20)
+        .longSeriesPartitions(1).run().write().format("noop").mode("overwrite").save());
+    double pn = time("two-pass, " + partitions + " partitions", () -> SsmScan.on(df).model(model).longSeriesRows(1)
+        .blockRows(1 << 20).longSeriesPartitions(partitions).run().write().format("noop").mode("overwrite").save());
+    Runtime rt = Runtime.getRuntime();
+    System.out.printf(Locale.ROOT, "rows %d, speed-up P=%d vs 1: %.2f, heap used after: %d MiB of %d MiB%n", rows,
+        partitions, p1 / pn, (rt.totalMemory() - rt.freeMemory()) >> 20, rt.maxMemory() >> 20);
+  }
+
+  static void incremental(SparkSession spark, long series, long rowsPerSeries, DiagonalSsm model) throws Exception {
+    long oldRows = rowsPerSeries - rowsPerSeries / 100;
+    Dataset<Row> all = panel(spark, series, rowsPerSeries).cache();
+    all.count();
+    Dataset<Row> old = all.filter(col("ds").lt(oldRows));
+    Dataset<Row> fresh = all.filter(col("ds").geq(oldRows)).cache();
+    fresh.count();
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("ssm-bench-state");
+    String statePath = dir.resolve("state").toString();
+    SsmScan.ScanResult first = SsmScan.on(old).model(model).longSeriesRows(Long.MAX_VALUE).runWithState();
+    first.states().write().parquet(statePath);
+    first.unpersist();
+    Dataset<Row> state = spark.read().parquet(statePath).cache();
+    state.count();
+    double full = time("full rescan", () -> SsmScan.on(all).model(model).longSeriesRows(Long.MAX_VALUE).run()
+        .write().format("noop").mode("overwrite").save());
+    double inc = time("incremental (1 % new rows)", () -> SsmScan.on(fresh).model(model).resumeFrom(state).run()
+        .write().format("noop").mode("overwrite").save());
+    System.out.printf(Locale.ROOT, "incremental / full = %.3f (new-row share %.3f; target <= %.3f)%n", inc / full,
+        (double) (rowsPerSeries - oldRows) / rowsPerSeries, 1.5 * (rowsPerSeries - oldRows) / rowsPerSeries);
+  }
+
+}
