@@ -1,29 +1,32 @@
 package org.sparkssm.spark.scan;
 
+import static org.apache.spark.sql.functions.col;
+
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import org.apache.spark.Partitioner;
-import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
+import java.util.Objects;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import scala.Tuple2;
+import org.sparkssm.state.ScanState;
 
 /**
- * The two-pass scan of series too long for one task. Each series is cut into blocks of a fixed
- * number of rows by its rows' positions in time order (so the cuts do not depend on how the input
- * was partitioned), the blocks are spread over P partitions, and:
+ * The two-pass scan of series too long for one task. Each series is cut into B blocks of equal
+ * time width (B = rows / blockRows, rounded up), the blocks are spread over P partitions, and:
  * <ol>
  *   <li>pass 1 scans every block from the zero state and keeps its end state {@code e_b} and step
  *       count {@code n_b};</li>
@@ -31,145 +34,173 @@ import scala.Tuple2;
  *       ({@link org.sparkssm.scan.ScanModel#decay}, exact by linearity);</li>
  *   <li>pass 2 rescans every block from its incoming state and emits the outputs.</li>
  * </ol>
- * The result equals the one-shot scan to rounding (the incoming states are computed in a different
- * order) and is bit-identical for a given block size whatever P or the input partitioning. Memory
- * per task is one chunk plus one state per block; the driver holds one state per block.
+ * A row's block is a function of its time and its series' extent (first time, last time, rows),
+ * so a recomputed partition (a retried task, a lost cache block) holds exactly the same rows: cuts
+ * must never depend on how Spark happened to partition or sample the data. One shuffle groups the
+ * blocks; the blocked rows are cached between the passes. The result equals the one-shot scan to
+ * rounding (the incoming states are computed in a different order) and is bit-identical for a
+ * given block size whatever P or the input partitioning. Memory per task is one chunk; the driver
+ * holds one state per block.
  */
 final class LongSeriesScan {
   private LongSeriesScan() {}
 
+  static final String BLOCK = "__ssm_block";
+
   /** Pass 1's result for one block. */
-  static final class BlockSummary implements Serializable {
-    private static final long serialVersionUID = 1L;
-    final int block;
-    final long rows;
+  static final class BlockSummary {
+    final Object key;
+    final long block;
     final long steps;
+    final long rows;
     final long firstTime;
     final long lastTime;
     final double[] endFromZero;
 
-    BlockSummary(int block, long rows, long steps, long firstTime, long lastTime, double[] endFromZero) {
+    BlockSummary(Object key, long block, long steps, long rows, long firstTime, long lastTime, double[] endFromZero) {
+      this.key = key;
       this.block = block;
-      this.rows = rows;
       this.steps = steps;
+      this.rows = rows;
       this.firstTime = firstTime;
       this.lastTime = lastTime;
       this.endFromZero = endFromZero;
     }
   }
 
-  /** Block layout: block o covers global row indices [start[o], start[o+1]) of series key[o]. */
-  static final class Blocks implements Serializable {
+  /** What pass 2 needs of a block: its incoming state and whether it ends its series. */
+  static final class BlockStart implements Serializable {
     private static final long serialVersionUID = 1L;
-    final long[] start;
-    final Object[] key;
-    final long[] positionInSeries;
-    final boolean[] lastOfSeries;
+    final double[] incoming;
+    final long position;
+    final boolean lastOfSeries;
 
-    Blocks(long[] start, Object[] key, long[] positionInSeries, boolean[] lastOfSeries) {
-      this.start = start;
-      this.key = key;
-      this.positionInSeries = positionInSeries;
+    BlockStart(double[] incoming, long position, boolean lastOfSeries) {
+      this.incoming = incoming;
+      this.position = position;
       this.lastOfSeries = lastOfSeries;
-    }
-
-    int count() {
-      return start.length;
-    }
-
-    int blockOf(long index) {
-      int i = Arrays.binarySearch(start, index);
-      return i >= 0 ? i : -i - 2;
     }
   }
 
-  /** Sends block o to partition o * P / blocks: contiguous runs of blocks per partition. */
-  static final class BlockPartitioner extends Partitioner {
+  /** Key of a block in maps shipped between driver and tasks. */
+  static String blockId(Object key, long block) {
+    return block + "/" + key;
+  }
+
+  /** Per long series: first and last time and row count, from one aggregation. */
+  static final class Extent implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final Blocks blocks;
-    private final int partitions;
+    final long minTime;
+    final long maxTime;
+    final long rows;
 
-    BlockPartitioner(Blocks blocks, int partitions) {
-      this.blocks = blocks;
-      this.partitions = partitions;
+    Extent(long minTime, long maxTime, long rows) {
+      this.minTime = minTime;
+      this.maxTime = maxTime;
+      this.rows = rows;
     }
 
-    @Override
-    public int numPartitions() {
-      return partitions;
-    }
-
-    @Override
-    public int getPartition(Object index) {
-      return (int) ((long) blocks.blockOf((Long) index) * partitions / blocks.count());
+    /** Blocks of about {@code blockRows} rows each, cut at equal time widths. */
+    long blocks(long blockRows) {
+      return Math.max(1, (rows + blockRows - 1) / blockRows);
     }
   }
 
   /**
+   * The block of each row: {@code floor((t - min) * B / (max - min + 1))} for its series' extent
+   * and block count B. A function of the row and the data's extents only, so recomputing any
+   * partition (a retry, a lost cache) puts every row in the same block.
+   */
+  static org.apache.spark.sql.Column blockOf(String key, String t, Map<Object, Extent> extents, long blockRows) {
+    org.apache.spark.sql.Column expr = null;
+    for (Map.Entry<Object, Extent> e : extents.entrySet()) {
+      Extent x = e.getValue();
+      java.math.BigDecimal span = java.math.BigDecimal.valueOf(x.maxTime).subtract(java.math.BigDecimal.valueOf(x.minTime))
+          .add(java.math.BigDecimal.ONE);
+      // Exact integer arithmetic in decimal: (t - min) * B / span, floored.
+      org.apache.spark.sql.Column block = functions.floor(col(t).cast("decimal(38,0)")
+          .minus(functions.lit(x.minTime).cast("decimal(38,0)"))
+          .multiply(functions.lit(x.blocks(blockRows)).cast("decimal(38,0)"))
+          .divide(functions.lit(span).cast("decimal(38,0)"))).cast(DataTypes.LongType);
+      org.apache.spark.sql.Column when = col(key).equalTo(functions.lit(e.getKey()));
+      expr = expr == null ? functions.when(when, block) : expr.when(when, block);
+    }
+    // A null time gets block 0, where the segment scan reports it naming the series.
+    return functions.coalesce(expr, functions.lit(0L));
+  }
+
+  /**
    * @param rows projected rows {@code [key, t, v...]} of the long series only
+   * @param extents min time, max time and rows of each long series
    * @return rows in the internal output layout of {@link SegmentScan}
    */
-  static Dataset<Row> scan(SparkSession spark, Dataset<Row> rows, ScanConfig config, long blockRows, int partitions,
-      StructType internalSchema) {
-    JavaPairRDD<Row, Long> indexed = rows.orderBy(rows.col(rows.columns()[0]), rows.col(rows.columns()[1]))
-        .javaRDD().zipWithIndex();
-    // Where each series starts in the global order, and how many rows it has.
-    Map<Object, long[]> extents = indexed
-        .mapToPair(t -> new Tuple2<Object, long[]>(t._1.get(0), new long[] {t._2, 1}))
-        .reduceByKey((a, b) -> new long[] {Math.min(a[0], b[0]), a[1] + b[1]})
-        .collectAsMap();
-    Blocks blocks = layout(extents, blockRows);
-    if (blocks.count() == 0) {
-      return spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext()).<Row>emptyRDD(),
-          internalSchema);
-    }
-    int p = Math.max(1, Math.min(partitions, blocks.count()));
-    JavaPairRDD<Long, Row> byIndex = indexed.mapToPair(t -> new Tuple2<>(t._2, t._1))
-        .repartitionAndSortWithinPartitions(new BlockPartitioner(blocks, p))
+  static Dataset<Row> scan(SparkSession spark, Dataset<Row> rows, Map<Object, Extent> extents, ScanConfig config,
+      long blockRows, int partitions, StructType internalSchema) {
+    String key = rows.columns()[0];
+    String t = rows.columns()[1];
+    int width = rows.schema().size();
+    Dataset<Row> blocked = rows.withColumn(BLOCK, blockOf(key, t, extents, blockRows))
+        .repartition(partitions, col(key), col(BLOCK)).sortWithinPartitions(key, BLOCK, t)
         .persist(StorageLevel.MEMORY_AND_DISK());
 
-    // Pass 1: every block from zero.
-    List<BlockSummary> summaries = new ArrayList<>(byIndex.mapPartitions(part -> {
-      List<BlockSummary> out = new ArrayList<>();
-      BlockIterator it = new BlockIterator(part, blocks);
+    // 3. Pass 1: every block from zero.
+    StructType summarySchema = new StructType().add("key", rows.schema().apply(key).dataType())
+        .add("block", DataTypes.LongType).add("steps", DataTypes.LongType).add("rows", DataTypes.LongType)
+        .add("first", DataTypes.LongType)
+        .add("last", DataTypes.LongType).add("end", DataTypes.BinaryType);
+    MapPartitionsFunction<Row, Row> pass1 = part -> {
+      List<Row> out = new ArrayList<>();
+      BlockIterator it = new BlockIterator(part, width);
       while (it.nextBlock()) {
-        SegmentScan scan = new SegmentScan(config, blocks.key[it.block], it, new double[config.model.stateSize()], 0,
-            Long.MIN_VALUE, false);
+        SegmentScan scan = new SegmentScan(config, it.key, it, new double[config.model.stateSize()], 0, Long.MIN_VALUE,
+            false);
         scan.drain();
         it.skipRest();
-        out.add(new BlockSummary(it.block, scan.rowsScanned(), scan.stepsTaken(), scan.firstTime(), scan.lastTime(),
-            scan.state()));
+        // The end state travels as ScanState bytes (position unused here).
+        out.add(RowFactory.create(it.key, it.block, scan.stepsTaken(), scan.rowsScanned(), scan.firstTime(),
+            scan.lastTime(), ScanState.of(config.model.fingerprint(), 0, scan.state()).toBytes()));
       }
       return out.iterator();
-    }).collect());
-    summaries.sort(Comparator.comparingInt(s -> s.block));
+    };
+    List<BlockSummary> summaries = new ArrayList<>();
+    for (Row r : blocked.mapPartitions(pass1, Encoders.row(summarySchema)).collectAsList()) {
+      double[] end = ScanState.fromBytes((byte[]) r.get(6), config.model.fingerprint(), "pass 1 of the two-pass scan")
+          .hidden();
+      summaries.add(new BlockSummary(r.get(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
+          end));
+    }
 
-    // The driver: incoming state of every block, in series order.
-    double[][] incoming = new double[blocks.count()][];
-    double[] h = null;
-    for (int o = 0; o < blocks.count(); o++) {
-      BlockSummary s = summaries.get(o);
-      if (s.block != o) {
-        throw new IllegalStateException("pass 1: expected a summary for block " + o + ", got block " + s.block);
-      }
-      if (blocks.positionInSeries[o] == 0) {
-        h = new double[config.model.stateSize()];
-      } else if (summaries.get(o - 1).lastTime >= s.firstTime) {
-        throw new IllegalArgumentException(String.format(
-            "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
-            config.timeColumn, s.firstTime, config.describe(blocks.key[o])));
-      }
-      incoming[o] = h.clone();
-      config.model.decay(h, s.steps);
-      for (int i = 0; i < h.length; i++) {
-        h[i] += s.endFromZero[i];
+    // 4. The driver: each block's incoming state, series by series, blocks in order.
+    Map<Object, List<BlockSummary>> bySeries = new HashMap<>();
+    for (BlockSummary s : summaries) {
+      bySeries.computeIfAbsent(s.key, k -> new ArrayList<>()).add(s);
+    }
+    Map<String, BlockStart> starts = new HashMap<>();
+    for (List<BlockSummary> blocks : bySeries.values()) {
+      blocks.sort(Comparator.comparingLong(s -> s.block));
+      double[] h = new double[config.model.stateSize()];
+      long position = 0;
+      for (int i = 0; i < blocks.size(); i++) {
+        BlockSummary s = blocks.get(i);
+        if (i > 0 && blocks.get(i - 1).lastTime >= s.firstTime) {
+          throw new IllegalArgumentException(String.format(
+              "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
+              config.timeColumn, s.firstTime, config.describe(s.key)));
+        }
+        starts.put(blockId(s.key, s.block), new BlockStart(h.clone(), position, i == blocks.size() - 1));
+        position += s.rows;
+        config.model.decay(h, s.steps);
+        for (int k = 0; k < h.length; k++) {
+          h[k] += s.endFromZero[k];
+        }
       }
     }
-    Broadcast<double[][]> states = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(incoming);
+    Broadcast<Map<String, BlockStart>> incoming = spark.sparkContext()
+        .broadcast(starts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
 
-    // Pass 2: every block from its incoming state.
-    JavaRDD<Row> out = byIndex.mapPartitions(part -> new Iterator<Row>() {
-      private final BlockIterator it = new BlockIterator(part, blocks);
+    // 5. Pass 2: every block from its incoming state.
+    MapPartitionsFunction<Row, Row> pass2 = part -> new Iterator<Row>() {
+      private final BlockIterator it = new BlockIterator(part, width);
       private SegmentScan current;
 
       @Override
@@ -181,9 +212,9 @@ final class LongSeriesScan {
           if (!it.nextBlock()) {
             return false;
           }
-          int o = it.block;
-          current = new SegmentScan(config, blocks.key[o], it, states.value()[o].clone(), blocks.positionInSeries[o],
-              Long.MIN_VALUE, blocks.lastOfSeries[o]);
+          BlockStart start = incoming.value().get(blockId(it.key, it.block));
+          current = new SegmentScan(config, it.key, it, start.incoming.clone(), start.position, Long.MIN_VALUE,
+              start.lastOfSeries);
         }
         return true;
       }
@@ -195,58 +226,27 @@ final class LongSeriesScan {
         }
         return current.next();
       }
-    });
-    return spark.createDataFrame(out, internalSchema);
-  }
-
-  static Blocks layout(Map<Object, long[]> extents, long blockRows) {
-    List<long[]> starts = new ArrayList<>();
-    List<Object> keys = new ArrayList<>();
-    List<Object[]> series = new ArrayList<>();
-    for (Map.Entry<Object, long[]> e : extents.entrySet()) {
-      series.add(new Object[] {e.getKey(), e.getValue()});
-    }
-    series.sort(Comparator.comparingLong(s -> ((long[]) s[1])[0]));
-    List<Long> position = new ArrayList<>();
-    List<Boolean> last = new ArrayList<>();
-    for (Object[] s : series) {
-      long start = ((long[]) s[1])[0];
-      long count = ((long[]) s[1])[1];
-      for (long off = 0; off < count; off += blockRows) {
-        starts.add(new long[] {start + off});
-        keys.add(s[0]);
-        position.add(off);
-        last.add(off + blockRows >= count);
-      }
-    }
-    int n = starts.size();
-    long[] start = new long[n];
-    long[] pos = new long[n];
-    boolean[] lastOf = new boolean[n];
-    for (int i = 0; i < n; i++) {
-      start[i] = starts.get(i)[0];
-      pos[i] = position.get(i);
-      lastOf[i] = last.get(i);
-    }
-    return new Blocks(start, keys.toArray(), pos, lastOf);
+    };
+    return blocked.mapPartitions(pass2, Encoders.row(internalSchema));
   }
 
   /**
-   * Walks a partition's rows (sorted by global index) block by block: {@link #nextBlock()} moves
-   * to the next block present, and the iterator then yields that block's rows only.
+   * Walks a partition's rows (sorted by series, block, time) block by block: {@link #nextBlock()}
+   * moves to the next block, and the iterator then yields that block's rows only.
    */
   static final class BlockIterator implements Iterator<Row> {
-    private final Iterator<Tuple2<Long, Row>> rows;
-    private final Blocks blocks;
-    private Tuple2<Long, Row> peeked;
-    int block = -1;
+    private final Iterator<Row> rows;
+    private final int blockColumn;
+    private Row peeked;
+    Object key;
+    long block = -1;
 
-    BlockIterator(Iterator<Tuple2<Long, Row>> rows, Blocks blocks) {
+    BlockIterator(Iterator<Row> rows, int width) {
       this.rows = rows;
-      this.blocks = blocks;
+      this.blockColumn = width;
     }
 
-    private Tuple2<Long, Row> peek() {
+    private Row peek() {
       if (peeked == null && rows.hasNext()) {
         peeked = rows.next();
       }
@@ -254,11 +254,12 @@ final class LongSeriesScan {
     }
 
     boolean nextBlock() {
-      Tuple2<Long, Row> p = peek();
+      Row p = peek();
       if (p == null) {
         return false;
       }
-      block = blocks.blockOf(p._1);
+      key = p.get(0);
+      block = p.getLong(blockColumn);
       return true;
     }
 
@@ -271,8 +272,8 @@ final class LongSeriesScan {
 
     @Override
     public boolean hasNext() {
-      Tuple2<Long, Row> p = peek();
-      return p != null && blocks.blockOf(p._1) == block;
+      Row p = peek();
+      return p != null && p.getLong(blockColumn) == block && Objects.equals(p.get(0), key);
     }
 
     @Override
@@ -280,7 +281,7 @@ final class LongSeriesScan {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      Row r = peeked._2;
+      Row r = peeked;
       peeked = null;
       return r;
     }

@@ -4,7 +4,9 @@ import static org.apache.spark.sql.functions.col;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
@@ -47,7 +49,7 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *
  * <p>Series longer than {@link #longSeriesRows} (counted first; default 10^7 rows) do not go to one
  * task: they are cut into blocks of {@link #blockRows} rows and scanned in two passes across
- * partitions ({@link LongSeriesScan}): pass 1 scans each block from zero, the driver turns the
+ * partitions ({@link LongSeriesScan}, blocks of equal time width): pass 1 scans each block from zero, the driver turns the
  * blocks' end states into each block's incoming state, pass 2 rescans from it. That result equals
  * the one-shot scan to rounding, and is bit-identical for a given block size.
  *
@@ -206,9 +208,9 @@ public final class SsmScan {
   }
 
   /**
-   * Rows per block of the two-pass path (default 2^20): a long series is cut every this many rows
-   * of its time order, whatever the input partitioning, so its output is bit-identical from run
-   * to run for a given block size.
+   * Rows per block of the two-pass path, on average (default 2^20): a long series is cut into
+   * {@code rows / blockRows} blocks of equal time width, a function of the data alone, so its
+   * output is bit-identical from run to run (and across retries) for a given block size.
    */
   public SsmScan blockRows(long rows) {
     if (rows < 1) {
@@ -350,17 +352,17 @@ public final class SsmScan {
     StructType internal = internalSchema(schema.apply(series));
     Column[] byTime = {col(T)};
     if (savedStates == null) {
-      Object[] longKeys = longSeriesKeys(rows);
-      if (longKeys.length == 0) {
+      Map<Object, LongSeriesScan.Extent> extents = longSeriesExtents(rows);
+      if (extents.isEmpty()) {
         return grouped.flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
       }
-      Column isLong = functions.coalesce(col(series).isin(longKeys), functions.lit(false));
+      Column isLong = functions.coalesce(col(series).isin(extents.keySet().toArray()), functions.lit(false));
       Dataset<Row> many = rows.filter(functions.not(isLong)).groupByKey(keyOf, Encoders.row(keySchema))
           .flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
       int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
           : input.sparkSession().sparkContext().defaultParallelism();
-      Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), config(), blockRows,
-          partitions, internal);
+      Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), extents, config(),
+          blockRows, partitions, internal);
       return many.union(longOnes);
     }
     Dataset<Row> states = savedStateRows(timeType, schema.apply(series).dataType());
@@ -369,16 +371,18 @@ public final class SsmScan {
         Encoders.row(internal));
   }
 
-  /** Keys of the series with more than {@link #longSeriesRows} rows (none when the check is off). */
-  private Object[] longSeriesKeys(Dataset<Row> rows) {
+  /** Extent of each series with more than {@link #longSeriesRows} rows (none when the check is off). */
+  private Map<Object, LongSeriesScan.Extent> longSeriesExtents(Dataset<Row> rows) {
+    Map<Object, LongSeriesScan.Extent> out = new HashMap<>();
     if (longSeriesRows == Long.MAX_VALUE) {
-      return new Object[0];
+      return out;
     }
-    List<Row> keys = rows.groupBy(col(series)).count().filter(col("count").gt(longSeriesRows)).select(series)
-        .collectAsList();
-    Object[] out = new Object[keys.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = keys.get(i).get(0);
+    List<Row> stats = rows.groupBy(col(series)).agg(functions.count(functions.lit(1)).as("n"), functions.min(T),
+        functions.max(T)).filter(col("n").gt(longSeriesRows)).collectAsList();
+    for (Row r : stats) {
+      if (!r.isNullAt(0) && !r.isNullAt(2)) {
+        out.put(r.get(0), new LongSeriesScan.Extent(r.getLong(2), r.getLong(3), r.getLong(1)));
+      }
     }
     return out;
   }
