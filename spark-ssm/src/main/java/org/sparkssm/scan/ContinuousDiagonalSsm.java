@@ -16,7 +16,7 @@ import org.sparkssm.state.Fingerprint;
  * ({@code aIm}, {@code bIm}, {@code cIm} all null for a real system). Stability is required:
  * every {@code Re(A) < 0}. Immutable.
  */
-public final class ContinuousDiagonalSsm implements java.io.Serializable {
+public final class ContinuousDiagonalSsm implements IrregularScanModel {
   private static final long serialVersionUID = 1L;
 
   final int channels;
@@ -30,6 +30,7 @@ public final class ContinuousDiagonalSsm implements java.io.Serializable {
   final double[] cIm;
   final double[] dSkip;
   private final long fingerprint;
+  private transient DiagonalSsm unitStep; // discretize(1.0), made on first use
 
   private ContinuousDiagonalSsm(int channels, int stateDim, Discretization rule, double[] aRe, double[] aIm,
       double[] bRe, double[] bIm, double[] cRe, double[] cIm, double[] dSkip) {
@@ -105,6 +106,46 @@ public final class ContinuousDiagonalSsm implements java.io.Serializable {
     return DiagonalSsm.complex(channels, stateDim, abarRe, abarIm, bbarRe, bbarIm, cRe, cIm, dSkip);
   }
 
+  /** D. */
+  @Override
+  public int inputs() {
+    return channels;
+  }
+
+  /** D. */
+  @Override
+  public int outputs() {
+    return channels;
+  }
+
+  /** The regular scan: every step is one model time unit, {@code Δ = 1}. */
+  @Override
+  public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
+    unitStep().scan(u, uOff, y, yOff, length, h);
+  }
+
+  /** {@code h ← Ā(1)^steps h}: zero input over {@code steps} unit steps. */
+  @Override
+  public void decay(double[] h, long steps) {
+    unitStep().decay(h, steps);
+  }
+
+  /** {@link IrregularDiagonalScan#scan}. */
+  @Override
+  public void scanIrregular(double[] dt, int dtOff, double[] u, int uOff, double[] y, int yOff, int length,
+      double[] h) {
+    IrregularDiagonalScan.scan(this, dt, dtOff, u, uOff, y, yOff, length, h);
+  }
+
+  private DiagonalSsm unitStep() {
+    DiagonalSsm d = unitStep;
+    if (d == null) {
+      d = discretize(1.0);
+      unitStep = d;
+    }
+    return d;
+  }
+
   public int channels() {
     return channels;
   }
@@ -122,10 +163,12 @@ public final class ContinuousDiagonalSsm implements java.io.Serializable {
   }
 
   /** Length of the state array: D*N, or 2*D*N for a complex system (real parts first). */
+  @Override
   public int stateSize() {
     return (isComplex() ? 2 : 1) * channels * stateDim;
   }
 
+  @Override
   public long fingerprint() {
     return fingerprint;
   }

@@ -25,10 +25,13 @@ final class ScanConfig implements Serializable {
   final boolean emitState;
   final String seriesColumn;
   final String timeColumn;
+  /** Time-column units per model time unit for per-step Δt from real gaps; 0 for fixed steps. */
+  final long stepEvery;
   private final String scanId = UUID.randomUUID().toString();
 
   ScanConfig(ScanModel model, int chunkRows, long allocatorLimit, boolean emitState, String seriesColumn,
-      String timeColumn) {
+      String timeColumn, long stepEvery) {
+    this.stepEvery = stepEvery;
     this.model = model;
     this.chunkRows = chunkRows;
     this.allocatorLimit = allocatorLimit;
@@ -49,12 +52,14 @@ final class ScanConfig implements Serializable {
     final ChunkVectors chunk;
     final double[] u;
     final double[] y;
+    final double[] dt;
     private final BufferAllocator ownAllocator; // only outside a Spark task
 
     Workspace(ChunkVectors chunk, int rows, int inputs, int outputs, BufferAllocator ownAllocator) {
       this.chunk = chunk;
       this.u = new double[rows * inputs];
       this.y = new double[rows * outputs];
+      this.dt = new double[rows];
       this.ownAllocator = ownAllocator;
     }
 

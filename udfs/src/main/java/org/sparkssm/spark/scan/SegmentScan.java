@@ -5,6 +5,7 @@ import java.util.NoSuchElementException;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.sparkssm.scan.IrregularScanModel;
 import org.sparkssm.spark.arrow.ChunkVectors;
 import org.sparkssm.state.ScanState;
 
@@ -36,6 +37,8 @@ final class SegmentScan implements Iterator<Row> {
   private long skipped;
   private long firstTime;
   private long rowsScanned;
+  private long previousRowTime; // time of the row before the current chunk, for Δt from real gaps
+  private boolean hasPreviousRow;
   private long stepsTaken;
 
   private ConfigWorkspace ws;
@@ -79,6 +82,8 @@ final class SegmentScan implements Iterator<Row> {
     if (skipThrough != Long.MIN_VALUE) {
       lastTime = skipThrough;
       hasLastTime = true;
+      previousRowTime = skipThrough;
+      hasPreviousRow = true;
     }
   }
 
@@ -227,7 +232,19 @@ final class SegmentScan implements Iterator<Row> {
       }
       int len = end - row;
       chunk.copyValuesTo(row, len, u, 0);
-      config.model.scan(u, 0, y, 0, len, h);
+      if (config.stepEvery > 0) {
+        double[] dt = ws.workspace.dt;
+        for (int k = 0; k < len; k++) {
+          int r = row + k;
+          // Δt from the real gap to the previous row; a series' first row takes one model time unit.
+          boolean hasPrevious = r > 0 || hasPreviousRow;
+          long previous = r > 0 ? chunk.time(r - 1) : previousRowTime;
+          dt[k] = hasPrevious ? (double) (chunk.time(r) - previous) / config.stepEvery : 1.0;
+        }
+        ((IrregularScanModel) config.model).scanIrregular(dt, 0, u, 0, y, 0, len, h);
+      } else {
+        config.model.scan(u, 0, y, 0, len, h);
+      }
       stepsTaken += len;
       chunk.setOutputs(row, len, y, 0);
       stateAfter(end - 1);
@@ -235,6 +252,10 @@ final class SegmentScan implements Iterator<Row> {
     }
     position += rows;
     rowsScanned += rows;
+    if (rows > 0) {
+      previousRowTime = chunk.time(rows - 1);
+      hasPreviousRow = true;
+    }
   }
 
   private void stateAfter(int row) {

@@ -58,8 +58,8 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *   <li>Series: any column type; a null key fails the job naming the column.</li>
  *   <li>Time: timestamp, timestamp_ntz, date, long or int; rows are ordered by it within a series.
  *       A null time, or two rows of a series with the same time (duplicates), fail the job naming
- *       the column, the series and the time. Steps are rows: the models here are fixed-step, so
- *       irregular gaps are not taken into account by this path.</li>
+ *       the column, the series and the time. By default steps are rows (fixed-step models); with
+ *       {@link #stepEvery} each step's Δt is its real gap to the previous row.</li>
  *   <li>Values: one numeric column per model input channel (checked before any job runs; strings,
  *       booleans or a count that does not match {@link ScanModel#inputs()} are rejected naming the
  *       column). <b>Missing values</b>: a row with a null, NaN or infinite value in any channel
@@ -109,6 +109,7 @@ public final class SsmScan {
   private long longSeriesRows = 10_000_000L;
   private long blockRows = 1L << 20;
   private int longSeriesPartitions;
+  private long stepEvery;
 
   private SsmScan(Dataset<Row> input) {
     this.input = Checks.notNull("input", input);
@@ -191,7 +192,8 @@ public final class SsmScan {
   }
 
   private ScanConfig config() {
-    return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time);
+    return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time,
+        stepEvery);
   }
 
   /**
@@ -226,6 +228,22 @@ public final class SsmScan {
     return this;
   }
 
+  /**
+   * Irregular time: each step's Δt is its real gap to the previous row, in model time units of
+   * {@code timeUnits} of the time column (microseconds for timestamps, days for dates, the value
+   * itself for numbers); a series' first row takes Δt = 1. Requires an
+   * {@link org.sparkssm.scan.IrregularScanModel} such as
+   * {@link org.sparkssm.scan.ContinuousDiagonalSsm}. A missing row holds the state (its gap is
+   * still counted by the next row). Irregular scans use the many-series path only.
+   */
+  public SsmScan stepEvery(long timeUnits) {
+    if (timeUnits < 1) {
+      Checks.fail("stepEvery: expected >= 1 time-column units per model time unit, got %d", timeUnits);
+    }
+    this.stepEvery = timeUnits;
+    return this;
+  }
+
   /** Rows per chunk after the byte bound. */
   int effectiveChunkRows() {
     long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
@@ -247,6 +265,10 @@ public final class SsmScan {
     if (!TimeCodec.supports(timeType)) {
       Checks.fail("time column '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time,
           timeType.simpleString());
+    }
+    if (stepEvery > 0 && !(model instanceof org.sparkssm.scan.IrregularScanModel)) {
+      Checks.fail("stepEvery: expected an IrregularScanModel (e.g. ContinuousDiagonalSsm) for per-step Δt, got %s",
+          model.getClass().getSimpleName());
     }
     if (values.length != model.inputs()) {
       Checks.fail("values: expected %d columns (the model's input channels), got %d: %s", model.inputs(),
@@ -306,7 +328,6 @@ public final class SsmScan {
   }
 
   private Dataset<Row> output(Dataset<Row> scanned) {
-    StructType outSchema = outputSchema();
     DataType timeType = input.schema().apply(time).dataType();
     List<Column> select = new ArrayList<>();
     select.add(col(series));
@@ -326,14 +347,12 @@ public final class SsmScan {
       select.add(col("__ssm_state").as(stateColumn));
     }
     Dataset<Row> out = scanned.filter(col(IS_OUTPUT)).select(select.toArray(new Column[0]));
-    assert Arrays.equals(out.schema().fieldNames(), outSchema.fieldNames());
     return out;
   }
 
   /** The grouped, sorted scan with the internal columns. */
   private Dataset<Row> scanned() {
-    StructType checked = outputSchema();
-    assert checked != null;
+    outputSchema(); // validates the columns before any job runs
     StructType schema = input.schema();
     DataType timeType = schema.apply(time).dataType();
     List<Column> projection = new ArrayList<>();
@@ -374,7 +393,7 @@ public final class SsmScan {
   /** Extent of each series with more than {@link #longSeriesRows} rows (none when the check is off). */
   private Map<Object, LongSeriesScan.Extent> longSeriesExtents(Dataset<Row> rows) {
     Map<Object, LongSeriesScan.Extent> out = new HashMap<>();
-    if (longSeriesRows == Long.MAX_VALUE) {
+    if (longSeriesRows == Long.MAX_VALUE || stepEvery > 0) {
       return out;
     }
     List<Row> stats = rows.groupBy(col(series)).agg(functions.count(functions.lit(1)).as("n"), functions.min(T),
