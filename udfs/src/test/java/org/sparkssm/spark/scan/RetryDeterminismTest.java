@@ -21,51 +21,23 @@ class RetryDeterminismTest {
   /** Counts failures injected in this JVM (local mode: executors share it). */
   static final AtomicInteger INJECTED = new AtomicInteger();
 
-  /** Delegates to a model but fails the first attempt of every task, mid-scan, after some output. */
-  static final class FailFirstAttempt implements ScanModel {
+  /** Fails the first attempt of every task, mid-scan, after some output. */
+  static final class FailFirstAttempt extends ScanFixtures.FaultyModel {
     private static final long serialVersionUID = 1L;
-    private final ScanModel inner;
     private final int failAfterCalls;
     private transient int calls;
 
     FailFirstAttempt(ScanModel inner, int failAfterCalls) {
-      this.inner = inner;
+      super(inner);
       this.failAfterCalls = failAfterCalls;
     }
 
     @Override
-    public int inputs() {
-      return inner.inputs();
-    }
-
-    @Override
-    public int outputs() {
-      return inner.outputs();
-    }
-
-    @Override
-    public int stateSize() {
-      return inner.stateSize();
-    }
-
-    @Override
-    public long fingerprint() {
-      return inner.fingerprint();
-    }
-
-    @Override
-    public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
-      TaskContext task = TaskContext.get();
-      if (task != null && task.attemptNumber() == 0 && ++calls > failAfterCalls) {
+    void beforeScan(TaskContext task) {
+      if (task.attemptNumber() == 0 && ++calls > failAfterCalls) {
         INJECTED.incrementAndGet();
         throw new IllegalStateException("injected failure of the first attempt of task " + task.partitionId());
       }
-      inner.scan(u, uOff, y, yOff, length, h);
-    }
-
-    @Override
-    public void decay(double[] h, long steps) {
-      inner.decay(h, steps);
     }
   }
 

@@ -21,18 +21,31 @@ public final class ScanFixtures {
     return SsmScanTest.diagonal(seed);
   }
 
-  /** A model whose every attempt fails (after some output), so the job fails. */
+  /** A model whose every attempt of partition 1 fails (after some output), so the job fails. */
   public static ScanModel alwaysFailing(ScanModel inner) {
-    return new AlwaysFails(inner);
+    return new FaultyModel(inner) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      void beforeScan(org.apache.spark.TaskContext task) {
+        if (task.partitionId() == 1) {
+          throw new IllegalStateException("injected failure in every attempt of partition 1");
+        }
+      }
+    };
   }
 
-  private static final class AlwaysFails implements ScanModel {
+  /** Delegates to a model, letting a subclass inject a fault before each scan call inside a task. */
+  abstract static class FaultyModel implements ScanModel {
     private static final long serialVersionUID = 1L;
     private final ScanModel inner;
 
-    AlwaysFails(ScanModel inner) {
+    FaultyModel(ScanModel inner) {
       this.inner = inner;
     }
+
+    /** Throws to fail the task; called inside tasks only. */
+    abstract void beforeScan(org.apache.spark.TaskContext task);
 
     @Override
     public int inputs() {
@@ -57,8 +70,8 @@ public final class ScanFixtures {
     @Override
     public void scan(double[] u, int uOff, double[] y, int yOff, int length, double[] h) {
       org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
-      if (task != null && task.partitionId() == 1) {
-        throw new IllegalStateException("injected failure in every attempt of partition 1");
+      if (task != null) {
+        beforeScan(task);
       }
       inner.scan(u, uOff, y, yOff, length, h);
     }
