@@ -35,6 +35,23 @@ public final class ScanFixtures {
     };
   }
 
+  /** A model that sleeps {@code millis} before each scan call inside a task: a job slow enough to disturb. */
+  public static ScanModel slow(ScanModel inner, long millis) {
+    return new FaultyModel(inner) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      void beforeScan(org.apache.spark.TaskContext task) {
+        try {
+          Thread.sleep(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted", e);
+        }
+      }
+    };
+  }
+
   /** Delegates to a model, letting a subclass inject a fault before each scan call inside a task. */
   abstract static class FaultyModel implements ScanModel {
     private static final long serialVersionUID = 1L;
