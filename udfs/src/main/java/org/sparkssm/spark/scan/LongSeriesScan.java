@@ -132,16 +132,18 @@ final class LongSeriesScan {
   /**
    * @param rows projected rows {@code [key, t, v...]} of the long series only
    * @param extents min time, max time and rows of each long series
+   * @param cached receives the cached blocked rows, which pass 2 reads lazily: the caller releases them
    * @return rows in the internal output layout of {@link SegmentScan}
    */
   static Dataset<Row> scan(SparkSession spark, Dataset<Row> rows, Map<Object, Extent> extents, ScanConfig config,
-      long blockRows, int partitions, StructType internalSchema) {
+      long blockRows, int partitions, StructType internalSchema, List<Dataset<Row>> cached) {
     String key = rows.columns()[0];
     String t = rows.columns()[1];
     int width = rows.schema().size();
     Dataset<Row> blocked = rows.withColumn(BLOCK, blockOf(key, t, extents, blockRows))
         .repartition(partitions, col(key), col(BLOCK)).sortWithinPartitions(key, BLOCK, t)
         .persist(StorageLevel.MEMORY_AND_DISK());
+    cached.add(blocked);
 
     // 3. Pass 1: every block from zero.
     StructType summarySchema = new StructType().add("key", rows.schema().apply(key).dataType())

@@ -309,14 +309,20 @@ public final class SsmScan {
     return schema.apply(name);
   }
 
-  /** The scan's output (lazy; nothing runs until an action). */
+  /**
+   * The scan's output (lazy; nothing runs until an action, except the row count per series that
+   * picks the long-series path). Long series keep their blocked rows cached for the output's
+   * lifetime; {@link #runWithState()} returns a handle that releases them.
+   */
   public Dataset<Row> run() {
-    return output(scanned());
+    return output(scanned(new ArrayList<>()));
   }
 
   /** The output and the new state table, from one scan (persisted until {@link ScanResult#unpersist()}). */
   public ScanResult runWithState() {
-    Dataset<Row> scanned = scanned().persist(StorageLevel.MEMORY_AND_DISK());
+    List<Dataset<Row>> cached = new ArrayList<>();
+    Dataset<Row> scanned = scanned(cached).persist(StorageLevel.MEMORY_AND_DISK());
+    cached.add(scanned);
     DataType timeType = input.schema().apply(time).dataType();
     Dataset<Row> states = scanned.filter(col(END_STATE).isNotNull()).select(
         col(series),
@@ -324,7 +330,7 @@ public final class SsmScan {
         col(END_STATE).as(STATE_BYTES),
         functions.lit(org.sparkssm.state.ScanState.FORMAT_VERSION).as(STATE_VERSION),
         functions.lit(model.fingerprint()).as(STATE_FINGERPRINT));
-    return new ScanResult(output(scanned), states, scanned);
+    return new ScanResult(output(scanned), states, cached);
   }
 
   private Dataset<Row> output(Dataset<Row> scanned) {
@@ -350,8 +356,8 @@ public final class SsmScan {
     return out;
   }
 
-  /** The grouped, sorted scan with the internal columns. */
-  private Dataset<Row> scanned() {
+  /** The grouped, sorted scan with the internal columns; datasets it caches are added to {@code cached}. */
+  private Dataset<Row> scanned(List<Dataset<Row>> cached) {
     outputSchema(); // validates the columns before any job runs
     StructType schema = input.schema();
     DataType timeType = schema.apply(time).dataType();
@@ -381,7 +387,7 @@ public final class SsmScan {
       int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
           : input.sparkSession().sparkContext().defaultParallelism();
       Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), extents, config(),
-          blockRows, partitions, internal);
+          blockRows, partitions, internal, cached);
       return many.union(longOnes);
     }
     Dataset<Row> states = savedStateRows(timeType, schema.apply(series).dataType());
@@ -438,9 +444,9 @@ public final class SsmScan {
   public static final class ScanResult {
     private final Dataset<Row> output;
     private final Dataset<Row> states;
-    private final Dataset<Row> persisted;
+    private final List<Dataset<Row>> persisted;
 
-    ScanResult(Dataset<Row> output, Dataset<Row> states, Dataset<Row> persisted) {
+    ScanResult(Dataset<Row> output, Dataset<Row> states, List<Dataset<Row>> persisted) {
       this.output = output;
       this.states = states;
       this.persisted = persisted;
@@ -455,9 +461,11 @@ public final class SsmScan {
       return states;
     }
 
-    /** Releases the cached scan once output and states are written. */
+    /** Releases the cached scan (and the long series' cached blocks) once output and states are written. */
     public void unpersist() {
-      persisted.unpersist();
+      for (Dataset<Row> d : persisted) {
+        d.unpersist();
+      }
     }
   }
 }

@@ -59,11 +59,14 @@ class LongSeriesScanTest {
       Map<String, double[]> reference = null;
       for (int partitions : new int[] {1, 3, 7}) {
         Dataset<Row> df = spark.createDataFrame(p.rows, SsmScanTest.TWO_CHANNELS).repartition(partitions);
+        int cachedBefore = spark.sparkContext().getPersistentRDDs().size();
         SsmScan.ScanResult result = SsmScan.on(df).values("a", "b").model(m).chunkRows(13).longSeriesRows(200)
             .blockRows(37).longSeriesPartitions(partitions).runWithState();
         Map<String, double[]> got = collect(result.output(), p, m.outputs());
         List<Row> states = result.states().collectAsList();
         result.unpersist();
+        assertEquals(cachedBefore, spark.sparkContext().getPersistentRDDs().size(),
+            "unpersist releases the scan and the long series' cached blocks");
         for (Map.Entry<String, double[]> e : p.values.entrySet()) {
           int length = p.times.get(e.getKey()).length;
           double[] expected = SsmScanTest.oneShot(m, e.getValue(), length);
