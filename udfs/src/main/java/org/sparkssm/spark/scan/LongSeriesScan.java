@@ -22,6 +22,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.sparkssm.scan.LayerStack;
+import org.sparkssm.scan.ScanModel;
+import org.sparkssm.scan.WindowedModel;
 import org.sparkssm.state.ScanState;
 
 /**
@@ -34,7 +37,14 @@ import org.sparkssm.state.ScanState;
  *       ({@link org.sparkssm.scan.ScanModel#decay}, exact by linearity);</li>
  *   <li>pass 2 rescans every block from its incoming state and emits the outputs.</li>
  * </ol>
- * A row's block is a function of its time and its series' extent (first time, last time, rows),
+ * <p>A {@link LayerStack} runs stage by stage ({@link Stage}): each stage's windowed layers (causal
+ * convolutions, pointwise maps) take their incoming state from the halo, the previous blocks' last
+ * present rows (k − 1 for a convolution of width k), collected by one more pass and scanned in
+ * block order on the driver; its recurrent layer takes the carry above; pass 2 writes the stage's
+ * outputs (cached), which are the next stage's inputs, block by block. The last stage ends each
+ * series with the whole stack's state, assembled on the driver from every stage's end state.
+ *
+ * <p>A row's block is a function of its time and its series' extent (first time, last time, rows),
  * so a recomputed partition (a retried task, a lost cache block) holds exactly the same rows: cuts
  * must never depend on how Spark happened to partition or sample the data. One shuffle groups the
  * blocks; the blocked rows are cached between the passes. The result equals the one-shot scan to
@@ -47,7 +57,7 @@ final class LongSeriesScan {
 
   static final String BLOCK = "__ssm_block";
 
-  /** Pass 1's result for one block. */
+  /** What a block pass reports of one block: extent, steps, end state from zero, last rows. */
   static final class BlockSummary {
     final Object key;
     final long block;
@@ -55,9 +65,11 @@ final class LongSeriesScan {
     final long rows;
     final long firstTime;
     final long lastTime;
-    final double[] endFromZero;
+    final double[] endFromZero; // the recurrent layer's end state from zero, or null
+    final double[] tail;        // the last present rows' inputs (the halo), oldest first, or null
 
-    BlockSummary(Object key, long block, long steps, long rows, long firstTime, long lastTime, double[] endFromZero) {
+    BlockSummary(Object key, long block, long steps, long rows, long firstTime, long lastTime, double[] endFromZero,
+        double[] tail) {
       this.key = key;
       this.block = block;
       this.steps = steps;
@@ -65,20 +77,64 @@ final class LongSeriesScan {
       this.firstTime = firstTime;
       this.lastTime = lastTime;
       this.endFromZero = endFromZero;
+      this.tail = tail;
     }
   }
 
-  /** What pass 2 needs of a block: its incoming state and whether it ends its series. */
+  /** What a stage's pass 2 needs of a block: its incoming state and whether it ends its series. */
   static final class BlockStart implements Serializable {
     private static final long serialVersionUID = 1L;
     final double[] incoming;
     final long position;
     final boolean lastOfSeries;
+    /** On a series' last block in the last stage of a stack: the whole stack's end state. */
+    double[] stackEndState;
 
     BlockStart(double[] incoming, long position, boolean lastOfSeries) {
       this.incoming = incoming;
       this.position = position;
       this.lastOfSeries = lastOfSeries;
+    }
+  }
+
+  /**
+   * One stage of the model: windowed layers whose incoming state comes from the previous block's
+   * last rows (the halo), then at most one recurrent layer whose incoming state comes from the
+   * carry. A model that is not a {@link LayerStack} is one stage: its one layer, recurrent.
+   */
+  static final class Stage implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final ScanModel model;
+    final ScanModel prefix;    // the windowed layers, or null
+    final ScanModel recurrent; // the last layer unless it is windowed, or null
+    final int window;          // present rows the prefix state depends on
+
+    private Stage(ScanModel model, ScanModel prefix, ScanModel recurrent, int window) {
+      this.model = model;
+      this.prefix = prefix;
+      this.recurrent = recurrent;
+      this.window = window;
+    }
+
+    static List<Stage> of(ScanModel model) {
+      List<Stage> out = new ArrayList<>();
+      if (!(model instanceof LayerStack)) {
+        out.add(new Stage(model, null, model, 0));
+        return out;
+      }
+      for (LayerStack stage : ((LayerStack) model).stages()) {
+        List<ScanModel> layers = stage.layers();
+        ScanModel last = layers.get(layers.size() - 1);
+        ScanModel recurrent = last instanceof WindowedModel ? null : last;
+        int windowed = recurrent == null ? layers.size() : layers.size() - 1;
+        ScanModel prefix = windowed == 0 ? null : LayerStack.of(layers.subList(0, windowed).toArray(new ScanModel[0]));
+        out.add(new Stage(stage, prefix, recurrent, stage.prefixWindow()));
+      }
+      return out;
+    }
+
+    int prefixStateSize() {
+      return prefix == null ? 0 : prefix.stateSize();
     }
   }
 
@@ -132,104 +188,320 @@ final class LongSeriesScan {
   /**
    * @param rows projected rows {@code [key, t, v...]} of the long series only
    * @param extents min time, max time and rows of each long series
-   * @param cached receives the cached blocked rows, which pass 2 reads lazily: the caller releases them
+   * @param cached receives the cached datasets (blocked rows, each stage's outputs), which the
+   *     output reads lazily: the caller releases them
    * @return rows in the internal output layout of {@link SegmentScan}
    */
   static Dataset<Row> scan(SparkSession spark, Dataset<Row> rows, Map<Object, Extent> extents, ScanConfig config,
       long blockRows, int partitions, StructType internalSchema, List<Dataset<Row>> cached) {
+    List<Stage> stages = Stage.of(config.model);
+    if (stages.size() > 1 && config.emitState) {
+      throw new IllegalArgumentException(String.format(
+          "withState: expected a model of one stage for series longer than longSeriesRows, got a LayerStack of %d "
+              + "stages (its per-row state is only available in the many-series path: raise longSeriesRows)",
+          stages.size()));
+    }
     String key = rows.columns()[0];
     String t = rows.columns()[1];
-    int width = rows.schema().size();
-    Dataset<Row> blocked = rows.withColumn(BLOCK, blockOf(key, t, extents, blockRows))
+    Dataset<Row> current = rows.withColumn(BLOCK, blockOf(key, t, extents, blockRows))
         .repartition(partitions, col(key), col(BLOCK)).sortWithinPartitions(key, BLOCK, t)
         .persist(StorageLevel.MEMORY_AND_DISK());
-    cached.add(blocked);
+    cached.add(current);
+    Map<Object, List<double[]>> stageEndStates = new HashMap<>();
+    for (int s = 0; s < stages.size(); s++) {
+      Stage stage = stages.get(s);
+      ScanConfig stageConfig = config.withModel(stage.model);
+      int width = current.schema().size() - 1; // columns before the block column
+      Map<Object, BlockStart> lastStarts = new HashMap<>();
+      Map<String, BlockStart> starts = blockStarts(current, width, stage, stageConfig, stageEndStates, lastStarts);
+      boolean lastStage = s == stages.size() - 1;
+      if (lastStage && stages.size() > 1) {
+        attachStackEndStates(lastStarts, stageEndStates); // before the broadcast ships the starts
+      }
+      Broadcast<Map<String, BlockStart>> incoming = spark.sparkContext()
+          .broadcast(starts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
+      if (lastStage) {
+        long stackFingerprint = config.model.fingerprint();
+        MapPartitionsFunction<Row, Row> pass2 = part -> new BlockScan(part, width, stageConfig, incoming,
+            stackFingerprint);
+        return current.mapPartitions(pass2, Encoders.row(internalSchema));
+      }
+      // An inner stage's outputs, NaN on missing rows, become the next stage's inputs, block by block.
+      StructType stageSchema = new StructType().add(key, rows.schema().apply(key).dataType())
+          .add(t, DataTypes.LongType);
+      for (int j = 0; j < stage.model.outputs(); j++) {
+        stageSchema = stageSchema.add("__ssm_v" + j, DataTypes.DoubleType);
+      }
+      stageSchema = stageSchema.add(BLOCK, DataTypes.LongType);
+      int outputs = stage.model.outputs();
+      MapPartitionsFunction<Row, Row> asInputs = part -> {
+        BlockScan scan = new BlockScan(part, width, stageConfig, incoming, 0L);
+        return new Iterator<Row>() {
+          @Override
+          public boolean hasNext() {
+            return scan.hasNext();
+          }
 
-    // 3. Pass 1: every block from zero.
-    StructType summarySchema = new StructType().add("key", rows.schema().apply(key).dataType())
+          @Override
+          public Row next() {
+            Row r = scan.next();
+            Object[] values = new Object[3 + outputs];
+            for (int j = 0; j < 2 + outputs; j++) {
+              values[j] = r.get(j);
+            }
+            values[2 + outputs] = scan.block(); // the block of the row just emitted
+            return RowFactory.create(values);
+          }
+        };
+      };
+      Dataset<Row> next = current.mapPartitions(asInputs, Encoders.row(stageSchema))
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(next);
+      current = next;
+    }
+    throw new IllegalStateException("a model has at least one stage");
+  }
+
+  /**
+   * The incoming state of every block for one stage: the windowed layers' from the halo (a pass
+   * that collects each block's last present rows, then a walk that scans them in block order),
+   * the recurrent layer's from pass 1 (each block from zero, after the windowed layers from their
+   * incoming state) and the carry {@code h_in(b+1) = Ā^{n_b} h_in(b) + e_b}. Also appends each
+   * series' end state of this stage to {@code stageEndStates}.
+   */
+  private static Map<String, BlockStart> blockStarts(Dataset<Row> current, int width, Stage stage,
+      ScanConfig stageConfig, Map<Object, List<double[]>> stageEndStates, Map<Object, BlockStart> lastStarts) {
+    Map<String, double[]> prefixIn = new HashMap<>();
+    List<BlockSummary> summaries = null;
+    if (stage.window > 0 || stage.recurrent == null) {
+      summaries = blockPass(current, width, stageConfig, stage, null, stage.window);
+      for (List<BlockSummary> blocks : bySeries(summaries, stageConfig).values()) {
+        double[] h = new double[stage.prefixStateSize()];
+        for (BlockSummary b : blocks) {
+          prefixIn.put(blockId(b.key, b.block), h.clone());
+          int n = b.tail.length / stage.prefix.inputs();
+          // Scanning the last window present rows from any state leaves the state of the full history.
+          stage.prefix.scan(b.tail, 0, new double[n * stage.prefix.outputs()], 0, n, h);
+        }
+        stageEndStates.computeIfAbsent(blocks.get(0).key, k -> new ArrayList<>()).add(h);
+      }
+    }
+    if (stage.recurrent != null) {
+      summaries = blockPass(current, width, stageConfig, stage, prefixIn, 0);
+    }
+    Map<String, BlockStart> starts = new HashMap<>();
+    for (List<BlockSummary> blocks : bySeries(summaries, stageConfig).values()) {
+      double[] h = new double[stage.recurrent == null ? 0 : stage.recurrent.stateSize()];
+      long position = 0;
+      for (int i = 0; i < blocks.size(); i++) {
+        BlockSummary s = blocks.get(i);
+        String id = blockId(s.key, s.block);
+        double[] prefixState = prefixIn.getOrDefault(id, new double[stage.prefixStateSize()]);
+        double[] in = new double[prefixState.length + h.length];
+        System.arraycopy(prefixState, 0, in, 0, prefixState.length);
+        System.arraycopy(h, 0, in, prefixState.length, h.length);
+        BlockStart start = new BlockStart(in, position, i == blocks.size() - 1);
+        starts.put(id, start);
+        if (start.lastOfSeries) {
+          lastStarts.put(s.key, start);
+        }
+        position += s.rows;
+        if (stage.recurrent != null) {
+          stage.recurrent.decay(h, s.steps);
+          for (int k = 0; k < h.length; k++) {
+            h[k] += s.endFromZero[k];
+          }
+        }
+      }
+      if (stage.recurrent != null) {
+        stageEndStates.computeIfAbsent(blocks.get(0).key, k -> new ArrayList<>()).add(h);
+      }
+    }
+    return starts;
+  }
+
+  /** Each series' blocks in order, checking that consecutive blocks do not overlap in time. */
+  private static Map<Object, List<BlockSummary>> bySeries(List<BlockSummary> summaries, ScanConfig config) {
+    Map<Object, List<BlockSummary>> out = new HashMap<>();
+    for (BlockSummary s : summaries) {
+      out.computeIfAbsent(s.key, k -> new ArrayList<>()).add(s);
+    }
+    for (List<BlockSummary> blocks : out.values()) {
+      blocks.sort(Comparator.comparingLong(s -> s.block));
+      for (int i = 1; i < blocks.size(); i++) {
+        if (blocks.get(i - 1).lastTime >= blocks.get(i).firstTime) {
+          throw new IllegalArgumentException(String.format(
+              "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
+              config.timeColumn, blocks.get(i).firstTime, config.describe(blocks.get(i).key)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The last stage ends each series with the stack's state: every stage's end state, in order. */
+  private static void attachStackEndStates(Map<Object, BlockStart> lastStarts,
+      Map<Object, List<double[]>> stageEndStates) {
+    for (Map.Entry<Object, BlockStart> e : lastStarts.entrySet()) {
+      List<double[]> parts = stageEndStates.get(e.getKey());
+      int size = 0;
+      for (double[] part : parts) {
+        size += part.length;
+      }
+      double[] all = new double[size];
+      int at = 0;
+      for (double[] part : parts) {
+        System.arraycopy(part, 0, all, at, part.length);
+        at += part.length;
+      }
+      e.getValue().stackEndState = all;
+    }
+  }
+
+  /**
+   * One pass over the blocks: per block its extent and steps, its last {@code tailRows} present
+   * rows (when {@code tailRows > 0}), and (when {@code prefixIn} is given) the recurrent layer's
+   * end state from zero after the windowed layers from their incoming state.
+   */
+  private static List<BlockSummary> blockPass(Dataset<Row> current, int width, ScanConfig stageConfig, Stage stage,
+      Map<String, double[]> prefixIn, int tailRows) {
+    StructType summarySchema = new StructType().add("key", current.schema().apply(0).dataType())
         .add("block", DataTypes.LongType).add("steps", DataTypes.LongType).add("rows", DataTypes.LongType)
-        .add("first", DataTypes.LongType)
-        .add("last", DataTypes.LongType).add("end", DataTypes.BinaryType);
-    MapPartitionsFunction<Row, Row> pass1 = part -> {
+        .add("first", DataTypes.LongType).add("last", DataTypes.LongType).add("end", DataTypes.BinaryType)
+        .add("tail", DataTypes.createArrayType(DataTypes.DoubleType, false));
+    int inputs = stage.model.inputs();
+    int prefixSize = stage.prefixStateSize();
+    boolean summarize = prefixIn != null;
+    Broadcast<Map<String, double[]>> prefixStates = summarize ? current.sparkSession().sparkContext()
+        .broadcast(prefixIn, scala.reflect.ClassTag$.MODULE$.apply(Map.class)) : null;
+    MapPartitionsFunction<Row, Row> pass = part -> {
       List<Row> out = new ArrayList<>();
       BlockIterator it = new BlockIterator(part, width);
       while (it.nextBlock()) {
-        SegmentScan scan = new SegmentScan(config, it.key, it, new double[config.model.stateSize()], 0, Long.MIN_VALUE,
-            false);
-        scan.drain();
-        it.skipRest();
-        // The end state travels as ScanState bytes (position unused here).
-        out.add(RowFactory.create(it.key, it.block, scan.stepsTaken(), scan.rowsScanned(), scan.firstTime(),
-            scan.lastTime(), ScanState.of(config.model.fingerprint(), 0, scan.state()).toBytes()));
+        if (summarize) {
+          double[] h = new double[stage.model.stateSize()];
+          double[] prefixState = prefixStates.value().get(blockId(it.key, it.block));
+          if (prefixState != null) {
+            System.arraycopy(prefixState, 0, h, 0, prefixSize);
+          }
+          SegmentScan scan = new SegmentScan(stageConfig, it.key, it, h, 0, Long.MIN_VALUE, false);
+          scan.drain();
+          it.skipRest();
+          double[] end = java.util.Arrays.copyOfRange(scan.state(), prefixSize, h.length);
+          // The end state travels as ScanState bytes (position unused here).
+          out.add(RowFactory.create(it.key, it.block, scan.stepsTaken(), scan.rowsScanned(), scan.firstTime(),
+              scan.lastTime(), ScanState.of(stage.recurrent.fingerprint(), 0, end).toBytes(), null));
+        } else {
+          out.add(tailOf(it, stageConfig, inputs, tailRows));
+        }
       }
       return out.iterator();
     };
     List<BlockSummary> summaries = new ArrayList<>();
-    for (Row r : blocked.mapPartitions(pass1, Encoders.row(summarySchema)).collectAsList()) {
-      double[] end = ScanState.fromBytes((byte[]) r.get(6), config.model.fingerprint(), "pass 1 of the two-pass scan")
-          .hidden();
+    for (Row r : current.mapPartitions(pass, Encoders.row(summarySchema)).collectAsList()) {
+      double[] end = r.isNullAt(6) ? null : ScanState.fromBytes((byte[]) r.get(6), stage.recurrent.fingerprint(),
+          "pass 1 of the two-pass scan").hidden();
+      double[] tail = null;
+      if (!r.isNullAt(7)) {
+        List<Double> values = r.getList(7);
+        tail = new double[values.size()];
+        for (int i = 0; i < tail.length; i++) {
+          tail[i] = values.get(i);
+        }
+      }
       summaries.add(new BlockSummary(r.get(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
-          end));
+          end, tail));
+    }
+    if (prefixStates != null) {
+      prefixStates.destroy();
+    }
+    return summaries;
+  }
+
+  /** A block's extent and its last {@code tailRows} present rows' inputs (a ring buffer: memory is the halo). */
+  private static Row tailOf(BlockIterator it, ScanConfig config, int inputs, int tailRows) {
+    double[] ring = new double[Math.max(1, tailRows) * inputs];
+    long present = 0;
+    long rows = 0;
+    long first = 0;
+    long last = 0;
+    while (it.hasNext()) {
+      Row r = it.next();
+      long t = SegmentScan.timeOf(r, config, it.key);
+      if (rows == 0) {
+        first = t;
+      }
+      last = t;
+      rows++;
+      boolean missing = false;
+      for (int j = 0; j < inputs && !missing; j++) {
+        missing = r.isNullAt(2 + j) || !Double.isFinite(r.getDouble(2 + j));
+      }
+      if (missing || tailRows == 0) {
+        continue;
+      }
+      int slot = (int) (present % tailRows);
+      for (int j = 0; j < inputs; j++) {
+        ring[slot * inputs + j] = r.getDouble(2 + j);
+      }
+      present++;
+    }
+    int kept = (int) Math.min(present, tailRows);
+    double[] tail = new double[kept * inputs];
+    for (int i = 0; i < kept; i++) {
+      int slot = (int) ((present - kept + i) % tailRows);
+      System.arraycopy(ring, slot * inputs, tail, i * inputs, inputs);
+    }
+    return RowFactory.create(it.key, it.block, present, rows, first, last, null, tail);
+  }
+
+  /** Pass 2 over one partition: every block from its incoming state, rows in the internal output layout. */
+  private static final class BlockScan implements Iterator<Row> {
+    private final BlockIterator it;
+    private final ScanConfig stageConfig;
+    private final Broadcast<Map<String, BlockStart>> incoming;
+    private final long stackFingerprint;
+    private SegmentScan current;
+
+    BlockScan(Iterator<Row> part, int width, ScanConfig stageConfig, Broadcast<Map<String, BlockStart>> incoming,
+        long stackFingerprint) {
+      this.it = new BlockIterator(part, width);
+      this.stageConfig = stageConfig;
+      this.incoming = incoming;
+      this.stackFingerprint = stackFingerprint;
     }
 
-    // 4. The driver: each block's incoming state, series by series, blocks in order.
-    Map<Object, List<BlockSummary>> bySeries = new HashMap<>();
-    for (BlockSummary s : summaries) {
-      bySeries.computeIfAbsent(s.key, k -> new ArrayList<>()).add(s);
+    /** The block being scanned: a segment scan reads rows of its own block only. */
+    long block() {
+      return it.block;
     }
-    Map<String, BlockStart> starts = new HashMap<>();
-    for (List<BlockSummary> blocks : bySeries.values()) {
-      blocks.sort(Comparator.comparingLong(s -> s.block));
-      double[] h = new double[config.model.stateSize()];
-      long position = 0;
-      for (int i = 0; i < blocks.size(); i++) {
-        BlockSummary s = blocks.get(i);
-        if (i > 0 && blocks.get(i - 1).lastTime >= s.firstTime) {
-          throw new IllegalArgumentException(String.format(
-              "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
-              config.timeColumn, s.firstTime, config.describe(s.key)));
+
+    @Override
+    public boolean hasNext() {
+      while (current == null || !current.hasNext()) {
+        if (current != null) {
+          it.skipRest();
         }
-        starts.put(blockId(s.key, s.block), new BlockStart(h.clone(), position, i == blocks.size() - 1));
-        position += s.rows;
-        config.model.decay(h, s.steps);
-        for (int k = 0; k < h.length; k++) {
-          h[k] += s.endFromZero[k];
+        if (!it.nextBlock()) {
+          return false;
+        }
+        BlockStart start = incoming.value().get(blockId(it.key, it.block));
+        current = new SegmentScan(stageConfig, it.key, it, start.incoming.clone(), start.position, Long.MIN_VALUE,
+            start.lastOfSeries);
+        if (start.stackEndState != null) {
+          current.reportEndState(stackFingerprint, start.stackEndState);
         }
       }
+      return true;
     }
-    Broadcast<Map<String, BlockStart>> incoming = spark.sparkContext()
-        .broadcast(starts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
 
-    // 5. Pass 2: every block from its incoming state.
-    MapPartitionsFunction<Row, Row> pass2 = part -> new Iterator<Row>() {
-      private final BlockIterator it = new BlockIterator(part, width);
-      private SegmentScan current;
-
-      @Override
-      public boolean hasNext() {
-        while (current == null || !current.hasNext()) {
-          if (current != null) {
-            it.skipRest();
-          }
-          if (!it.nextBlock()) {
-            return false;
-          }
-          BlockStart start = incoming.value().get(blockId(it.key, it.block));
-          current = new SegmentScan(config, it.key, it, start.incoming.clone(), start.position, Long.MIN_VALUE,
-              start.lastOfSeries);
-        }
-        return true;
+    @Override
+    public Row next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
       }
-
-      @Override
-      public Row next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        return current.next();
-      }
-    };
-    return blocked.mapPartitions(pass2, Encoders.row(internalSchema));
+      return current.next();
+    }
   }
 
   /**

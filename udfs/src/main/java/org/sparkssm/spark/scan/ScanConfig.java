@@ -40,6 +40,11 @@ final class ScanConfig implements Serializable {
     this.timeColumn = timeColumn;
   }
 
+  /** The same settings for another model (one stage of a layer stack). */
+  ScanConfig withModel(ScanModel stageModel) {
+    return new ScanConfig(stageModel, chunkRows, allocatorLimit, emitState, seriesColumn, timeColumn, stepEvery);
+  }
+
   String describe(Object key) {
     return seriesColumn + " = '" + key + "'";
   }

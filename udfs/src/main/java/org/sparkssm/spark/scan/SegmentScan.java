@@ -47,6 +47,8 @@ final class SegmentScan implements Iterator<Row> {
   private boolean inputDone;
   private boolean finished;
   private double[][] statePerRow;
+  private double[] reportedEndState;
+  private long reportedFingerprint;
 
   /** The workspace view of this segment. */
   private static final class ConfigWorkspace {
@@ -85,6 +87,25 @@ final class SegmentScan implements Iterator<Row> {
       previousRowTime = skipThrough;
       hasPreviousRow = true;
     }
+  }
+
+  /**
+   * Reports {@code state} under {@code fingerprint} as the segment's end state instead of the
+   * segment model's own: the last stage of a layer stack scanned across partitions ends with the
+   * whole stack's state, which the two-pass driver assembles from every stage.
+   */
+  void reportEndState(long fingerprint, double[] state) {
+    this.reportedFingerprint = fingerprint;
+    this.reportedEndState = state;
+  }
+
+  /** A row's time; a null time fails naming the series. */
+  static long timeOf(Row r, ScanConfig config, Object key) {
+    if (r.isNullAt(1)) {
+      throw new IllegalArgumentException(String.format(
+          "column '%s': expected a time in every row, got null in series %s", config.timeColumn, config.describe(key)));
+    }
+    return r.getLong(1);
   }
 
   /** Rows skipped as already scanned ({@code t <= skipThrough}); final once the iterator is exhausted. */
@@ -172,11 +193,7 @@ final class SegmentScan implements Iterator<Row> {
     int rows = 0;
     while (rows < config.chunkRows && input.hasNext()) {
       Row r = input.next();
-      if (r.isNullAt(1)) {
-        throw new IllegalArgumentException(String.format(
-            "column '%s': expected a time in every row, got null in series %s", config.timeColumn, config.describe(key)));
-      }
-      long t = r.getLong(1);
+      long t = timeOf(r, config, key);
       if (t <= skipThrough && skipThrough != Long.MIN_VALUE) {
         skipped++; // already scanned by the run that saved the state
         continue;
@@ -280,7 +297,11 @@ final class SegmentScan implements Iterator<Row> {
     if (config.emitState) {
       values[next++] = Vectors.dense(statePerRow[row]);
     }
-    values[next++] = withEndState ? ScanState.of(config.model.fingerprint(), position, h).toBytes() : null;
+    if (withEndState) {
+      values[next] = reportedEndState == null ? ScanState.of(config.model.fingerprint(), position, h).toBytes()
+          : ScanState.of(reportedFingerprint, position, reportedEndState).toBytes();
+    }
+    next++;
     values[next] = Boolean.TRUE;
     return RowFactory.create(values);
   }

@@ -23,6 +23,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.Checks;
+import org.sparkssm.scan.LayerStack;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.arrow.ChunkVectors;
 
@@ -47,10 +48,15 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  * kernels, whose per-step arithmetic does not depend on where chunks are cut), whatever the
  * partitioning or chunk size.
  *
+ * <p>Models: any {@link ScanModel} of the engine (S4D/S4/LRU diagonal, S5, dense HiPPO memories,
+ * continuous-time diagonal for irregular time), or a multi-layer {@link LayerStack} of them with
+ * causal convolutions, channel-mixing maps and nonlinearities between the SSM layers.
+ *
  * <p>Series longer than {@link #longSeriesRows} (counted first; default 10^7 rows) do not go to one
  * task: they are cut into blocks of {@link #blockRows} rows and scanned in two passes across
  * partitions ({@link LongSeriesScan}, blocks of equal time width): pass 1 scans each block from zero, the driver turns the
- * blocks' end states into each block's incoming state, pass 2 rescans from it. That result equals
+ * blocks' end states into each block's incoming state, pass 2 rescans from it. A layer stack runs
+ * stage by stage, convolutions taking their k − 1 halo rows from the blocks before. That result equals
  * the one-shot scan to rounding, and is bit-identical for a given block size.
  *
  * <h2>Input and policies</h2>
@@ -247,6 +253,11 @@ public final class SsmScan {
   /** Rows per chunk after the byte bound. */
   int effectiveChunkRows() {
     long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
+    if (model instanceof LayerStack) { // the two-pass path buffers each stage's inputs and outputs
+      for (ScanModel layer : ((LayerStack) model).layers()) {
+        perRow = Math.max(perRow, ChunkVectors.bytesPerRow(layer.inputs(), layer.outputs()));
+      }
+    }
     return (int) Math.max(1, Math.min(chunkRows, chunkBytes / perRow));
   }
 

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.scan.DiagonalSsm;
+import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
 import org.sparkssm.spark.arrow.TaskAllocators;
 import org.sparkssm.state.ScanState;
@@ -44,8 +45,16 @@ class IncrementalScanTest {
 
   @Test
   void resumingFromSavedStatesEqualsAFullRescan() throws Exception {
+    resumingEqualsAFullRescan(SsmScanTest.diagonal(12), "diagonal");
+  }
+
+  @Test
+  void aLayerStackResumesEveryLayer() throws Exception {
+    resumingEqualsAFullRescan(SsmScanTest.stack(12), "stack"); // convolution windows and SSM states alike
+  }
+
+  private void resumingEqualsAFullRescan(ScanModel m, String name) throws Exception {
     SsmScanTest.Panel p = SsmScanTest.panel(11, 10, 120);
-    DiagonalSsm m = SsmScanTest.diagonal(12);
     Dataset<Row> all = spark.createDataFrame(p.rows, SsmScanTest.TWO_CHANNELS).cache();
 
     // A cut per series (some series get no new rows, one exists only in the new part).
@@ -70,7 +79,7 @@ class IncrementalScanTest {
     full.unpersist();
 
     SsmScan.ScanResult first = SsmScan.on(old).values("a", "b").model(m).chunkRows(16).runWithState();
-    String statePath = tmp.resolve("state-1").toString();
+    String statePath = tmp.resolve("state-1-" + name).toString();
     first.states().write().parquet(statePath);
     first.unpersist();
     Dataset<Row> saved = spark.read().parquet(statePath);

@@ -143,4 +143,73 @@ class LongSeriesScanTest {
     assertTrue(SparkTests.rootMessage(e).contains("duplicate") && SparkTests.rootMessage(e).contains("unique_id = 'long'"),
         SparkTests.rootMessage(e));
   }
+
+  @Test
+  void layerStackOverBlocksShorterThanItsHaloWithMissingRowsEqualsTheOneShotScan() {
+    // Blocks of ~2 rows against halos of 2 and 3 rows: a block's incoming convolution state comes
+    // from several earlier blocks; missing rows (which hold every layer) fall on block edges too.
+    ScanModel m = SsmScanTest.stack(11);
+    int length = 157;
+    List<Row> rows = new ArrayList<>();
+    double[] values = new double[2 * length];
+    List<Integer> present = new ArrayList<>();
+    for (int i = 0; i < length; i++) {
+      boolean missing = i % 7 == 3 || i % 11 == 0;
+      values[2 * i] = Math.sin(0.3 * i);
+      values[2 * i + 1] = Math.cos(0.2 * i) + 0.1 * i / length;
+      rows.add(RowFactory.create("one", 3L * i, missing ? Double.NaN : values[2 * i], values[2 * i + 1]));
+      if (!missing) {
+        present.add(i);
+      }
+    }
+    // The reference: the stack's one-shot scan of the present rows (a missing row holds the state).
+    double[] presentValues = new double[2 * present.size()];
+    for (int k = 0; k < present.size(); k++) {
+      presentValues[2 * k] = values[2 * present.get(k)];
+      presentValues[2 * k + 1] = values[2 * present.get(k) + 1];
+    }
+    double[] h = new double[m.stateSize()];
+    double[] expected = new double[2 * present.size()];
+    m.scan(presentValues, 0, expected, 0, present.size(), h);
+
+    for (long blockRows : new long[] {1, 2, 5, 40}) {
+      SsmScan.ScanResult result = SsmScan.on(spark.createDataFrame(rows, SsmScanTest.TWO_CHANNELS).repartition(3))
+          .values("a", "b").model(m).chunkRows(4).longSeriesRows(50).blockRows(blockRows).longSeriesPartitions(3)
+          .runWithState();
+      List<Row> out = result.output().orderBy("ds").collectAsList();
+      List<Row> states = result.states().collectAsList();
+      result.unpersist();
+      assertEquals(length, out.size());
+      int k = 0;
+      for (int i = 0; i < length; i++) {
+        List<Double> y = out.get(i).getList(2);
+        boolean missing = k >= present.size() || present.get(k) != i;
+        for (int j = 0; j < 2; j++) {
+          if (missing) {
+            assertTrue(Double.isNaN(y.get(j)), "missing row " + i);
+          } else {
+            double e = expected[2 * k + j];
+            assertEquals(e, y.get(j), TWO_PASS_ABS + TWO_PASS_REL * Math.abs(e), "blockRows " + blockRows + " row " + i);
+          }
+        }
+        if (!missing) {
+          k++;
+        }
+      }
+      // The saved state is the whole stack's, so a later incremental run resumes every layer.
+      assertEquals(1, states.size());
+      ScanState state = ScanState.fromBytes((byte[]) states.get(0).get(2), m.fingerprint(), "one");
+      assertEquals(length, state.position());
+      double[] hs = state.hidden();
+      for (int i = 0; i < h.length; i++) {
+        assertEquals(h[i], hs[i], TWO_PASS_ABS + TWO_PASS_REL * Math.abs(h[i]), "blockRows " + blockRows + " state " + i);
+      }
+    }
+
+    // Per-row states of a multi-stage stack exist only in the many-series path: a clear error.
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SsmScan.on(spark.createDataFrame(rows, SsmScanTest.TWO_CHANNELS)).values("a", "b").model(m)
+            .withState("h").longSeriesRows(50).run());
+    assertTrue(e.getMessage().startsWith("withState:"), e.getMessage());
+  }
 }

@@ -20,8 +20,12 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.sparkssm.scan.Activation;
+import org.sparkssm.scan.CausalConv1d;
 import org.sparkssm.scan.DenseSsm;
 import org.sparkssm.scan.DiagonalSsm;
+import org.sparkssm.scan.LayerStack;
+import org.sparkssm.scan.LinearMap;
 import org.sparkssm.scan.S5Ssm;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
@@ -99,7 +103,26 @@ class SsmScanTest {
       a[i] *= 0.3;
     }
     DenseSsm dense = DenseSsm.of(3, 2, a, gauss(rnd, 6), 3, gauss(rnd, 9), gauss(rnd, 6));
-    return new ScanModel[] {diagonal(5), s5, dense};
+    return new ScanModel[] {diagonal(5), s5, dense, stack(7)};
+  }
+
+  /**
+   * Three stages, every kind of layer: conv(k=3) → SiLU → diagonal | linear → GELU → conv(k=4) → S5 |
+   * conv(k=2) (a last stage of windowed layers only).
+   */
+  static LayerStack stack(long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    double[] lr = {0.8, -0.6};
+    double[] li = {0.3, 0.2};
+    return LayerStack.of(
+        CausalConv1d.of(2, 3, gauss(rnd, 6), gauss(rnd, 2)),
+        Activation.of(Activation.Kind.SILU, 2),
+        diagonal(seed),
+        LinearMap.of(2, 2, gauss(rnd, 4), gauss(rnd, 2)),
+        Activation.of(Activation.Kind.GELU_TANH, 2),
+        CausalConv1d.of(2, 4, gauss(rnd, 8), null),
+        S5Ssm.of(2, 2, lr, li, gauss(rnd, 4), gauss(rnd, 4), gauss(rnd, 4), gauss(rnd, 4), gauss(rnd, 2)),
+        CausalConv1d.of(2, 2, gauss(rnd, 4), gauss(rnd, 2)));
   }
 
   /** The engine's one-shot scan of one series: outputs (L, P). */
@@ -145,7 +168,7 @@ class SsmScanTest {
         trial++;
       }
     }
-    assertEquals(12, trial);
+    assertEquals(4 * models().length, trial); // every model, chunk size and partitioning ran
   }
 
   @Test
