@@ -1,0 +1,142 @@
+package org.sparkssm.forecast;
+
+import java.io.Serializable;
+import org.sparkssm.Checks;
+
+/**
+ * A fitted forecaster {@code ŷ_{t+1..t+H} = level + βᵀ features(window) + b}: a
+ * {@link WindowFeatures} and the ridge weights fitted on its features. Immutable and
+ * Serializable, so one broadcast instance serves every task; {@link #predict} writes into caller
+ * arrays and takes a caller workspace, so a partition allocates once, not per window.
+ *
+ * <p>{@link #accumulate} is the matching training step: it turns every window of a series
+ * segment into (features, targets − level) rows of a {@link RidgeStats}, which is what a Spark
+ * task runs over its partition before the statistics are merged.
+ */
+public final class LinearForecaster implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final WindowFeatures features;
+  private final RidgeSolution weights;
+
+  private LinearForecaster(WindowFeatures features, RidgeSolution weights) {
+    this.features = features;
+    this.weights = weights;
+  }
+
+  /**
+   * @param features the featurization the weights were fitted on
+   * @param weights F×H weights with F = {@code features.featureCount()}
+   */
+  public static LinearForecaster of(WindowFeatures features, RidgeSolution weights) {
+    Checks.notNull("features", features);
+    Checks.notNull("weights", weights);
+    if (weights.features() != features.featureCount()) {
+      Checks.fail("weights: expected F = %d features (%s), got F = %d", features.featureCount(), features.name(),
+          weights.features());
+    }
+    return new LinearForecaster(features, weights);
+  }
+
+  /** The last-value forecast ("Repeat" in LTSF-Linear): nothing fitted, every step = the last value. */
+  public static LinearForecaster naive(int lookback, int horizon) {
+    Checks.positive("horizon (H)", horizon);
+    return new LinearForecaster(LinearWindowFeatures.naive(lookback),
+        new RidgeSolution(0, horizon, new double[0], new double[horizon], Double.NaN));
+  }
+
+  public WindowFeatures features() {
+    return features;
+  }
+
+  public RidgeSolution weights() {
+    return weights;
+  }
+
+  /** L. */
+  public int lookback() {
+    return features.lookback();
+  }
+
+  /** H. */
+  public int horizon() {
+    return weights.outputs();
+  }
+
+  /** The length {@link #predict}'s workspace needs (F). */
+  public int workspaceSize() {
+    return features.featureCount();
+  }
+
+  /**
+   * Writes the H forecasts following {@code window[off .. off+L)} to {@code out[outOff .. outOff+H)}.
+   *
+   * @param work a workspace of at least {@link #workspaceSize()} doubles, overwritten
+   */
+  public void predict(double[] window, int off, double[] out, int outOff, double[] work) {
+    assert off >= 0 && off + lookback() <= window.length : "window range";
+    assert outOff >= 0 && outOff + horizon() <= out.length : "out range";
+    assert work.length >= workspaceSize() : "workspace size";
+    final int f = features.featureCount();
+    final int h = weights.outputs();
+    final double[] beta = weights.beta;
+    features.features(window, off, work, 0);
+    double level = features.level(window, off);
+    for (int c = 0; c < h; c++) {
+      out[outOff + c] = level + weights.intercept[c];
+    }
+    for (int i = 0; i < f; i++) {
+      double x = work[i];
+      int row = i * h;
+      for (int c = 0; c < h; c++) {
+        out[outOff + c] += x * beta[row + c];
+      }
+    }
+  }
+
+  /**
+   * Adds every window of {@code series[off .. off+len)} with stride 1 to {@code stats}: window i
+   * is {@code series[off+i .. off+i+L)}, its targets the next H values minus the window's level,
+   * for i = 0 … len − L − H. A segment shorter than L + H adds nothing.
+   *
+   * @return the number of windows added
+   */
+  public static long accumulate(WindowFeatures features, double[] series, int off, int len, int horizon,
+      RidgeStats stats) {
+    Checks.notNull("features", features);
+    Checks.notNull("stats", stats);
+    Checks.range("series", series, off, len);
+    int l = features.lookback();
+    int f = features.featureCount();
+    if (stats.features() != f || stats.outputs() != horizon) {
+      Checks.fail("stats: expected F = %d (%s) and H = %d, got F = %d, H = %d", f, features.name(), horizon,
+          stats.features(), stats.outputs());
+    }
+    int windows = len - l - horizon + 1;
+    if (windows <= 0) {
+      return 0;
+    }
+    int block = RidgeStats.BLOCK;
+    double[] x = new double[block * f];
+    double[] y = new double[block * horizon];
+    int rows = 0;
+    for (int i = 0; i < windows; i++) {
+      int w = off + i;
+      features.features(series, w, x, rows * f);
+      double level = features.level(series, w);
+      int t = w + l;
+      int yr = rows * horizon;
+      for (int c = 0; c < horizon; c++) {
+        y[yr + c] = series[t + c] - level;
+      }
+      if (++rows == block) {
+        stats.addBlock(x, 0, y, 0, rows);
+        rows = 0;
+      }
+    }
+    if (rows > 0) {
+      stats.addBlock(x, 0, y, 0, rows);
+    }
+    return windows;
+  }
+}
