@@ -8,17 +8,18 @@ import org.apache.spark.sql.types.DataTypes;
 /**
  * Time columns to and from the {@code long} a scan orders by: timestamps as microseconds since the
  * epoch, dates as days since the epoch, integers as they are. Done with Spark SQL expressions on
- * whole columns, so the per-series function only ever reads a primitive long.
+ * whole columns, so the per-series function only ever reads a primitive long. Shared by the scan
+ * and forecast APIs; not meant for users.
  */
-final class TimeCodec {
+public final class TimeCodec {
   private TimeCodec() {}
 
-  static boolean supports(DataType type) {
+  public static boolean supports(DataType type) {
     return type.equals(DataTypes.TimestampType) || type.equals(DataTypes.TimestampNTZType)
         || type.equals(DataTypes.DateType) || type.equals(DataTypes.LongType) || type.equals(DataTypes.IntegerType);
   }
 
-  static Column encode(Column time, DataType type) {
+  public static Column encode(Column time, DataType type) {
     if (type.equals(DataTypes.TimestampType)) {
       return functions.unix_micros(time);
     }
@@ -33,7 +34,7 @@ final class TimeCodec {
     return time.cast(DataTypes.LongType);
   }
 
-  static Column decode(Column t, DataType type) {
+  public static Column decode(Column t, DataType type) {
     if (type.equals(DataTypes.TimestampType)) {
       return functions.timestamp_micros(t);
     }

@@ -1,0 +1,580 @@
+package org.sparkssm.spark.forecast;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.sparkssm.Checks;
+import org.sparkssm.forecast.ForecastModels;
+import org.sparkssm.forecast.LinearForecaster;
+import org.sparkssm.forecast.RidgeStats;
+import org.sparkssm.forecast.WindowFeatures;
+import org.sparkssm.spark.scan.TimeCodec;
+
+/**
+ * Fits a forecaster of the next H values from the last L over many series in long format, in one
+ * distributed pass, and predicts with it:
+ *
+ * <pre>{@code
+ * SsmForecast.Fitted fit = SsmForecast.on(df)           // unique_id, ds, y by default
+ *     .model("legt").lookback(96).horizon(24)
+ *     .split(WindowSplit.lastRows(48, 24))              // validation, test rows per series
+ *     .fit();
+ * Dataset<Row> future = fit.forecast(df);               // unique_id, ds, step, forecast
+ * SsmForecast.Metrics test = fit.evaluate(df);          // MSE, MAE over the test windows
+ * }</pre>
+ *
+ * <h2>How it fits</h2>
+ * Rows are hash-partitioned by series and sorted by time; each task walks its series with a ring of
+ * L + H values ({@link WindowWalker}: no series is held whole), turns every stride-1 window into
+ * the model's features and level-relative targets, and adds them to ridge sufficient statistics
+ * ({@code XᵀX}, {@code XᵀY}, ...), one set for training windows and one for validation windows
+ * ({@link WindowSplit}). The per-task statistics are merged by a tree reduction in partition
+ * order ({@link OrderedMerge}: like {@code treeAggregate}, but bit-identical run to run); the driver
+ * solves the ridge for every λ_rel of the grid and keeps the one with the smallest validation MSE
+ * (computed from the validation statistics alone, no second pass). One linear map serves every
+ * series (channel-independent, as LTSF-Linear). Prediction broadcasts the forecaster and is
+ * distributed the same way.
+ *
+ * <h2>Policies</h2>
+ * Steps are rows: times order the rows and label the forecasts, gaps are not modelled. A window
+ * containing a missing value (null, NaN, infinite) is skipped; a series whose last L values are
+ * not all present gets NaN forecasts. A null key or time, or a duplicate time in a series, fails
+ * naming the column and the series. Future times continue each series at its last gap.
+ */
+public final class SsmForecast {
+  private final Dataset<Row> input;
+  private String series = "unique_id";
+  private String time = "ds";
+  private String value = "y";
+  private String model = "nlinear";
+  private int lookback = 96;
+  private int horizon = 24;
+  private WindowSplit split = WindowSplit.lastRows(24, 0);
+  private double[] lambdas = RidgeStats.DEFAULT_LAMBDAS.clone();
+
+  private SsmForecast(Dataset<Row> input) {
+    this.input = Checks.notNull("input", input);
+  }
+
+  public static SsmForecast on(Dataset<Row> df) {
+    return new SsmForecast(df);
+  }
+
+  public SsmForecast series(String column) {
+    this.series = Checks.notNull("series", column);
+    return this;
+  }
+
+  public SsmForecast time(String column) {
+    this.time = Checks.notNull("time", column);
+    return this;
+  }
+
+  public SsmForecast value(String column) {
+    this.value = Checks.notNull("value", column);
+    return this;
+  }
+
+  /** A model of {@link ForecastModels} by name: naive, linear, nlinear, legt[:N], legs[:N], s4d[:N], ... */
+  public SsmForecast model(String name) {
+    ForecastModels.features(Checks.notNull("model", name), 8); // fails now on an unknown name
+    this.model = name;
+    return this;
+  }
+
+  public SsmForecast lookback(int rows) {
+    this.lookback = Checks.positive("lookback", rows);
+    return this;
+  }
+
+  public SsmForecast horizon(int rows) {
+    this.horizon = Checks.positive("horizon", rows);
+    return this;
+  }
+
+  /** Which windows train, validate (choose λ) and test (default: validation on each series' last H rows). */
+  public SsmForecast split(WindowSplit windowSplit) {
+    this.split = Checks.notNull("split", windowSplit);
+    return this;
+  }
+
+  /** The λ_rel grid (λ = λ_rel · training windows); default 1e-7 … 1e2. */
+  public SsmForecast lambdas(double... grid) {
+    Checks.notNull("lambdas", grid);
+    if (grid.length == 0) {
+      Checks.fail("lambdas: expected at least one value, got none");
+    }
+    this.lambdas = grid.clone();
+    return this;
+  }
+
+  /** Checks the columns before any job runs (MLlib's transformSchema). */
+  void validate() {
+    StructType schema = input.schema();
+    field(schema, series, "series");
+    DataType timeType = field(schema, time, "time").dataType();
+    if (!TimeCodec.supports(timeType)) {
+      Checks.fail("time column '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time,
+          timeType.simpleString());
+    }
+    DataType valueType = field(schema, value, "value").dataType();
+    if (!(valueType instanceof NumericType)) {
+      Checks.fail("value column '%s': expected a numeric type, got %s", value, valueType.simpleString());
+    }
+  }
+
+  private static StructField field(StructType schema, String name, String role) {
+    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
+      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
+          Arrays.toString(schema.fieldNames()));
+    }
+    return schema.apply(name);
+  }
+
+  /** Fits the model: one pass over the data (plus a row count per series for {@link WindowSplit#lastRows}). */
+  public Fitted fit() {
+    validate();
+    WindowFeatures features = ForecastModels.features(model, lookback);
+    Columns c = new Columns(series, time, value, input.schema().apply(time).dataType());
+    if (!ForecastModels.isFitted(model)) {
+      return new Fitted(c, LinearForecaster.naive(lookback, horizon), split, model, 0, 0, Double.NaN, Double.NaN);
+    }
+    Dataset<Row> sorted = sortedRows(input, c);
+    Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+    WindowSplit s = split;
+    int h = horizon;
+    FlatMapFunction<Iterator<Row>, FitStats> accumulate = part -> {
+      FitStats stats = new FitStats(features, h);
+      WindowWalker walker = new WindowWalker(features.lookback() + h, c.series, c.time);
+      while (part.hasNext()) {
+        Row r = part.next();
+        walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
+            (key, values, times, off, lastRow) -> {
+              int l = features.lookback();
+              long seriesRows = rows == null ? 0 : rows.value().get(key);
+              WindowSplit.Part part1 = s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1]);
+              if (part1 == WindowSplit.Part.TRAIN || part1 == WindowSplit.Part.VALIDATION) {
+                stats.add(part1, values, off);
+              }
+            });
+      }
+      stats.flush();
+      return java.util.Collections.singletonList(stats).iterator();
+    };
+    JavaRDD<FitStats> perTask = sorted.toJavaRDD().mapPartitions(accumulate);
+    FitStats all = merged(perTask);
+    if (rows != null) {
+      rows.destroy();
+    }
+    if (all.train.count() == 0) {
+      Checks.fail("input: expected at least one training window of %d rows (lookback %d + horizon %d) with no "
+          + "missing value, got none", lookback + horizon, lookback, horizon);
+    }
+    LinearForecaster forecaster;
+    double lambda;
+    double validationMse;
+    if (all.validation.count() > 0) {
+      RidgeStats.Selection pick = RidgeStats.select(all.train, all.validation, lambdas);
+      forecaster = LinearForecaster.of(features, pick.best());
+      lambda = pick.best().lambdaRel();
+      validationMse = all.validation.mse(pick.best());
+    } else {
+      // No validation windows: the smallest penalty of the grid that is positive keeps the solve well posed.
+      lambda = Arrays.stream(lambdas).filter(x -> x > 0).min().orElse(lambdas[0]);
+      forecaster = LinearForecaster.of(features, all.train.solve(lambda));
+      validationMse = Double.NaN;
+    }
+    return new Fitted(c, forecaster, split, model, all.train.count(), all.validation.count(), lambda, validationMse);
+  }
+
+  /** The per-task results merged in partition order (bit-identical run to run, see {@link OrderedMerge}). */
+  private static <T extends Serializable & Mergeable<T>> T merged(JavaRDD<T> perTask) {
+    try {
+      return OrderedMerge.reduce(perTask, Mergeable::merge);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Per-task results that merge. */
+  interface Mergeable<T> {
+    T merge(T other);
+  }
+
+  /** Column names and the time type, shipped to tasks. */
+  static final class Columns implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final String series;
+    final String time;
+    final String value;
+    final DataType timeType;
+
+    Columns(String series, String time, String value, DataType timeType) {
+      this.series = series;
+      this.time = time;
+      this.value = value;
+      this.timeType = timeType;
+    }
+  }
+
+  /** {@code [key, t: long, v: double]}, hash-partitioned by series and sorted by time within. */
+  static Dataset<Row> sortedRows(Dataset<Row> df, Columns c) {
+    for (String name : new String[] {c.series, c.time, c.value}) {
+      field(df.schema(), name, "input");
+    }
+    return df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
+        col(c.value).cast(DataTypes.DoubleType).as("__v"))
+        // An explicit partition count: adaptive execution coalesces only count-less repartitions, and
+        // the partial sums must fall the same way whatever the input's layout.
+        .repartition(df.sparkSession().sessionState().conf().numShufflePartitions(), col(c.series))
+        .sortWithinPartitions(col(c.series), col("__t"));
+  }
+
+  private static double valueOf(Row r) {
+    return r.isNullAt(2) ? Double.NaN : r.getDouble(2);
+  }
+
+  /** Rows per series when the split counts from each series' end; null otherwise. */
+  private static Broadcast<Map<Object, Long>> seriesRows(Dataset<Row> sorted, WindowSplit split) {
+    if (!split.needsSeriesRows()) {
+      return null;
+    }
+    Map<Object, Long> counts = new HashMap<>();
+    for (Row r : sorted.groupBy(sorted.columns()[0]).count().collectAsList()) {
+      counts.put(r.get(0), r.getLong(1));
+    }
+    return sorted.sparkSession().sparkContext().broadcast(counts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
+  }
+
+  /** Windows per rank-k update of the statistics: large enough to amortize, small enough for cache. */
+  private static final int BLOCK_ROWS = 64;
+
+  /** Training and validation statistics of one task, windows batched into blocks for the rank-k updates. */
+  static final class FitStats implements Serializable, Mergeable<FitStats> {
+    private static final long serialVersionUID = 1L;
+    final RidgeStats train;
+    final RidgeStats validation;
+    private final WindowFeatures features;
+    private final int horizon;
+    private transient Block trainBlock;
+    private transient Block validationBlock;
+
+    FitStats(WindowFeatures features, int horizon) {
+      this.features = features;
+      this.horizon = horizon;
+      this.train = new RidgeStats(features.featureCount(), horizon);
+      this.validation = new RidgeStats(features.featureCount(), horizon);
+    }
+
+    /** A window {@code values[off .. off + L + H)}: features of the first L, targets the next H minus the level. */
+    void add(WindowSplit.Part part, double[] values, int off) {
+      if (trainBlock == null) {
+        trainBlock = new Block(features.featureCount(), horizon);
+        validationBlock = new Block(features.featureCount(), horizon);
+      }
+      Block b = part == WindowSplit.Part.TRAIN ? trainBlock : validationBlock;
+      int f = features.featureCount();
+      features.features(values, off, b.x, b.rows * f);
+      double level = features.level(values, off);
+      int t = off + features.lookback();
+      for (int k = 0; k < horizon; k++) {
+        b.y[b.rows * horizon + k] = values[t + k] - level;
+      }
+      if (++b.rows == BLOCK_ROWS) {
+        b.flushInto(part == WindowSplit.Part.TRAIN ? train : validation);
+      }
+    }
+
+    void flush() {
+      if (trainBlock != null) {
+        trainBlock.flushInto(train);
+        validationBlock.flushInto(validation);
+      }
+    }
+
+    @Override
+    public FitStats merge(FitStats other) {
+      flush();
+      other.flush();
+      train.merge(other.train);
+      validation.merge(other.validation);
+      return this;
+    }
+  }
+
+  /** Up to {@link RidgeStats#BLOCK} windows' features and targets, row-major. */
+  private static final class Block {
+    final double[] x;
+    final double[] y;
+    int rows;
+
+    Block(int features, int horizon) {
+      this.x = new double[BLOCK_ROWS * features];
+      this.y = new double[BLOCK_ROWS * horizon];
+    }
+
+    void flushInto(RidgeStats stats) {
+      if (rows > 0) {
+        stats.addBlock(x, 0, y, 0, rows);
+        rows = 0;
+      }
+    }
+  }
+
+  /** Test-window errors on the scale of the data: mean squared and absolute error per forecast value. */
+  public static final class Metrics implements Serializable, Mergeable<Metrics> {
+    private static final long serialVersionUID = 1L;
+    private double squared;
+    private double absolute;
+    private long values;
+    private long windows;
+
+    public double mse() {
+      return squared / values;
+    }
+
+    public double mae() {
+      return absolute / values;
+    }
+
+    /** Test windows scored (each gives H values). */
+    public long windows() {
+      return windows;
+    }
+
+    @Override
+    public Metrics merge(Metrics o) {
+      squared += o.squared;
+      absolute += o.absolute;
+      values += o.values;
+      windows += o.windows;
+      return this;
+    }
+
+    @Override
+    public String toString() {
+      return String.format(java.util.Locale.ROOT, "MSE %.6f, MAE %.6f over %d windows", mse(), mae(), windows);
+    }
+  }
+
+  /** A fitted forecaster and the split it was fitted with. */
+  public static final class Fitted implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final Columns columns;
+    private final LinearForecaster forecaster;
+    private final WindowSplit split;
+    private final String model;
+    private final long trainWindows;
+    private final long validationWindows;
+    private final double lambdaRel;
+    private final double validationMse;
+
+    Fitted(Columns columns, LinearForecaster forecaster, WindowSplit split, String model, long trainWindows,
+        long validationWindows, double lambdaRel, double validationMse) {
+      this.columns = columns;
+      this.forecaster = forecaster;
+      this.split = split;
+      this.model = model;
+      this.trainWindows = trainWindows;
+      this.validationWindows = validationWindows;
+      this.lambdaRel = lambdaRel;
+      this.validationMse = validationMse;
+    }
+
+    public LinearForecaster forecaster() {
+      return forecaster;
+    }
+
+    public String model() {
+      return model;
+    }
+
+    public long trainWindows() {
+      return trainWindows;
+    }
+
+    public long validationWindows() {
+      return validationWindows;
+    }
+
+    /** The chosen λ_rel (NaN for naive). */
+    public double lambdaRel() {
+      return lambdaRel;
+    }
+
+    /** Validation MSE of the chosen λ, on the scale of the data (NaN without validation windows). */
+    public double validationMse() {
+      return validationMse;
+    }
+
+    /**
+     * The next H values of every series after its last row: {@code series, time, step (1..H),
+     * forecast}. Future times continue each series at its last gap (one time unit for a series of
+     * one row).
+     */
+    public Dataset<Row> forecast(Dataset<Row> df) {
+      Dataset<Row> sorted = sortedRows(df, columns);
+      Broadcast<LinearForecaster> model = broadcast(df);
+      Columns c = columns;
+      StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
+          .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
+      Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
+        LinearForecaster f = model.value();
+        WindowWalker walker = new WindowWalker(f.lookback(), c.series, c.time);
+        List<Row> rows = new ArrayList<>();
+        double[] work = new double[f.workspaceSize()];
+        double[] yhat = new double[f.horizon()];
+        long previous = 0;
+        long last = 0;
+        while (part.hasNext()) {
+          Row r = part.next();
+          if (walker.key() != null && walker.startsSeries(r.get(0))) {
+            emitFuture(walker, f, work, yhat, previous, last, rows);
+          }
+          if (!walker.startsSeries(r.get(0))) {
+            previous = last;
+          } else {
+            previous = Long.MIN_VALUE;
+          }
+          last = r.isNullAt(1) ? 0 : r.getLong(1);
+          walker.add(r.get(0), r.isNullAt(1), last, valueOf(r), null);
+        }
+        if (walker.key() != null) {
+          emitFuture(walker, f, work, yhat, previous, last, rows);
+        }
+        return rows.iterator();
+      }, Encoders.row(schema));
+      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col("step"),
+          col("forecast"));
+    }
+
+    private static void emitFuture(WindowWalker walker, LinearForecaster f, double[] work, double[] yhat,
+        long previous, long last, List<Row> rows) {
+      if (walker.lastSpanPresent()) {
+        f.predict(walker.values(), walker.lastSpanOffset(), yhat, 0, work);
+      } else {
+        Arrays.fill(yhat, Double.NaN);
+      }
+      long gap = previous == Long.MIN_VALUE ? 1 : last - previous;
+      for (int k = 0; k < yhat.length; k++) {
+        rows.add(RowFactory.create(walker.key(), last + gap * (k + 1), k + 1, yhat[k]));
+      }
+    }
+
+    /** MSE and MAE over every test window of the split (one distributed pass, merged in partition order). */
+    public Metrics evaluate(Dataset<Row> df) {
+      Dataset<Row> sorted = sortedRows(df, columns);
+      Broadcast<LinearForecaster> model = broadcast(df);
+      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+      Columns c = columns;
+      WindowSplit s = split;
+      FlatMapFunction<Iterator<Row>, Metrics> score = part -> {
+        LinearForecaster f = model.value();
+        int l = f.lookback();
+        int h = f.horizon();
+        Metrics m = new Metrics();
+        double[] work = new double[f.workspaceSize()];
+        double[] yhat = new double[h];
+        WindowWalker walker = new WindowWalker(l + h, c.series, c.time);
+        while (part.hasNext()) {
+          Row r = part.next();
+          walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
+              (key, values, times, off, lastRow) -> {
+                long seriesRows = rows == null ? 0 : rows.value().get(key);
+                if (s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1])
+                    != WindowSplit.Part.TEST) {
+                  return;
+                }
+                f.predict(values, off, yhat, 0, work);
+                for (int k = 0; k < h; k++) {
+                  double e = values[off + l + k] - yhat[k];
+                  m.squared += e * e;
+                  m.absolute += Math.abs(e);
+                }
+                m.values += h;
+                m.windows++;
+              });
+        }
+        return java.util.Collections.singletonList(m).iterator();
+      };
+      Metrics all = merged(sorted.toJavaRDD().mapPartitions(score));
+      if (rows != null) {
+        rows.destroy();
+      }
+      if (all.windows == 0) {
+        Checks.fail("split: expected at least one test window of %d rows with no missing value, got none",
+            forecaster.lookback() + forecaster.horizon());
+      }
+      return all;
+    }
+
+    /**
+     * Every test window's forecasts next to the actual values, in long format: {@code series,
+     * time (of the target), step, actual, forecast}. One row per test value: meant for a few
+     * series or one window per series ({@link WindowSplit#lastRows}), e.g. for plots.
+     */
+    public Dataset<Row> testPredictions(Dataset<Row> df) {
+      Dataset<Row> sorted = sortedRows(df, columns);
+      Broadcast<LinearForecaster> model = broadcast(df);
+      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+      Columns c = columns;
+      WindowSplit s = split;
+      StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
+          .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("actual", DataTypes.DoubleType)
+          .add("forecast", DataTypes.DoubleType);
+      Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
+        LinearForecaster f = model.value();
+        int l = f.lookback();
+        int h = f.horizon();
+        List<Row> emitted = new ArrayList<>();
+        double[] work = new double[f.workspaceSize()];
+        double[] yhat = new double[h];
+        WindowWalker walker = new WindowWalker(l + h, c.series, c.time);
+        while (part.hasNext()) {
+          Row r = part.next();
+          walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
+              (key, values, times, off, lastRow) -> {
+                long seriesRows = rows == null ? 0 : rows.value().get(key);
+                if (s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1])
+                    == WindowSplit.Part.TEST) {
+                  f.predict(values, off, yhat, 0, work);
+                  for (int k = 0; k < h; k++) {
+                    emitted.add(RowFactory.create(key, times[off + l + k], k + 1, values[off + l + k], yhat[k]));
+                  }
+                }
+              });
+        }
+        return emitted.iterator();
+      }, Encoders.row(schema));
+      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col("step"),
+          col("actual"), col("forecast"));
+    }
+
+    private Broadcast<LinearForecaster> broadcast(Dataset<Row> df) {
+      return df.sparkSession().sparkContext().broadcast(forecaster,
+          scala.reflect.ClassTag$.MODULE$.apply(LinearForecaster.class));
+    }
+  }
+}
