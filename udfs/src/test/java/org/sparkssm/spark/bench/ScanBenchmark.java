@@ -64,8 +64,11 @@ public final class ScanBenchmark {
       case "incremental":
         incremental(spark, series, rowsPerSeries, model);
         break;
+      case "stack":
+        stack(spark, panel(spark, 1, series * rowsPerSeries), model, Integer.parseInt(args[3]));
+        break;
       default:
-        throw new IllegalArgumentException("expected many, long or incremental, got " + what);
+        throw new IllegalArgumentException("expected many, long, incremental or stack, got " + what);
     }
     spark.stop();
   }
@@ -162,6 +165,27 @@ public final class ScanBenchmark {
     Runtime rt = Runtime.getRuntime();
     System.out.printf(Locale.ROOT, "rows %d, speed-up P=%d vs 1: %.2f, heap used after: %d MiB of %d MiB%n", rows,
         partitions, p1 / pn, (rt.totalMemory() - rt.freeMemory()) >> 20, rt.maxMemory() >> 20);
+  }
+
+  /**
+   * One long series through the two-pass path: the single S4D layer vs. a two-stage LayerStack
+   * (conv k=4 → SiLU → S4D | linear → GELU → conv k=3 → S4D), each stage a halo pass, pass 1 and
+   * pass 2 over the cached rows.
+   */
+  static void stack(SparkSession spark, Dataset<Row> df, DiagonalSsm model, int partitions) {
+    org.sparkssm.scan.ScanModel stack = org.sparkssm.scan.LayerStack.of(
+        org.sparkssm.scan.CausalConv1d.of(1, 4, new double[] {0.1, 0.2, 0.3, 0.4}, null),
+        org.sparkssm.scan.Activation.of(org.sparkssm.scan.Activation.Kind.SILU, 1), model,
+        org.sparkssm.scan.LinearMap.of(1, 1, new double[] {0.5}, new double[] {0.1}),
+        org.sparkssm.scan.Activation.of(org.sparkssm.scan.Activation.Kind.GELU_TANH, 1),
+        org.sparkssm.scan.CausalConv1d.of(1, 3, new double[] {0.2, 0.3, 0.5}, null), model);
+    double one = time("two-pass, one S4D layer, P=" + partitions, () -> SsmScan.on(df).model(model)
+        .longSeriesRows(1).blockRows(1 << 20).longSeriesPartitions(partitions).run().write().format("noop")
+        .mode("overwrite").save());
+    double two = time("two-pass, 2-stage LayerStack, P=" + partitions, () -> SsmScan.on(df).model(stack)
+        .longSeriesRows(1).blockRows(1 << 20).longSeriesPartitions(partitions).run().write().format("noop")
+        .mode("overwrite").save());
+    System.out.printf(Locale.ROOT, "stack / one layer = %.2f%n", two / one);
   }
 
   static void incremental(SparkSession spark, long series, long rowsPerSeries, DiagonalSsm model) throws Exception {
