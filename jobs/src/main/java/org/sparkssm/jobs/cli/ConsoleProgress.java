@@ -1,9 +1,13 @@
 package org.sparkssm.jobs.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -12,14 +16,16 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.StageInfo;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Progress of a long job on stderr: Spark jobs, stages and tasks done out of those known so far.
  * On a terminal one line is rewritten in place (at most every {@link #REDRAW_MILLIS}); otherwise
  * (a log file, CI) a plain line is printed when a stage or a job ends.
  *
- * <p>Stages that Spark skips (their shuffle output already exists) are counted in a job's total
- * but never run; the job's final line says "done" whatever the count.
+ * <p>A stage counts once however many jobs list it; stages that Spark skips (their shuffle output
+ * already exists) leave the total when their job ends, so a finished run reads n/n.
  */
 public final class ConsoleProgress extends SparkListener {
   static final long REDRAW_MILLIS = 200;
@@ -30,10 +36,10 @@ public final class ConsoleProgress extends SparkListener {
   private final long startMillis;
 
   // Listener events arrive on Spark's one listener-bus thread; the lock covers awaitIdle's reads.
-  private final Map<Integer, Integer> stagesOfJob = new HashMap<>();
+  private final Map<Integer, List<Integer>> stagesOfJob = new HashMap<>();
+  private final Set<Integer> stagesKnown = new HashSet<>();
+  private final Set<Integer> stagesDone = new HashSet<>();
   private int jobsDone;
-  private int stagesTotal;
-  private int stagesDone;
   private long tasksTotal;
   private long tasksDone;
   private long lastDrawMillis = Long.MIN_VALUE;
@@ -86,9 +92,12 @@ public final class ConsoleProgress extends SparkListener {
 
   @Override
   public synchronized void onJobStart(SparkListenerJobStart event) {
-    int stages = event.stageInfos().size();
+    List<Integer> stages = new ArrayList<>();
+    for (StageInfo stage : CollectionConverters.asJava(event.stageInfos())) {
+      stages.add(stage.stageId());
+    }
     stagesOfJob.put(event.jobId(), stages);
-    stagesTotal += stages;
+    stagesKnown.addAll(stages);
     draw(false, null);
   }
 
@@ -108,14 +117,20 @@ public final class ConsoleProgress extends SparkListener {
 
   @Override
   public synchronized void onStageCompleted(SparkListenerStageCompleted event) {
-    stagesDone++;
+    stagesDone.add(event.stageInfo().stageId());
     draw(!terminal, null);
   }
 
   @Override
   public synchronized void onJobEnd(SparkListenerJobEnd event) {
-    if (stagesOfJob.remove(event.jobId()) != null) {
+    List<Integer> stages = stagesOfJob.remove(event.jobId());
+    if (stages != null) {
       jobsDone++;
+      for (Integer stage : stages) {
+        if (!stagesDone.contains(stage)) {
+          stagesKnown.remove(stage); // skipped: it will not run
+        }
+      }
     }
     boolean ok = event.jobResult() instanceof org.apache.spark.scheduler.JobSucceeded$;
     draw(true, "job " + event.jobId() + (ok ? " done" : " failed"));
@@ -129,7 +144,7 @@ public final class ConsoleProgress extends SparkListener {
     }
     lastDrawMillis = now;
     String line = String.format(Locale.ROOT, "spark-ssm: jobs %d/%d, stages %d/%d, tasks %d/%d, %.1f s%s",
-        jobsDone, jobsDone + stagesOfJob.size(), stagesDone, stagesTotal, tasksDone, tasksTotal,
+        jobsDone, jobsDone + stagesOfJob.size(), stagesDone.size(), stagesKnown.size(), tasksDone, tasksTotal,
         (now - startMillis) / 1000.0, note == null ? "" : " (" + note + ")");
     if (terminal) {
       // \r returns to the line start; spaces blank what a longer previous line left.

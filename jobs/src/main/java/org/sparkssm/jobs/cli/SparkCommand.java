@@ -36,9 +36,11 @@ public abstract class SparkCommand implements Callable<Integer> {
   @Override
   public final Integer call() throws Exception {
     validate();
+    SparkSession existing = runningSession();
+    // A job that starts Spark owns the process's logging; one that joins a running session (tests,
+    // notebooks) puts the levels back afterwards.
     Runnable restoreLogging = SparkLogging.configure(common.verbose());
     try {
-      SparkSession existing = runningSession();
       SparkSession spark = existing != null ? reuse(existing) : start();
       ConsoleProgress progress = common.quiet() ? null
           : ConsoleProgress.attach(spark.sparkContext(), err(), System.console() != null);
@@ -53,7 +55,9 @@ public abstract class SparkCommand implements Callable<Integer> {
         }
       }
     } finally {
-      restoreLogging.run();
+      if (existing != null) {
+        restoreLogging.run();
+      }
     }
   }
 

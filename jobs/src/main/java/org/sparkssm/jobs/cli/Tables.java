@@ -59,7 +59,7 @@ public final class Tables {
       } else {
         writer.parquet(uri);
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // Spark's SparkException is checked in Java's eyes but undeclared
       if (!existed) {
         deleteQuietly(fs, path, e);
       }
@@ -115,7 +115,7 @@ public final class Tables {
     }
   }
 
-  private static void deleteQuietly(FileSystem fs, Path path, RuntimeException failure) {
+  private static void deleteQuietly(FileSystem fs, Path path, Throwable failure) {
     try {
       fs.delete(path, true);
     } catch (IOException e) {

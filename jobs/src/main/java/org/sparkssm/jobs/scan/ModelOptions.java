@@ -110,11 +110,6 @@ public final class ModelOptions {
     return String.format(Locale.ROOT, "lru (N = %d, r in [%s, %s])", state, rMin, rMax);
   }
 
-  /** Whether the model can take a step size per row ({@code --step-every}). */
-  public boolean supportsIrregularTime() {
-    return kind().isS4d();
-  }
-
   /**
    * Builds the model for {@code channels} value columns. With {@code irregular} (S4D only) the result
    * is a continuous system whose unit step is {@code --dt}: A and B are scaled by Δ, which is exact
@@ -215,6 +210,13 @@ public final class ModelOptions {
   }
 
   private ScanModel lru(int channels) {
+    if (!(rMin >= 0 && rMin <= rMax && rMax < 1)) {
+      throw new IllegalArgumentException(
+          "--r-min, --r-max: expected 0 <= r-min <= r-max < 1, got " + rMin + " and " + rMax);
+    }
+    if (!(maxPhase > 0) || Double.isInfinite(maxPhase)) {
+      throw new IllegalArgumentException("--max-phase: expected a finite phase > 0, got " + maxPhase);
+    }
     LruInit init = LruInit.ring(state, channels, rMin, rMax, maxPhase, modelSeed);
     return S5Ssm.of(channels, state, init.lambdaRe(), init.lambdaIm(), init.normalizedBRe(), init.normalizedBIm(),
         init.cRe(), init.cIm(), init.d());

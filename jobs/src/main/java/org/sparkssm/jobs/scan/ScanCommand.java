@@ -105,13 +105,9 @@ public final class ScanCommand extends SparkCommand {
       throw usageError("--long-series-rows: expected >= 1, got %d", longSeriesRows);
     }
     try {
-      model.kind();
+      model.build(values.size(), stepEvery != null); // checks every model option before Spark starts
     } catch (IllegalArgumentException e) {
       throw usageError("%s", e.getMessage());
-    }
-    if (stepEvery != null && !model.supportsIrregularTime()) {
-      throw usageError("--step-every: expected an S4D model (s4d-lin, s4d-inv, s4d-legs) for irregular time, got %s",
-          model.kind().name);
     }
   }
 
