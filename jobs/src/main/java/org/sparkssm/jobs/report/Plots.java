@@ -1,0 +1,119 @@
+package org.sparkssm.jobs.report;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import javax.imageio.ImageIO;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * PNG charts for the job reports, drawn with XChart in headless mode (no display needed). The charts
+ * are small local files next to a report; the data behind them is a few series collected to the
+ * driver by the caller.
+ */
+public final class Plots {
+  private Plots() {}
+
+  /** Default image width and height of one series' panel, pixels. */
+  public static final int WIDTH = 1000;
+  public static final int PANEL_HEIGHT = 260;
+
+  /** One line of a chart: times and values of the same length (NaN values leave a gap). */
+  public record Line(Instant[] times, double[] values) {
+    public Line {
+      Objects.requireNonNull(times, "times");
+      Objects.requireNonNull(values, "values");
+      if (times.length != values.length) {
+        throw new IllegalArgumentException(
+            "line: expected as many values as times (" + times.length + "), got " + values.length);
+      }
+    }
+  }
+
+  /** What is drawn for one series: its history, the actual values after it, and the forecast of them. */
+  public record SeriesView(String id, Line history, Line actual, Line forecast) {
+    public SeriesView {
+      Objects.requireNonNull(id, "id");
+    }
+  }
+
+  /** {@link #forecastVsActual(Path, String, List, int, int)} at the default size. */
+  public static Path forecastVsActual(Path png, String title, List<SeriesView> series) throws IOException {
+    return forecastVsActual(png, title, series, WIDTH, PANEL_HEIGHT);
+  }
+
+  /**
+   * Writes one PNG with a panel per series, stacked: history (grey), actual (black) and forecast
+   * (blue) against time. The image is {@code width} × ({@code panelHeight} × number of series)
+   * pixels. Any of a view's lines may be null.
+   *
+   * @return {@code png}
+   */
+  public static Path forecastVsActual(Path png, String title, List<SeriesView> series, int width, int panelHeight)
+      throws IOException {
+    if (series == null || series.isEmpty()) {
+      throw new IllegalArgumentException("series: expected at least one series to plot, got none");
+    }
+    if (width < 100 || panelHeight < 100) {
+      throw new IllegalArgumentException(
+          "size: expected a width and panel height of at least 100 pixels, got " + width + "x" + panelHeight);
+    }
+    System.setProperty("java.awt.headless", "true");
+    BufferedImage image = new BufferedImage(width, panelHeight * series.size(), BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = image.createGraphics();
+    try {
+      for (int i = 0; i < series.size(); i++) {
+        SeriesView view = series.get(i);
+        String panelTitle = i == 0 && title != null ? title + ": " + view.id() : view.id();
+        XYChart chart = new XYChartBuilder().width(width).height(panelHeight).title(panelTitle).build();
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setDatePattern("yyyy-MM-dd HH:mm");
+        chart.getStyler().setMarkerSize(0);
+        add(chart, "history", view.history(), new Color(150, 150, 150));
+        add(chart, "actual", view.actual(), Color.BLACK);
+        add(chart, "forecast", view.forecast(), new Color(31, 119, 180));
+        if (chart.getSeriesMap().isEmpty()) {
+          throw new IllegalArgumentException("series '" + view.id() + "': expected at least one line, got none");
+        }
+        g.drawImage(BitmapEncoder.getBufferedImage(chart), 0, i * panelHeight, null);
+      }
+    } finally {
+      g.dispose();
+    }
+    Path parent = png.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    if (!ImageIO.write(image, "png", png.toFile())) {
+      throw new IOException("'" + png + "': no PNG writer available");
+    }
+    return png;
+  }
+
+  private static void add(XYChart chart, String name, Line line, Color color) {
+    if (line == null || line.times().length == 0) {
+      return;
+    }
+    List<Date> x = new ArrayList<>(line.times().length);
+    List<Double> y = new ArrayList<>(line.values().length);
+    for (int i = 0; i < line.times().length; i++) {
+      x.add(Date.from(line.times()[i]));
+      y.add(line.values()[i]);
+    }
+    XYSeries s = chart.addSeries(name, x, y);
+    s.setMarker(SeriesMarkers.NONE);
+    s.setLineColor(color);
+  }
+}
