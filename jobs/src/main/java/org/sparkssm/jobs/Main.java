@@ -3,6 +3,8 @@ package org.sparkssm.jobs;
 import java.io.PrintWriter;
 import org.sparkssm.jobs.cli.Failures;
 import org.sparkssm.jobs.cli.SparkCommand;
+import org.sparkssm.jobs.forecast.EvaluateCommand;
+import org.sparkssm.jobs.forecast.ForecastCommand;
 import org.sparkssm.jobs.generate.GenerateCommand;
 import org.sparkssm.jobs.scan.ScanCommand;
 import picocli.CommandLine;
@@ -22,9 +24,11 @@ import picocli.CommandLine.ParseResult;
 @Command(name = "spark-ssm", mixinStandardHelpOptions = true, versionProvider = Version.class,
     usageHelpAutoWidth = true,
     description = "State-space sequence models on Apache Spark. Each subcommand takes --help.",
-    // forecast, evaluate and bench join this list (issue 5), each a SparkCommand.
-    subcommands = {GenerateCommand.class, ScanCommand.class, HelpCommand.class},
+    subcommands = {ForecastCommand.class, EvaluateCommand.class, GenerateCommand.class, ScanCommand.class,
+        HelpCommand.class},
     footer = {"", "Examples:",
+        "  spark-ssm forecast                      # the sample panel in data-samples/",
+        "  spark-ssm evaluate --data ../shared/data --datasets ETTh1 -H 96",
         "  spark-ssm generate --out /tmp/panel --series 20 --length 720 --freq 1h",
         "  spark-ssm scan -i /tmp/panel -o /tmp/scanned --model s4d-lin --state 16",
         "  spark-submit --class org.sparkssm.jobs.Main --master yarn \\",
