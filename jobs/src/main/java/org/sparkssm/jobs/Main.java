@@ -1,6 +1,7 @@
 package org.sparkssm.jobs;
 
 import java.io.PrintWriter;
+import org.sparkssm.jobs.bench.BenchCommand;
 import org.sparkssm.jobs.cli.Failures;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.forecast.EvaluateCommand;
@@ -25,7 +26,7 @@ import picocli.CommandLine.ParseResult;
     usageHelpAutoWidth = true,
     description = "State-space sequence models on Apache Spark. Each subcommand takes --help.",
     subcommands = {ForecastCommand.class, EvaluateCommand.class, GenerateCommand.class, ScanCommand.class,
-        HelpCommand.class},
+        BenchCommand.class, HelpCommand.class},
     footer = {"", "Examples:",
         "  spark-ssm forecast                      # the sample panel in data-samples/",
         "  spark-ssm evaluate --data ../shared/data --datasets ETTh1 -H 96",

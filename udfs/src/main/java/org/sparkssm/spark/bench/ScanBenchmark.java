@@ -28,13 +28,15 @@ import scala.collection.Seq;
  *   <li>{@code many}: the Arrow scan vs. Spark's bare {@code groupByKey + flatMapSortedGroups} pass
  *       that only counts rows vs. the naive row UDF over {@code sort_array(collect_list(...))};</li>
  *   <li>{@code long}: one series through the two-pass path on P partitions vs. 1;</li>
- *   <li>{@code incremental}: resuming from saved states with 1 % new rows vs. a full rescan.</li>
+ *   <li>{@code incremental}: resuming from saved states with 1 % new rows vs. a full rescan;</li>
+ *   <li>{@code stack}: a two-stage LayerStack vs. one layer through the two-pass path.</li>
  * </ul>
  * Every timing forces the whole result with the {@code noop} sink; best of {@code repeat} runs.
  *
  * <pre>
- * mvn -pl udfs -am test-compile -q
+ * mvn -B -q install -DskipTests
  * mvn -pl udfs exec:exec@bench -Dbench.args="many 10000 1000"
+ * ./spark-ssm bench many --series 10000 --rows 1000       (the jobs jar, any master)
  * </pre>
  */
 public final class ScanBenchmark {
@@ -43,34 +45,47 @@ public final class ScanBenchmark {
   private static final int REPEAT = 3;
 
   public static void main(String[] args) throws Exception {
-    String what = args.length > 0 ? args[0] : "many";
-    long series = args.length > 1 ? Long.parseLong(args[1]) : 1000;
-    long rowsPerSeries = args.length > 2 ? Long.parseLong(args[2]) : 1000;
     SparkSession spark = SparkSession.builder().appName("spark-ssm bench").master("local[2]")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
         .getOrCreate();
     spark.sparkContext().setLogLevel("ERROR");
-    System.out.printf(Locale.ROOT, "# %s: %d series x %d rows, local[2], JVM max heap %d MiB, %s%n", what, series,
-        rowsPerSeries, Runtime.getRuntime().maxMemory() >> 20, ManagementFactory.getRuntimeMXBean().getVmVersion());
+    try {
+      run(spark, args);
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /**
+   * Runs one scenario on {@code spark}: {@code many|long|incremental|stack [series] [rows per
+   * series] [partitions]} (the jobs jar's {@code bench} subcommand and {@link #main} both land here).
+   */
+  public static void run(SparkSession spark, String... args) throws Exception {
+    String what = args.length > 0 ? args[0] : "many";
+    long series = args.length > 1 ? Long.parseLong(args[1]) : 1000;
+    long rowsPerSeries = args.length > 2 ? Long.parseLong(args[2]) : 1000;
+    int partitions = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+    System.out.printf(Locale.ROOT, "# %s: %d series x %d rows, master %s, JVM max heap %d MiB, %s%n", what, series,
+        rowsPerSeries, spark.sparkContext().master(), Runtime.getRuntime().maxMemory() >> 20,
+        ManagementFactory.getRuntimeMXBean().getVmVersion());
     DiagonalSsm model = model();
     switch (what) {
       case "many":
         many(spark, panel(spark, series, rowsPerSeries), model);
         break;
       case "long":
-        longSeries(spark, panel(spark, 1, series * rowsPerSeries), model, Integer.parseInt(args[3]));
+        longSeries(spark, panel(spark, 1, series * rowsPerSeries), model, partitions);
         break;
       case "incremental":
         incremental(spark, series, rowsPerSeries, model);
         break;
       case "stack":
-        stack(spark, panel(spark, 1, series * rowsPerSeries), model, Integer.parseInt(args[3]));
+        stack(spark, panel(spark, 1, series * rowsPerSeries), model, partitions);
         break;
       default:
-        throw new IllegalArgumentException("expected many, long, incremental or stack, got " + what);
+        throw new IllegalArgumentException("scenario: expected many, long, incremental or stack, got " + what);
     }
-    spark.stop();
   }
 
   /** S4D-like: 1 channel, 16 complex modes. */
