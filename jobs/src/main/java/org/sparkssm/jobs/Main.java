@@ -16,7 +16,7 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * The entry point of the jobs jar: {@code spark-ssm <subcommand> [options]}, under the
- * {@code ./spark-ssm} launcher or {@code spark-submit --class org.sparkssm.jobs.Main}.
+ * {@code bin/spark-ssm} launcher or {@code spark-submit --class org.sparkssm.jobs.Main}.
  *
  * <p>A subcommand is a {@link SparkCommand} listed in {@code subcommands} below. Exit codes: 0
  * success; 2 usage error (picocli prints the message and the usage); 1 failure, with one line on

@@ -73,9 +73,9 @@ class MainTest {
     assertEquals(2, badFreq.code(), badFreq::err);
     assertTrue(badFreq.err().contains("--freq"), badFreq.err());
 
-    Run badMode = JobsTests.run("generate", "--out", "x", "--mode", "append");
-    assertEquals(2, badMode.code(), badMode::err);
-    assertTrue(badMode.err().contains("--mode"), badMode.err());
+    Run noMode = JobsTests.run("generate", "--out", "x", "--mode", "append");
+    assertEquals(2, noMode.code(), noMode::err);
+    assertTrue(noMode.err().contains("--mode"), noMode.err());
 
     Run irregularLegt = JobsTests.run("scan", "-i", "x", "-o", "y", "--model", "legt", "--step-every", "1h");
     assertEquals(2, irregularLegt.code(), irregularLegt::err);

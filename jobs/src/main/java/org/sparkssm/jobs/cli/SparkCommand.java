@@ -24,6 +24,9 @@ public abstract class SparkCommand implements Callable<Integer> {
   /** Used when neither --master nor spark-submit (the spark.master property) names a master. */
   public static final String DEFAULT_MASTER = "local[*]";
 
+  /** spark.sql.shuffle.partitions in local mode unless --conf sets it. */
+  static final int LOCAL_SHUFFLE_PARTITIONS = 16;
+
   @Mixin
   private CommonOptions common;
 
@@ -115,6 +118,11 @@ public abstract class SparkCommand implements Callable<Integer> {
     // Timestamps are read and written in UTC unless the user says otherwise: the same data gives
     // the same rows on every machine.
     conf.setIfMissing("spark.sql.session.timeZone", "UTC");
+    if (conf.get("spark.master").startsWith("local")) {
+      // Spark's 200 shuffle partitions are sized for clusters; on one machine they are mostly empty
+      // tasks. A fixed number (not one per core) keeps results bit-identical across machines.
+      conf.setIfMissing("spark.sql.shuffle.partitions", String.valueOf(LOCAL_SHUFFLE_PARTITIONS));
+    }
     for (Map.Entry<String, String> e : common.conf().entrySet()) {
       conf.set(e.getKey(), e.getValue());
     }

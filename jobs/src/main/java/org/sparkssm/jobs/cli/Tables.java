@@ -31,6 +31,7 @@ public final class Tables {
   public static Dataset<Row> read(SparkSession spark, String uri, DataFormat format) {
     Path path = new Path(uri);
     FileSystem fs = fileSystem(spark, path);
+    requireMatch(fs, path, uri); // Spark's own message for a missing path comes with a logged stack trace
     DataFormat chosen = format != null ? format : detect(fs, path, uri);
     DataFrameReader reader = spark.read();
     if (chosen == DataFormat.CSV) {
@@ -49,8 +50,7 @@ public final class Tables {
     FileSystem fs = fileSystem(df.sparkSession(), path);
     boolean existed = exists(fs, path);
     if (existed && mode == WriteMode.ERROR) {
-      throw new IllegalArgumentException(
-          "output '" + uri + "': expected a path that does not exist, got an existing one (use --mode overwrite)");
+      throw existingOutput(uri);
     }
     try {
       var writer = df.write().mode(mode.saveMode());
@@ -67,6 +67,12 @@ public final class Tables {
     }
   }
 
+  /** The error for an output that exists when the job may not replace it. */
+  static IllegalArgumentException existingOutput(String uri) {
+    return new IllegalArgumentException(
+        "output '" + uri + "': expected a path that does not exist, got an existing one (use --overwrite)");
+  }
+
   /** Whether {@code uri} exists on its file system. */
   public static boolean exists(SparkSession spark, String uri) {
     Path path = new Path(uri);
@@ -79,11 +85,7 @@ public final class Tables {
       return byName;
     }
     try {
-      FileStatus[] matches = fs.globStatus(path);
-      if (matches == null || matches.length == 0) {
-        throw new IllegalArgumentException("input '" + uri + "': expected an existing file or folder, got none");
-      }
-      for (FileStatus match : matches) {
+      for (FileStatus match : requireMatch(fs, path, uri)) {
         FileStatus[] children = match.isDirectory() ? fs.listStatus(match.getPath()) : new FileStatus[] {match};
         for (FileStatus child : children) {
           String name = child.getPath().getName();
@@ -93,6 +95,19 @@ public final class Tables {
         }
       }
       return DataFormat.PARQUET;
+    } catch (IOException e) {
+      throw new UncheckedIOException("input '" + uri + "': " + e.getMessage(), e);
+    }
+  }
+
+  /** The files or folders {@code path} (a glob) names; fails naming {@code uri} when there are none. */
+  private static FileStatus[] requireMatch(FileSystem fs, Path path, String uri) {
+    try {
+      FileStatus[] matches = fs.globStatus(path);
+      if (matches == null || matches.length == 0) {
+        throw new IllegalArgumentException("input '" + uri + "': expected an existing file or folder, got none");
+      }
+      return matches;
     } catch (IOException e) {
       throw new UncheckedIOException("input '" + uri + "': " + e.getMessage(), e);
     }

@@ -26,14 +26,15 @@ import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.LtsfData;
 import org.sparkssm.forecast.LtsfSplit;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
-import org.sparkssm.jobs.cli.WriteMode;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.WindowSplit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -76,9 +77,8 @@ public final class EvaluateCommand extends SparkCommand {
       description = "Output folder (default: ${DEFAULT-VALUE}).")
   private String out;
 
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "overwrite",
-      description = "error or overwrite (default: ${DEFAULT-VALUE}).")
-  private WriteMode mode;
+  @Mixin
+  private OutputOptions output;
 
   static final StructType RESULTS = new StructType().add("dataset", DataTypes.StringType)
       .add("model", DataTypes.StringType).add("lookback", DataTypes.IntegerType).add("horizon", DataTypes.IntegerType)
@@ -109,10 +109,7 @@ public final class EvaluateCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) throws Exception {
-    if (mode == WriteMode.ERROR && Tables.exists(spark, out + "/results")) {
-      throw new IllegalArgumentException("output '" + out + "/results': expected a path that does not exist, got an "
-          + "existing one (use --mode overwrite)");
-    }
+    output.requireAbsent(spark, out + "/results");
     int total = datasets.size() * lookbacks.size() * horizons.size() * models.size();
     int done = 0;
     List<Row> results = new ArrayList<>();
@@ -154,7 +151,7 @@ public final class EvaluateCommand extends SparkCommand {
       df.unpersist();
     }
     String resultsUri = out + "/results";
-    Tables.write(spark.createDataFrame(results, RESULTS).coalesce(1), resultsUri, DataFormat.PARQUET, mode);
+    Tables.write(spark.createDataFrame(results, RESULTS).coalesce(1), resultsUri, DataFormat.PARQUET, output.mode());
     Path reportDir = ReportFiles.localFolder(out, "target/evaluate-report");
     Files.createDirectories(reportDir);
     Path png = Plots.forecastVsActual(reportDir.resolve("evaluate.png"), "best model, last test window", views);

@@ -19,10 +19,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
-import org.sparkssm.jobs.cli.WriteMode;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
@@ -64,9 +64,8 @@ public final class ForecastCommand extends SparkCommand {
       description = "Output folder (default: ${DEFAULT-VALUE}).")
   private String out;
 
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "overwrite",
-      description = "error (fail if an output exists) or overwrite (default: ${DEFAULT-VALUE}).")
-  private WriteMode mode;
+  @Mixin
+  private OutputOptions output;
 
   @Mixin
   private SeriesColumns columns;
@@ -109,10 +108,20 @@ public final class ForecastCommand extends SparkCommand {
   @Override
   protected int run(SparkSession spark) throws Exception {
     if (input.equals(SAMPLE) && !Tables.exists(spark, input)) {
-      throw new IllegalArgumentException("input '" + SAMPLE + "': expected the sample panel, got none (run from the "
-          + "repository root, or make it with the command in data-samples/README.md)");
+      // Run from another folder: the launcher says where the repository (and its sample) is.
+      String home = System.getProperty("sparkssm.home");
+      if (home != null && Tables.exists(spark, home + "/" + SAMPLE)) {
+        input = home + "/" + SAMPLE;
+      } else {
+        throw new IllegalArgumentException("input '" + SAMPLE + "': expected the sample panel, got none (run from the "
+            + "repository root, or make it with the command in data-samples/README.md)");
+      }
     }
+    String forecastsUri = out + "/forecasts";
+    String holdoutUri = out + "/holdout";
+    output.requireAbsent(spark, forecastsUri, holdoutUri);
     Dataset<Row> table = Tables.read(spark, input, format).cache();
+    requireLongEnough(table);
     int val = validationRows == null ? 2 * horizon : validationRows;
     WindowSplit split = WindowSplit.lastRows(val, horizon);
     SsmForecast.Fitted fit = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
@@ -121,12 +130,10 @@ public final class ForecastCommand extends SparkCommand {
     SsmForecast.Metrics naive = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
         .model("naive").lookback(lookback).horizon(horizon).split(split).fit().evaluate(table);
 
-    String forecastsUri = out + "/forecasts";
-    String holdoutUri = out + "/holdout";
     Dataset<Row> future = fit.forecast(table);
     Dataset<Row> holdout = fit.testPredictions(table);
-    Tables.write(future, forecastsUri, DataFormat.PARQUET, mode);
-    Tables.write(holdout, holdoutUri, DataFormat.PARQUET, mode);
+    Tables.write(future, forecastsUri, DataFormat.PARQUET, output.mode());
+    Tables.write(holdout, holdoutUri, DataFormat.PARQUET, output.mode());
 
     Path reportDir = ReportFiles.localFolder(out, "target/forecast-report");
     Files.createDirectories(reportDir);
@@ -232,4 +239,26 @@ public final class ForecastCommand extends SparkCommand {
     }
     return Instant.ofEpochSecond(((Number) time).longValue());
   }
+
+  /**
+   * Every series is scored on a holdout window of L + H rows, so a shorter one is bad input: fail
+   * naming the shortest (a missing series column is left to SsmForecast, which names it).
+   */
+  private void requireLongEnough(Dataset<Row> table) {
+    String key = columns.series();
+    if (!List.of(table.columns()).contains(key)) {
+      return;
+    }
+    List<Row> shortest = table.groupBy(col(key)).count().orderBy(col("count"), col(key)).limit(1).collectAsList();
+    if (shortest.isEmpty()) {
+      throw new IllegalArgumentException("input '" + input + "': expected rows, got an empty table");
+    }
+    long rows = shortest.get(0).getLong(1);
+    if (rows < lookback + horizon) {
+      throw new IllegalArgumentException(String.format("series '%s' (column '%s'): expected at least L + H = %d rows "
+          + "(lookback %d + horizon %d), got %d", shortest.get(0).get(0), key, lookback + horizon, lookback, horizon,
+          rows));
+    }
+  }
+
 }

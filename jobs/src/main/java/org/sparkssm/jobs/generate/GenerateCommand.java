@@ -26,10 +26,10 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.jobs.cli.Durations;
+import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
-import org.sparkssm.jobs.cli.WriteMode;
 import org.sparkssm.spark.scan.SsmScan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -59,9 +59,8 @@ public final class GenerateCommand extends SparkCommand {
       description = "parquet or csv (default: ${DEFAULT-VALUE}).")
   private DataFormat format;
 
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "error",
-      description = "error (fail if the output exists) or overwrite (default: ${DEFAULT-VALUE}).")
-  private WriteMode mode;
+  @Mixin
+  private OutputOptions output;
 
   @Option(names = "--series", paramLabel = "N", defaultValue = "20", description = "Number of series (default: ${DEFAULT-VALUE}).")
   private long series;
@@ -230,7 +229,7 @@ public final class GenerateCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) {
-    Tables.write(panelFrame(spark), out, format, mode);
+    Tables.write(panelFrame(spark), out, format, output.mode());
     summary("generate: %d series x %d rows%s (%s, %s) -> %s", series, length,
         dropProbability > 0 ? String.format(Locale.ROOT, " less %.0f%% dropped", 100 * dropProbability) : "", freq,
         format.name().toLowerCase(Locale.ROOT), out);

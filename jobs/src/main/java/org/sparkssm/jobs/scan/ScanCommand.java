@@ -9,10 +9,10 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.jobs.cli.Durations;
+import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
-import org.sparkssm.jobs.cli.WriteMode;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.scan.SsmScan;
 import picocli.CommandLine.Command;
@@ -52,9 +52,8 @@ public final class ScanCommand extends SparkCommand {
   @Option(names = {"-o", "--out", "--output"}, required = true, paramLabel = "URI", description = "Output folder (Parquet).")
   private String out;
 
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "error",
-      description = "error (fail if an output exists) or overwrite, for --out and --state-out (default: ${DEFAULT-VALUE}).")
-  private WriteMode mode;
+  @Mixin
+  private OutputOptions output;
 
   @Mixin
   private SeriesColumns columns;
@@ -113,13 +112,8 @@ public final class ScanCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) {
-    for (String path : stateOut == null ? List.of(out) : List.of(out, stateOut)) {
-      if (mode == WriteMode.ERROR && Tables.exists(spark, path)) {
-        // Checked for both outputs before either is written: a half-finished run is worse than none.
-        throw new IllegalArgumentException(
-            "output '" + path + "': expected a path that does not exist, got an existing one (use --mode overwrite)");
-      }
-    }
+    // Both outputs are checked before either is written: a half-finished run is worse than none.
+    output.requireAbsent(spark, stateOut == null ? new String[] {out} : new String[] {out, stateOut});
     Dataset<Row> table = Tables.read(spark, input, format);
     ScanModel m = model.build(values.size(), stepEvery != null);
     SsmScan scan = SsmScan.on(table).series(columns.series()).time(columns.time())
@@ -136,12 +130,12 @@ public final class ScanCommand extends SparkCommand {
     }
     scan.outputSchema(); // every column check, before any job runs
     if (stateOut == null) {
-      Tables.write(scan.run(), out, DataFormat.PARQUET, mode);
+      Tables.write(scan.run(), out, DataFormat.PARQUET, output.mode());
     } else {
       SsmScan.ScanResult result = scan.runWithState();
       try {
-        Tables.write(result.output(), out, DataFormat.PARQUET, mode);
-        Tables.write(result.states(), stateOut, DataFormat.PARQUET, mode);
+        Tables.write(result.output(), out, DataFormat.PARQUET, output.mode());
+        Tables.write(result.states(), stateOut, DataFormat.PARQUET, output.mode());
       } finally {
         result.unpersist();
       }

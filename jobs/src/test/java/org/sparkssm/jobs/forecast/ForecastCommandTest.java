@@ -1,6 +1,7 @@
 package org.sparkssm.jobs.forecast;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -49,6 +50,61 @@ class ForecastCommandTest {
     assertEquals(1, bad.code(), bad::out);
     assertTrue(bad.err().contains("value column 'nope'"), bad.err());
     assertTrue(!Files.exists(tmp.resolve("bad/forecasts")), "nothing written by a failed run");
+  }
+
+  @Test
+  void badInputFailsWithOneLineNamingTheThing() throws Exception {
+    Path shortCsv = Files.writeString(tmp.resolve("short.csv"), "unique_id,ds,y\na,1,1\na,2,2\na,3,3\na,4,4\n"
+        + "a,5,5\nb,1,1\nb,2,2\nb,3,3\n");
+    Path textCsv = Files.writeString(tmp.resolve("text.csv"), "unique_id,ds,y\na,1,x\na,2,y\n");
+    Path noKeyCsv = Files.writeString(tmp.resolve("nokey.csv"), "id,ds,y\na,1,1\n");
+    String out = tmp.resolve("bad-out").toString();
+
+    expectFailure(1, "input '" + tmp.resolve("nope.parquet") + "': expected an existing file or folder",
+        "-i", tmp.resolve("nope.parquet").toString(), "-o", out);
+    expectFailure(1, "series column 'unique_id': expected a column of the input, got none among [id, ds, y]",
+        "-i", noKeyCsv.toString(), "-o", out);
+    expectFailure(1, "value column 'y': expected a numeric type, got string", "-i", textCsv.toString(), "-o", out,
+        "-L", "1", "-H", "1");
+    expectFailure(1, "series 'b' (column 'unique_id'): expected at least L + H = 5 rows (lookback 3 + horizon 2), "
+        + "got 3", "-i", shortCsv.toString(), "-o", out, "-L", "3", "-H", "2");
+    expectFailure(2, "--lookback, --horizon: expected >= 1, got 0, 24", "-L", "0", "-o", out);
+    expectFailure(2, "--lookback, --horizon: expected >= 1, got 96, -1", "-H", "-1", "-o", out);
+    expectFailure(2, "--model: model: expected one of naive, linear, nlinear", "-m", "bogus", "-o", out);
+    assertFalse(Files.exists(Path.of(out)), "no output from a failed run");
+
+    // An existing output is refused before any work unless --overwrite is given.
+    Path panel = tmp.resolve("ok.csv");
+    StringBuilder csv = new StringBuilder("unique_id,ds,y\n");
+    for (int t = 0; t < 60; t++) {
+      csv.append("a,").append(t).append(',').append(Math.sin(t / 3.0)).append('\n');
+    }
+    Files.writeString(panel, csv);
+    String[] ok = {"-i", panel.toString(), "-o", out, "-m", "nlinear", "-L", "8", "-H", "4"};
+    assertEquals(0, JobsTests.run(concat("forecast", ok)).code());
+    expectFailure(1, "output '" + out + "/forecasts': expected a path that does not exist, got an existing one "
+        + "(use --overwrite)", ok);
+    Run again = JobsTests.run(concat("forecast", concat("--overwrite", ok)));
+    assertEquals(0, again.code(), again::err);
+  }
+
+  /** Runs {@code forecast --quiet args}; asserts the exit code and that stderr starts with one line holding {@code message}. */
+  private static void expectFailure(int code, String message, String... args) {
+    Run r = JobsTests.run(concat("forecast", concat("--quiet", args))); // no progress lines on stderr
+    assertEquals(code, r.code(), () -> String.join(" ", args) + "\n" + r.out() + r.err());
+    String first = r.err().lines().findFirst().orElse("");
+    assertTrue(first.contains(message), () -> "expected '" + message + "' in the first line of:\n" + r.err());
+    assertFalse(r.err().contains("\tat "), () -> "a stack trace without --verbose:\n" + r.err());
+    if (code == 1) {
+      assertEquals(1, r.err().strip().lines().count(), r::err);
+    }
+  }
+
+  private static String[] concat(String first, String... rest) {
+    String[] all = new String[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
   }
 
   @Test

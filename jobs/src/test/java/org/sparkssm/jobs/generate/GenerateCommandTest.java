@@ -104,8 +104,8 @@ class GenerateCommandTest {
     Path sample = Path.of("..", "data-samples", "hourly-20x720");
     assertTrue(Files.isDirectory(sample), "missing " + sample.toAbsolutePath());
     String readme = Files.readString(Path.of("..", "data-samples", "README.md"));
-    String command = readme.lines().filter(l -> l.startsWith("./spark-ssm generate")).findFirst().orElseThrow();
-    String[] words = command.substring("./spark-ssm ".length()).split("\\s+");
+    String command = readme.lines().filter(l -> l.startsWith("bin/spark-ssm generate")).findFirst().orElseThrow();
+    String[] words = command.substring("bin/spark-ssm ".length()).split("\\s+");
     String[] args = new String[words.length];
     for (int i = 0; i < words.length; i++) {
       args[i] = words[i].equals("data-samples/hourly-20x720") ? dir.resolve("again").toString() : words[i];
@@ -124,9 +124,9 @@ class GenerateCommandTest {
     String out = dir.resolve("twice").toString();
     Run again = JobsTests.run("generate", "--out", out, "--series", "1", "--length", "3");
     assertEquals(1, again.code());
-    assertTrue(again.err().contains("output '" + out + "'") && again.err().contains("--mode overwrite"), again.err());
+    assertTrue(again.err().contains("output '" + out + "'") && again.err().contains("--overwrite"), again.err());
     assertEquals(1, again.err().strip().lines().count(), again.err());
-    Run overwrite = JobsTests.run("generate", "--out", out, "--series", "2", "--length", "3", "--mode", "overwrite");
+    Run overwrite = JobsTests.run("generate", "--out", out, "--series", "2", "--length", "3", "--overwrite");
     assertEquals(0, overwrite.code(), overwrite::err);
     assertEquals(6, Tables.read(spark, out, null).count());
   }

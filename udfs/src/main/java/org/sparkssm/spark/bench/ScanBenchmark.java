@@ -36,7 +36,7 @@ import scala.collection.Seq;
  * <pre>
  * mvn -B -q install -DskipTests
  * mvn -pl udfs exec:exec@bench -Dbench.args="many 10000 1000"
- * ./spark-ssm bench many --series 10000 --rows 1000       (the jobs jar, any master)
+ * bin/spark-ssm bench many --series 10000 --rows 1000       (the jobs jar, any master)
  * </pre>
  */
 public final class ScanBenchmark {
