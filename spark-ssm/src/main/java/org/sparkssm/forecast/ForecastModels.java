@@ -12,6 +12,8 @@ import org.sparkssm.Checks;
  *   <li>{@code legt[:N]}: FiLM's HiPPO-LegT memory of the level-subtracted window (N = 64);</li>
  *   <li>{@code legs[:N]}: the HiPPO-LegS memory of it (N = 64);</li>
  *   <li>{@code s4d[:N]}: four S4D-Lin banks of state size N (32) at Δt = 0.001, 0.005, 0.02, 0.1;</li>
+ *   <li>{@code ssm[:N]}: the best SSM forecaster, NLinear's window plus a LegT memory of N (64)
+ *       coefficients over 4 L values ({@link LongMemoryFeatures}).</li>
  * </ul>
  * Names are case-insensitive; an unknown name fails listing the known ones.
  */
@@ -19,10 +21,13 @@ public final class ForecastModels {
   private ForecastModels() {}
 
   /** The registered names, in the order the benchmark reports them. */
-  public static final String[] NAMES = {"naive", "linear", "nlinear", "legt", "legs", "s4d"};
+  public static final String[] NAMES = {"naive", "linear", "nlinear", "legt", "legs", "s4d", "ssm"};
 
   /** The S4D banks' default time scales. */
   static final double[] S4D_DTS = {0.001, 0.005, 0.02, 0.1};
+
+  /** The {@code ssm} memory's span, in lookbacks. */
+  static final int SSM_SPAN = 4;
 
   /** Whether the named model has weights to fit ({@code naive} has none). */
   public static boolean isFitted(String name) {
@@ -54,8 +59,10 @@ public final class ForecastModels {
         return LinearWindowFeatures.legs(lookback, order < 0 ? 64 : order);
       case "s4d":
         return LinearWindowFeatures.s4d(lookback, order < 0 ? 32 : order, S4D_DTS);
+      case "ssm":
+        return LongMemoryFeatures.of(lookback, SSM_SPAN, order < 0 ? 64 : order);
       default:
-        throw Checks.fail("model: expected one of %s (optionally ':N' for legt, legs, s4d), got '%s'",
+        throw Checks.fail("model: expected one of %s (optionally ':N' for legt, legs, s4d, ssm), got '%s'",
             String.join(", ", NAMES), name);
     }
   }

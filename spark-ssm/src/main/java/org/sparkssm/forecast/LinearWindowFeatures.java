@@ -295,13 +295,25 @@ public final class LinearWindowFeatures implements WindowFeatures {
     for (int k = 0; k < raw; k++) {
       out[outOff + k] = window[off + k] - level;
     }
+    // Four partial sums: a single sum chains every add to the previous one (the JIT may not
+    // reorder floating-point adds), four keep the FMA units busy.
+    final int tail = len & ~3;
     for (int r = 0; r < mapRows; r++) {
       int row = r * len;
-      double s = 0;
-      for (int k = 0; k < len; k++) {
-        s += map[row + k] * window[off + k];
+      double s0 = 0;
+      double s1 = 0;
+      double s2 = 0;
+      double s3 = 0;
+      for (int k = 0; k < tail; k += 4) {
+        s0 += map[row + k] * window[off + k];
+        s1 += map[row + k + 1] * window[off + k + 1];
+        s2 += map[row + k + 2] * window[off + k + 2];
+        s3 += map[row + k + 3] * window[off + k + 3];
       }
-      out[outOff + raw + r] = s - level * rowSums[r];
+      for (int k = tail; k < len; k++) {
+        s0 += map[row + k] * window[off + k];
+      }
+      out[outOff + raw + r] = (s0 + s1) + (s2 + s3) - level * rowSums[r];
     }
   }
 

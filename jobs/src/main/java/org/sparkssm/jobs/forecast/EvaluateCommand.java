@@ -15,7 +15,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -61,7 +65,7 @@ public final class EvaluateCommand extends SparkCommand {
       description = "Files without .csv (default: ${DEFAULT-VALUE}).")
   private List<String> datasets;
 
-  @Option(names = {"-m", "--models"}, paramLabel = "NAMES", split = ",", defaultValue = "naive,nlinear,legt",
+  @Option(names = {"-m", "--models"}, paramLabel = "NAMES", split = ",", defaultValue = "naive,nlinear,legt,s4d,ssm",
       description = "Models (see forecast --help; default: ${DEFAULT-VALUE}).")
   private List<String> models;
 
@@ -124,7 +128,9 @@ public final class EvaluateCommand extends SparkCommand {
       WindowSplit protocol = WindowSplit.byTime(split.trainEnd(), split.valEnd(), split.testEnd());
       for (int l : lookbacks) {
         for (int h : horizons) {
-          split.check(file, ltsf.rows(), l, h);
+          for (String m : models) {
+            split.check(file, ltsf.rows(), ForecastModels.features(m, l).lookback(), h);
+          }
           LinearForecaster best = null;
           double bestMse = Double.POSITIVE_INFINITY;
           for (String m : models) {
@@ -214,17 +220,27 @@ public final class EvaluateCommand extends SparkCommand {
     }
   }
 
-  /** The normalized rows up to the test end in long format: channel name, row number, value. */
+  /**
+   * The normalized rows up to the test end in long format: channel name, row number, value. The
+   * values travel once per executor as a broadcast and rows are made on the executors (a frame made
+   * from driver-side rows would ship its whole data inside the tasks).
+   */
   private static Dataset<Row> longFormat(SparkSession spark, LtsfData ltsf, double[][] z, int rows) {
-    List<Row> out = new ArrayList<>(z.length * rows);
+    String[] names = new String[z.length];
+    double[][] kept = new double[z.length][];
     for (int c = 0; c < z.length; c++) {
-      for (int t = 0; t < rows; t++) {
-        out.add(RowFactory.create(ltsf.column(c), (long) t, z[c][t]));
-      }
+      names[c] = ltsf.column(c);
+      kept[c] = Arrays.copyOf(z[c], rows);
     }
+    Broadcast<double[][]> values = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(kept);
     StructType schema = new StructType().add("unique_id", DataTypes.StringType).add("ds", DataTypes.LongType)
         .add("y", DataTypes.DoubleType);
-    return spark.createDataFrame(out, schema);
+    int partitions = Math.max(1, spark.sparkContext().defaultParallelism());
+    return spark.range(0, (long) z.length * rows, 1, partitions).map((MapFunction<Long, Row>) i -> {
+      int c = (int) (i / rows);
+      long t = i % rows;
+      return RowFactory.create(names[c], t, values.value()[c][(int) t]);
+    }, Encoders.row(schema));
   }
 
   /** The last test window of the last channel (OT), normalized: lookback, actual and forecast. */
