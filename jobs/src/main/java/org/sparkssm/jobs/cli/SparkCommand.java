@@ -118,6 +118,9 @@ public abstract class SparkCommand implements Callable<Integer> {
     // Timestamps are read and written in UTC unless the user says otherwise: the same data gives
     // the same rows on every machine.
     conf.setIfMissing("spark.sql.session.timeZone", "UTC");
+    // SparkContext applies this level when it starts, after spark-submit has reset logging for the
+    // application; SparkLogging covers the time before.
+    conf.setIfMissing("spark.log.level", common.verbose() ? "INFO" : "WARN");
     if (conf.get("spark.master").startsWith("local")) {
       // Spark's 200 shuffle partitions are sized for clusters; on one machine they are mostly empty
       // tasks. A fixed number (not one per core) keeps results bit-identical across machines.

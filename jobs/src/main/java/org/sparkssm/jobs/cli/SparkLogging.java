@@ -2,12 +2,18 @@ package org.sparkssm.jobs.cli;
 
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.Logger;
 import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.config.Configurator;
+import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.config.DefaultConfiguration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.spark.SparkConf;
 
 /**
  * Spark logs at INFO by default, which buries a job's own output; the jobs log WARN and ERROR only
@@ -26,31 +32,41 @@ final class SparkLogging {
    */
   static Runnable configure(boolean verbose) {
     try {
-      LoggerContext context = (LoggerContext) LogManager.getContext(false);
+      // Spark's context, not this class's: under spark-submit this jar has its own class loader,
+      // and log4j2 gives each loader its own context, so levels set on ours would not reach Spark.
+      LoggerContext context = (LoggerContext) LogManager.getContext(SparkConf.class.getClassLoader(), false);
       if (unconfigured(context)) {
         // Spark installs its defaults (root INFO) when it finds log4j2 unconfigured, which would undo
         // the level set below: install the same defaults first, so Spark sees a configured logger.
-        URL defaults = SparkLogging.class.getClassLoader().getResource("org/apache/spark/log4j2-defaults.properties");
+        URL defaults = SparkConf.class.getClassLoader().getResource("org/apache/spark/log4j2-defaults.properties");
         if (defaults != null) {
           context.setConfigLocation(defaults.toURI());
         }
       }
-      Level rootBefore = context.getRootLogger().getLevel();
-      Level[] quietBefore = new Level[QUIET_LOGGERS.length];
-      for (int i = 0; i < QUIET_LOGGERS.length; i++) {
-        quietBefore[i] = context.getConfiguration().getLoggerConfig(QUIET_LOGGERS[i]).getLevel();
-      }
-      Configurator.setRootLevel(verbose ? Level.INFO : Level.WARN);
+      Configuration config = context.getConfiguration();
+      LoggerConfig root = config.getRootLogger();
+      Level rootBefore = root.getLevel();
+      List<String> added = new ArrayList<>();
+      Map<LoggerConfig, Level> quietBefore = new HashMap<>();
+      root.setLevel(verbose ? Level.INFO : Level.WARN);
       if (!verbose) {
         for (String name : QUIET_LOGGERS) {
-          Configurator.setLevel(name, Level.ERROR);
+          LoggerConfig own = config.getLoggerConfig(name);
+          if (own.getName().equals(name)) {
+            quietBefore.put(own, own.getLevel());
+            own.setLevel(Level.ERROR);
+          } else {
+            config.addLogger(name, new LoggerConfig(name, Level.ERROR, true));
+            added.add(name);
+          }
         }
       }
+      context.updateLoggers();
       return () -> {
-        Configurator.setRootLevel(rootBefore);
-        for (int i = 0; i < QUIET_LOGGERS.length; i++) {
-          Configurator.setLevel(QUIET_LOGGERS[i], quietBefore[i]);
-        }
+        root.setLevel(rootBefore);
+        quietBefore.forEach(LoggerConfig::setLevel);
+        added.forEach(config::removeLogger);
+        context.updateLoggers();
       };
     } catch (LinkageError | ClassCastException | URISyntaxException e) {
       // Another logging back end than log4j2 core: its own configuration decides.
