@@ -21,10 +21,13 @@ final class Cholesky {
   static void solveInPlace(String name, double[] a, int n, double[] b, int m) {
     for (int j = 0; j < n; j++) {
       double d = a[j * n + j];
+      // A pivot within rounding of its diagonal entry is the null direction of a singular matrix,
+      // not a positive one: it comes out as noise of either sign, typically within n·ε·a_jj.
+      double tiny = n * Math.ulp(1.0) * Math.abs(d);
       for (int k = 0; k < j; k++) {
         d -= a[j * n + k] * a[j * n + k];
       }
-      if (!(d > 0) || !Double.isFinite(d)) {
+      if (!(d > tiny) || !Double.isFinite(d)) {
         Checks.fail("%s: expected a positive definite matrix, got pivot %s at row %d of %d"
             + " (a singular system: add a ridge penalty or drop constant features)", name, d, j, n);
       }

@@ -190,6 +190,14 @@ public final class LinearWindowFeatures implements WindowFeatures {
     if (dts.length == 0) {
       Checks.fail("dts: expected at least one time scale, got none");
     }
+    for (int s = 0; s < dts.length; s++) {
+      if (!(dts[s] > 0) || !Double.isFinite(dts[s])) {
+        Checks.fail("dts[%d]: expected a finite Δt > 0, got %s", s, dts[s]);
+      }
+    }
+    if (order < 2 || order % 2 != 0) {
+      Checks.fail("order (N): expected an even S4D state size >= 2 (N/2 complex modes), got %d", order);
+    }
     DiagonalSystem sys = S4dInit.lin(order);
     int modes = sys.modes();
     int perBank = 2 * modes - 1;
