@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import org.sparkssm.Checks;
+import org.sparkssm.scan.VectorSupport;
 
 /**
  * Sufficient statistics of a multi-output linear regression {@code y ≈ βᵀ x + b} (x of F
@@ -166,6 +167,20 @@ public final class RidgeStats implements Serializable {
         sumYY += v * v;
       }
     }
+    if (VectorSupport.ENABLED) {
+      RankUpdateVector.addAtB(x, xOff, f, x, xOff, f, rows, xtx, f, f, f, true);
+      RankUpdateVector.addAtB(x, xOff, f, y, yOff, h, rows, xty, h, f, h, false);
+    } else {
+      crossScalar(x, xOff, y, yOff, rows, f, h, xtx, xty);
+    }
+  }
+
+  /**
+   * The scalar path of the rank-k update: the upper triangle of {@code xtx += XᵀX} and
+   * {@code xty += XᵀY} for a block of {@code rows} samples stored row by row.
+   */
+  static void crossScalar(double[] x, int xOff, double[] y, int yOff, int rows, int f, int h, double[] xtx,
+      double[] xty) {
     // A tile of TILE rows of XᵀX / XᵀY stays in L1 while all rows of the block pass through it;
     // the innermost loops are contiguous axpys that the JIT vectorizes.
     for (int i0 = 0; i0 < f; i0 += TILE) {
