@@ -70,6 +70,15 @@ public final class LongMemoryFeatures implements WindowFeatures {
     return recent - 1 + memory.featureCount();
   }
 
+  /**
+   * NLinear's window alone: where the training windows are too few for the memory's extra
+   * weights (a long L on a short series), the validation windows choose the window without it.
+   */
+  @Override
+  public int[] nestedFeatureCounts() {
+    return new int[] {recent - 1};
+  }
+
   @Override
   public double level(double[] window, int off) {
     return window[off + lookback() - 1];

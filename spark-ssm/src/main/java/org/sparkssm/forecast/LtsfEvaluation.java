@@ -56,7 +56,7 @@ public final class LtsfEvaluation {
       RidgeStats train = statistics(z, split, Part.TRAIN, features, horizon);
       RidgeStats val = statistics(z, split, Part.VALIDATION, features, horizon);
       trainWindows = train.count();
-      RidgeStats.Selection sel = RidgeStats.select(train, val, lambdaRels);
+      RidgeStats.Selection sel = RidgeStats.select(train, val, lambdaRels, features.nestedFeatureCounts());
       model = LinearForecaster.of(features, sel.best());
       lambda = sel.best().lambdaRel();
       for (int k = 0; k < sel.lambdaRels().length; k++) {

@@ -42,6 +42,13 @@ public final class RidgeSolution implements Serializable {
     return new RidgeSolution(features, outputs, beta.clone(), intercept.clone(), lambdaRel);
   }
 
+  /** The same map over {@code f >= F} features, the extra ones with weight 0. */
+  RidgeSolution padded(int f) {
+    double[] wider = new double[f * outputs];
+    System.arraycopy(beta, 0, wider, 0, beta.length);
+    return new RidgeSolution(f, outputs, wider, intercept.clone(), lambdaRel);
+  }
+
   /** F. */
   public int features() {
     return features;

@@ -357,11 +357,65 @@ public final class RidgeStats implements Serializable {
         bestMse = mses[k];
       }
     }
-    return new Selection(best, lambdaRels.clone(), mses);
+    return new Selection(best, lambdaRels.clone(), mses, train.features);
   }
 
-  /** The outcome of {@link #select}: the chosen solution and the validation MSE of every λ_rel. */
-  public record Selection(RidgeSolution best, double[] lambdaRels, double[] validationMse)
+  /**
+   * {@link #select} over the full features and over each nested model made of the first
+   * {@code prefixes[p]} features alone (the statistics of a prefix are a sub-block of the full
+   * ones, so this costs no pass over the data): the λ_rel and the feature set with the smallest
+   * validation MSE win, ties going to the larger model. A nested winner's weights are padded with
+   * zeros to all F features, so it applies to the full featurization unchanged.
+   *
+   * @param prefixes feature counts k with {@code 0 <= k < F}
+   */
+  public static Selection select(RidgeStats train, RidgeStats validation, double[] lambdaRels, int... prefixes) {
+    Checks.notNull("train", train);
+    Checks.notNull("prefixes", prefixes);
+    for (int k : prefixes) {
+      if (k < 0 || k >= train.features) {
+        Checks.fail("prefixes: expected feature counts in [0, %d), got %d", train.features, k);
+      }
+    }
+    Selection best = select(train, validation, lambdaRels);
+    for (int k : prefixes) {
+      Selection nested = select(train.prefix(k), validation.prefix(k), lambdaRels);
+      if (minimum(nested.validationMse()) < minimum(best.validationMse())) {
+        best = new Selection(nested.best().padded(train.features), nested.lambdaRels(), nested.validationMse(), k);
+      }
+    }
+    return best;
+  }
+
+  private static double minimum(double[] values) {
+    double m = Double.POSITIVE_INFINITY;
+    for (double v : values) {
+      m = Math.min(m, v);
+    }
+    return m;
+  }
+
+  /** The statistics of the first {@code k} features alone (same samples and targets). */
+  RidgeStats prefix(int k) {
+    flush();
+    RidgeStats p = new RidgeStats(k, outputs);
+    p.n = n;
+    p.sumYY = sumYY;
+    System.arraycopy(sumX, 0, p.sumX, 0, k);
+    System.arraycopy(sumY, 0, p.sumY, 0, outputs);
+    for (int i = 0; i < k; i++) {
+      System.arraycopy(xtx, i * features, p.xtx, i * k, k);
+      System.arraycopy(xty, i * outputs, p.xty, i * outputs, outputs);
+    }
+    return p;
+  }
+
+  /**
+   * The outcome of {@link #select}: the chosen solution (over all F features), the validation MSE
+   * of every λ_rel for the chosen feature set, and how many leading features that set has (F
+   * unless a nested model won).
+   */
+  public record Selection(RidgeSolution best, double[] lambdaRels, double[] validationMse, int features)
       implements Serializable {}
 
   /**

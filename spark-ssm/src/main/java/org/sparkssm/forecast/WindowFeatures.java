@@ -31,6 +31,15 @@ public interface WindowFeatures extends Serializable {
    */
   double level(double[] window, int off);
 
+  /**
+   * Feature counts k &lt; F whose first k features alone are a model worth trying: the fit also
+   * solves each such nested model and keeps whichever validates best (see
+   * {@link RidgeStats#select(RidgeStats, RidgeStats, double[], int...)}). None by default.
+   */
+  default int[] nestedFeatureCounts() {
+    return new int[0];
+  }
+
   /** Writes the F features of {@code window[off .. off+L)} to {@code out[outOff .. outOff+F)}. */
   void features(double[] window, int off, double[] out, int outOff);
 }

@@ -545,6 +545,71 @@ class RidgeStatsTest {
   }
 
   @Test
+  void nestedSelectionKeepsTheFeatureSetThatValidatesBestWithZeroWeightsBeyondIt() {
+    SplittableRandom rnd = new SplittableRandom(4411);
+    double[] grid = RidgeStats.DEFAULT_LAMBDAS;
+    int k = 3;
+    int f = 14;
+    int h = 2;
+    int nestedWon = 0;
+    int fullWon = 0;
+    for (int trial = 0; trial < 8; trial++) {
+      // Y depends on the first k features; the other f - k are signal in odd trials, noise in even
+      // ones, with few training samples: either feature set can win.
+      Problem base = problem(rnd, 25 + 300, f, h, 0.5);
+      double[][] x = base.x;
+      double[][] y = new double[x.length][h];
+      for (int i = 0; i < x.length; i++) {
+        for (int c = 0; c < h; c++) {
+          double v = 0.3 * TestData.gaussian(rnd);
+          for (int j = 0; j < (trial % 2 == 0 ? k : f); j++) {
+            v += x[i][j] * (1 + j + c);
+          }
+          y[i][c] = v;
+        }
+      }
+      RidgeStats train = statsOf(new Problem(java.util.Arrays.copyOfRange(x, 0, 25),
+          java.util.Arrays.copyOfRange(y, 0, 25)));
+      RidgeStats valid = statsOf(new Problem(java.util.Arrays.copyOfRange(x, 25, x.length),
+          java.util.Arrays.copyOfRange(y, 25, y.length)));
+
+      // The nested statistics equal the first k columns accumulated on their own.
+      RidgeStats trainK = new RidgeStats(k, h);
+      RidgeStats validK = new RidgeStats(k, h);
+      for (int i = 0; i < x.length; i++) {
+        (i < 25 ? trainK : validK).add(java.util.Arrays.copyOf(x[i], k), 0, y[i], 0);
+      }
+      RidgeStats.Selection full = RidgeStats.select(train, valid, grid);
+      RidgeStats.Selection nested = RidgeStats.select(trainK, validK, grid);
+      assertClose("prefix statistics, trial " + trial, nested.validationMse(),
+          RidgeStats.select(train.prefix(k), valid.prefix(k), grid).validationMse(), REGROUPED);
+
+      RidgeStats.Selection both = RidgeStats.select(train, valid, grid, k);
+      double bestFull = java.util.Arrays.stream(full.validationMse()).min().getAsDouble();
+      double bestNested = java.util.Arrays.stream(nested.validationMse()).min().getAsDouble();
+      assertEquals(f, both.best().features(), "the winner applies to all F features");
+      double[] beta = both.best().beta();
+      if (bestNested < bestFull) {
+        nestedWon++;
+        assertEquals(k, both.features());
+        double[] nestedBeta = nested.best().beta();
+        for (int i = 0; i < f * h; i++) {
+          assertEquals(i < k * h ? nestedBeta[i] : 0.0, beta[i], 1e-12 * (1 + Math.abs(beta[i])), "beta[" + i + "]");
+        }
+        assertArrayEquals(nested.best().intercept(), both.best().intercept(), 1e-12);
+        // Its validation MSE over the full statistics is the nested one.
+        assertClose("padded validation MSE", bestNested, valid.mse(both.best()), SOLVE);
+      } else {
+        fullWon++;
+        assertEquals(f, both.features());
+        assertArrayEquals(packed(full.best()), packed(both.best()));
+      }
+    }
+    assertTrue(nestedWon > 0 && fullWon > 0, "both outcomes occur: " + nestedWon + " nested, " + fullWon + " full");
+    assertFailsNaming("prefixes", () -> RidgeStats.select(new RidgeStats(2, 1), new RidgeStats(2, 1), grid, 2));
+  }
+
+  @Test
   void selectBreaksTiesTowardTheLaterLargerPenalty() {
     SplittableRandom rnd = new SplittableRandom(310);
     // No features: every penalty gives the same intercept-only model, so every MSE ties exactly.

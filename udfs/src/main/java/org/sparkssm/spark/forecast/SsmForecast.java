@@ -194,7 +194,8 @@ public final class SsmForecast {
     double lambda;
     double validationMse;
     if (all.validation.count() > 0) {
-      RidgeStats.Selection pick = RidgeStats.select(all.train, all.validation, lambdas);
+      RidgeStats.Selection pick = RidgeStats.select(all.train, all.validation, lambdas,
+          features.nestedFeatureCounts());
       forecaster = LinearForecaster.of(features, pick.best());
       lambda = pick.best().lambdaRel();
       validationMse = all.validation.mse(pick.best());
