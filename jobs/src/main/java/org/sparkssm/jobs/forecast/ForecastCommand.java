@@ -73,8 +73,8 @@ public final class ForecastCommand extends SparkCommand {
   @Option(names = "--value-col", paramLabel = "NAME", defaultValue = "y", description = "Value column (default: ${DEFAULT-VALUE}).")
   private String value;
 
-  @Option(names = {"-m", "--model"}, paramLabel = "NAME", defaultValue = "legt",
-      description = "Forecaster: naive, linear, nlinear, legt[:N], legs[:N], s4d[:N] (default: ${DEFAULT-VALUE}).")
+  @Option(names = {"-m", "--model"}, paramLabel = "NAME", defaultValue = "ssm",
+      description = "Forecaster: naive, linear, nlinear, legt[:N], legs[:N], s4d[:N], ssm[:N] (default: ${DEFAULT-VALUE}).")
   private String model;
 
   @Option(names = {"-L", "--lookback"}, paramLabel = "ROWS", defaultValue = "96", description = "Lookback L (default: ${DEFAULT-VALUE}).")
