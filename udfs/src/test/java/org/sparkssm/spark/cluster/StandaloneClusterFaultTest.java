@@ -111,6 +111,16 @@ class StandaloneClusterFaultTest {
         .collect(Collectors.toList());
   }
 
+  /** The pids of the executor JVMs that have reached the gate with a task. */
+  private static List<Long> running(Path gate) {
+    try (java.util.stream.Stream<Path> files = Files.list(gate)) {
+      return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("running-"))
+          .map(n -> Long.parseLong(n.substring("running-".length()))).sorted().collect(Collectors.toList());
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
   @Test
   void killingAnExecutorMidScanLosesAndDuplicatesNothing() throws Exception {
     SparkSession spark = SparkTests.session();
@@ -165,19 +175,21 @@ class StandaloneClusterFaultTest {
     assertTrue(waitFor(() -> log("master").split("Registering worker", -1).length == 3, 60), log("master"));
 
     String output = tmp.resolve("output").toString();
+    Path gate = Files.createDirectories(tmp.resolve("gate"));
     List<String> driverCmd = new ArrayList<>(base);
     driverCmd.addAll(List.of(ClusterScanJob.class.getName(), master, input, output, "82",
-        String.join(" ", jvmFlags()), String.join(File.pathSeparator, dirs)));
+        String.join(" ", jvmFlags()), String.join(File.pathSeparator, dirs), gate.toString()));
     Process driver = start("driver", driverCmd, env);
 
-    // Kill one executor JVM once the scan is under way.
-    assertTrue(waitFor(() -> log("driver").contains("SCAN STARTING") && executors(sparkHome).size() == 2, 120),
-        log("driver"));
-    Thread.sleep(6000);
-    Optional<ProcessHandle> victim = executors(sparkHome).stream().findFirst();
-    assertTrue(victim.isPresent(), "an executor to kill");
+    // Both executors hold a scan task at the gate: kill one of them, then let the tasks go on.
+    assertTrue(waitFor(() -> running(gate).size() == 2, 180), "both executors running a task: " + log("driver"));
+    long victimPid = running(gate).get(0);
+    Optional<ProcessHandle> victim = executors(sparkHome).stream().filter(p -> p.pid() == victimPid).findFirst();
+    assertTrue(victim.isPresent(), "executor " + victimPid + " among " + executors(sparkHome));
     assertTrue(driver.isAlive(), "the job is still running when the executor is killed: " + log("driver"));
     victim.get().destroyForcibly();
+    assertTrue(victim.get().onExit().get(60, TimeUnit.SECONDS) != null);
+    Files.createFile(gate.resolve("open"));
 
     assertTrue(driver.waitFor(240, TimeUnit.SECONDS), "driver finished: " + log("driver"));
     assertEquals(0, driver.exitValue(), log("driver"));

@@ -35,15 +35,33 @@ public final class ScanFixtures {
     };
   }
 
-  /** A model that sleeps {@code millis} before each scan call inside a task: a job slow enough to disturb. */
-  public static ScanModel slow(ScanModel inner, long millis) {
+  /**
+   * A model whose scan calls inside tasks wait at a gate: each executor JVM first writes
+   * {@code gate/running-<pid>}, then every call waits until {@code gate/open} exists. A test can
+   * so kill an executor that provably has a task in flight, whatever the machine's speed, then
+   * open the gate. The directory must be visible to the executors (one machine in the tests).
+   */
+  public static ScanModel gated(ScanModel inner, String gate) {
     return new FaultyModel(inner) {
       private static final long serialVersionUID = 1L;
 
       @Override
       void beforeScan(org.apache.spark.TaskContext task) {
+        java.nio.file.Path dir = java.nio.file.Paths.get(gate);
         try {
-          Thread.sleep(millis);
+          java.nio.file.Path running = dir.resolve("running-" + ProcessHandle.current().pid());
+          if (!java.nio.file.Files.exists(running)) {
+            java.nio.file.Files.writeString(running, "partition " + task.partitionId());
+          }
+          long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
+          while (!java.nio.file.Files.exists(dir.resolve("open"))) {
+            if (System.nanoTime() > deadline) {
+              throw new IllegalStateException("gate " + dir + " never opened");
+            }
+            Thread.sleep(50);
+          }
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IllegalStateException("interrupted", e);
