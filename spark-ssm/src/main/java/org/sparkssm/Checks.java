@@ -36,6 +36,14 @@ public final class Checks {
     return value;
   }
 
+  /** {@code value >= 0}. */
+  public static long nonNegative(String name, long value) {
+    if (value < 0) {
+      fail("%s: expected >= 0, got %d", name, value);
+    }
+    return value;
+  }
+
   /** {@code value} finite and {@code > 0}, e.g. a step size Δt. */
   public static double positiveFinite(String name, double value) {
     if (!(value > 0) || Double.isInfinite(value)) {

@@ -404,6 +404,24 @@ public final class SsmForecast {
       this.validationMse = validationMse;
     }
 
+    /**
+     * A fitted forecaster rebuilt from its parts (e.g. a saved model), for inputs whose columns have
+     * these names and whose time column has this type.
+     */
+    public static Fitted of(String series, String time, String value, DataType timeType, LinearForecaster forecaster,
+        String model, WindowSplit split) {
+      Checks.notNull("forecaster", forecaster);
+      return new Fitted(new Columns(Checks.notNull("series", series), Checks.notNull("time", time),
+          Checks.notNull("value", value), Checks.notNull("timeType", timeType)), forecaster,
+          Checks.notNull("split", split), Checks.notNull("model", model), 0, 0, Double.NaN, Double.NaN);
+    }
+
+    /** The same forecaster scored on other test windows ({@link #evaluate}, {@link #testPredictions}). */
+    public Fitted withSplit(WindowSplit testSplit) {
+      return new Fitted(columns, forecaster, Checks.notNull("split", testSplit), model, trainWindows,
+          validationWindows, lambdaRel, validationMse);
+    }
+
     public LinearForecaster forecaster() {
       return forecaster;
     }

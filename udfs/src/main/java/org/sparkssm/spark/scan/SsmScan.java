@@ -21,6 +21,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.streaming.GroupStateTimeout;
+import org.apache.spark.sql.streaming.OutputMode;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.Checks;
 import org.sparkssm.scan.LayerStack;
@@ -111,6 +113,7 @@ public final class SsmScan {
   private String outputArray = DEFAULT_OUTPUT;
   private String[] outputColumns;
   private String stateColumn;
+  private long stateTimeoutMillis;
   private Dataset<Row> savedStates;
   private long longSeriesRows = 10_000_000L;
   private long blockRows = 1L << 20;
@@ -250,6 +253,15 @@ public final class SsmScan {
     return this;
   }
 
+  /**
+   * Streaming inputs only: forget a series' state after this long without rows (processing time;
+   * default 0, never). Its later rows start from the zero state. See {@link StreamingSeriesScanner}.
+   */
+  public SsmScan stateTimeout(long millis) {
+    this.stateTimeoutMillis = Checks.nonNegative("stateTimeout", millis);
+    return this;
+  }
+
   /** Rows per chunk after the byte bound. */
   int effectiveChunkRows() {
     long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
@@ -331,6 +343,10 @@ public final class SsmScan {
 
   /** The output and the new state table, from one scan (persisted until {@link ScanResult#unpersist()}). */
   public ScanResult runWithState() {
+    if (input.isStreaming()) {
+      Checks.fail("runWithState: expected a batch input; a streaming scan keeps each series' state in the query's "
+          + "checkpoint (use run())");
+    }
     List<Dataset<Row>> cached = new ArrayList<>();
     Dataset<Row> scanned = scanned(cached).persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(scanned);
@@ -387,6 +403,15 @@ public final class SsmScan {
     SeriesScanner scanner = new SeriesScanner(config());
     StructType internal = internalSchema(schema.apply(series));
     Column[] byTime = {col(T)};
+    if (input.isStreaming()) {
+      if (savedStates != null) {
+        Checks.fail("resumeFrom: expected a batch input; a streaming scan keeps each series' state in the query's "
+            + "checkpoint");
+      }
+      return grouped.flatMapGroupsWithState(new StreamingSeriesScanner(config(), stateTimeoutMillis),
+          OutputMode.Append(), Encoders.BINARY(), Encoders.row(internal),
+          stateTimeoutMillis > 0 ? GroupStateTimeout.ProcessingTimeTimeout() : GroupStateTimeout.NoTimeout());
+    }
     if (savedStates == null) {
       Map<Object, LongSeriesScan.Extent> extents = longSeriesExtents(rows);
       if (extents.isEmpty()) {

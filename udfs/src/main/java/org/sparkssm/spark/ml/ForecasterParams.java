@@ -1,0 +1,143 @@
+package org.sparkssm.spark.ml;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.sparkssm.forecast.ForecastModels;
+import org.sparkssm.forecast.RidgeStats;
+import org.sparkssm.spark.scan.SsmScan;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The params {@link SsmForecaster} and {@link SsmForecasterModel} share (MLlib's {@code ...Params}
+ * trait): created for one owner, whose uid they carry, with their validators and defaults.
+ */
+final class ForecasterParams {
+  final Param<String> seriesCol;
+  final Param<String> timeCol;
+  final Param<String> valueCol;
+  final Param<String> model;
+  final IntParam lookback;
+  final IntParam horizon;
+  final IntParam validationRows;
+  final DoubleArrayParam lambdas;
+  final DoubleArrayParam intervalLevels;
+  final Param<String> stepCol;
+  final Param<String> predictionCol;
+  private final Params owner;
+
+  ForecasterParams(Params owner) {
+    this.owner = owner;
+    seriesCol = new Param<>(owner, "seriesCol", "series key column");
+    timeCol = new Param<>(owner, "timeCol", "time column (timestamp, timestamp_ntz, date, long or int)");
+    valueCol = new Param<>(owner, "valueCol", "numeric value column to forecast");
+    model = new Param<>(owner, "model", "forecaster: " + String.join(", ", ForecastModels.NAMES)
+        + ", with :N for the state size where it has one (e.g. legt:64)", new ModelNameValidator());
+    lookback = new IntParam(owner, "lookback", "L, rows of history each forecast reads", ParamValidators.gtEq(1));
+    horizon = new IntParam(owner, "horizon", "H, rows forecast ahead", ParamValidators.gtEq(1));
+    validationRows = new IntParam(owner, "validationRows", "rows at the end of each series whose windows choose "
+        + "the ridge penalty and calibrate the intervals (-1: H, one window per series)", ParamValidators.gtEq(-1));
+    lambdas = new DoubleArrayParam(owner, "lambdas", "ridge penalties relative to the training windows, the "
+        + "validation windows choose one", StageParams.nonEmptyNonNegative());
+    intervalLevels = new DoubleArrayParam(owner, "intervalLevels", "coverage levels in (0, 1) of split-conformal "
+        + "prediction intervals, e.g. [0.8, 0.95] (none by default)", StageParams.eachInOpenUnitInterval());
+    stepCol = new Param<>(owner, "stepCol", "output column of the forecast step, 1..H");
+    predictionCol = new Param<>(owner, "predictionCol", "output column of the point forecast");
+  }
+
+  void setDefaults(DefaultSetter setter) {
+    setter.set(seriesCol, SsmScan.DEFAULT_SERIES);
+    setter.set(timeCol, SsmScan.DEFAULT_TIME);
+    setter.set(valueCol, SsmScan.DEFAULT_VALUE);
+    setter.set(model, "ssm");
+    setter.set(lookback, 96);
+    setter.set(horizon, 24);
+    setter.set(validationRows, -1);
+    setter.set(lambdas, RidgeStats.DEFAULT_LAMBDAS.clone());
+    setter.set(intervalLevels, new double[0]);
+    setter.set(stepCol, "step");
+    setter.set(predictionCol, "forecast");
+  }
+
+  /** {@code Params.setDefault}, which is protected: each owner passes its own. */
+  interface DefaultSetter {
+    <T> void set(Param<T> param, T value);
+  }
+
+  String get(Param<String> p) {
+    return owner.getOrDefault(p);
+  }
+
+  int getInt(IntParam p) {
+    return (Integer) owner.getOrDefault(p);
+  }
+
+  double[] getDoubles(DoubleArrayParam p) {
+    return owner.getOrDefault(p);
+  }
+
+  /** Validation rows per series, with -1 resolved to H. */
+  int resolvedValidationRows() {
+    int v = getInt(validationRows);
+    return v < 0 ? getInt(horizon) : v;
+  }
+
+  /** The interval columns: {@code <prediction>_lo_80}, {@code <prediction>_hi_80} per level (80 for 0.8). */
+  String[] intervalColumns(String bound) {
+    double[] levels = getDoubles(intervalLevels);
+    String[] names = new String[levels.length];
+    for (int i = 0; i < levels.length; i++) {
+      names[i] = get(predictionCol) + "_" + bound + "_" + percent(levels[i]);
+    }
+    return names;
+  }
+
+  private static String percent(double level) {
+    String s = new java.math.BigDecimal(Double.toString(level * 100)).stripTrailingZeros().toPlainString();
+    return s.replace('.', '_');
+  }
+
+  /** Checks the input columns and returns the forecast schema (series, time, step, forecast, intervals). */
+  StructType validateAndTransformSchema(StructType schema) {
+    StageParams.requireColumns(schema, get(seriesCol), get(timeCol), get(valueCol));
+    StructField series = schema.apply(get(seriesCol));
+    StructField time = schema.apply(get(timeCol));
+    StageParams.requireTime(time);
+    StageParams.requireNumeric(schema, get(valueCol));
+    StructType out = new StructType().add(series.name(), series.dataType(), true).add(time.name(), time.dataType(), true)
+        .add(get(stepCol), DataTypes.IntegerType, true).add(get(predictionCol), DataTypes.DoubleType, true);
+    String[] lo = intervalColumns("lo");
+    String[] hi = intervalColumns("hi");
+    for (int i = 0; i < lo.length; i++) {
+      out = out.add(lo[i], DataTypes.DoubleType, true).add(hi[i], DataTypes.DoubleType, true);
+    }
+    long distinct = Arrays.stream(out.fieldNames()).distinct().count();
+    if (distinct != out.fieldNames().length) {
+      throw new IllegalArgumentException("output columns: expected distinct names, got " + Arrays.toString(
+          out.fieldNames()));
+    }
+    return out;
+  }
+
+  /** Accepts the names {@link ForecastModels#features} accepts. */
+  private static final class ModelNameValidator extends AbstractFunction1<String, Object> implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Object apply(String name) {
+      try {
+        ForecastModels.features(name.toLowerCase(Locale.ROOT), 8);
+        return true;
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package org.sparkssm.spark.ml;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructType;
+import org.sparkssm.forecast.LinearForecaster;
+import org.sparkssm.spark.forecast.SsmForecast;
+import org.sparkssm.spark.forecast.WindowSplit;
+
+/**
+ * A fitted {@link SsmForecaster}: {@code transform} forecasts the next H values of every series
+ * after its last row, in long format ({@code seriesCol, timeCol, stepCol, predictionCol} and, per
+ * interval level, {@code <predictionCol>_lo_<percent>}, {@code <predictionCol>_hi_<percent>}).
+ * Future times continue each series at its last gap. A series whose last L values are not all
+ * present gets NaN forecasts.
+ *
+ * <p>Saved as MLlib's metadata JSON (params) plus one Parquet row under {@code path/data}
+ * ({@link ForecasterData}: weights, fit summary, interval half-widths, a format version).
+ */
+public final class SsmForecasterModel extends Model<SsmForecasterModel> implements MLWritable {
+  private static final long serialVersionUID = 1L;
+
+  private final String uid;
+  private final ForecasterParams p;
+  private final ForecasterData data;
+
+  SsmForecasterModel(String uid, ForecasterData data) {
+    this.uid = uid;
+    this.p = new ForecasterParams(this);
+    this.data = data;
+    p.setDefaults(this::setDefault);
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  public Param<String> seriesCol() {
+    return p.seriesCol;
+  }
+
+  public Param<String> timeCol() {
+    return p.timeCol;
+  }
+
+  public Param<String> valueCol() {
+    return p.valueCol;
+  }
+
+  public Param<String> model() {
+    return p.model;
+  }
+
+  public IntParam lookback() {
+    return p.lookback;
+  }
+
+  public IntParam horizon() {
+    return p.horizon;
+  }
+
+  public IntParam validationRows() {
+    return p.validationRows;
+  }
+
+  public DoubleArrayParam lambdas() {
+    return p.lambdas;
+  }
+
+  public DoubleArrayParam intervalLevels() {
+    return p.intervalLevels;
+  }
+
+  public Param<String> stepCol() {
+    return p.stepCol;
+  }
+
+  public Param<String> predictionCol() {
+    return p.predictionCol;
+  }
+
+  public SsmForecasterModel setSeriesCol(String value) {
+    set(p.seriesCol, value);
+    return this;
+  }
+
+  public SsmForecasterModel setTimeCol(String value) {
+    set(p.timeCol, value);
+    return this;
+  }
+
+  public SsmForecasterModel setValueCol(String value) {
+    set(p.valueCol, value);
+    return this;
+  }
+
+  public SsmForecasterModel setStepCol(String value) {
+    set(p.stepCol, value);
+    return this;
+  }
+
+  public SsmForecasterModel setPredictionCol(String value) {
+    set(p.predictionCol, value);
+    return this;
+  }
+
+  /** The fitted linear forecaster (features and ridge weights). */
+  public LinearForecaster forecaster() {
+    return data.forecaster;
+  }
+
+  /** Training windows of the fit. */
+  public long trainWindows() {
+    return data.trainWindows;
+  }
+
+  /** Validation (and calibration) windows of the fit. */
+  public long validationWindows() {
+    return data.validationWindows;
+  }
+
+  /** Validation MSE of the chosen penalty, on the scale of the data (NaN without validation windows). */
+  public double validationMse() {
+    return data.validationMse;
+  }
+
+  /** The chosen relative ridge penalty. */
+  public double lambdaRel() {
+    return data.forecaster.weights().lambdaRel();
+  }
+
+  /** The conformal half-width of the interval at {@code intervalLevels[level]} for step {@code step} (1..H). */
+  public double intervalHalfWidth(int level, int step) {
+    return data.halfWidths[level][step - 1];
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    StructType out = p.validateAndTransformSchema(schema);
+    if (data.levels.length != p.getDoubles(p.intervalLevels).length) {
+      throw new IllegalArgumentException(String.format("intervalLevels: expected the %d levels the model was fitted "
+          + "with, got %d", data.levels.length, p.getDoubles(p.intervalLevels).length));
+    }
+    DataType time = schema.apply(p.get(p.timeCol)).dataType();
+    if (!time.sameType(data.timeType)) {
+      throw new IllegalArgumentException(String.format("timeCol '%s': expected %s, the type the model was fitted on, "
+          + "got %s", p.get(p.timeCol), data.timeType.simpleString(), time.simpleString()));
+    }
+    return out;
+  }
+
+  private SsmForecast.Fitted fitted(WindowSplit split) {
+    return SsmForecast.Fitted.of(p.get(p.seriesCol), p.get(p.timeCol), p.get(p.valueCol), data.timeType,
+        data.forecaster, data.model, split);
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    transformSchema(dataset.schema(), true);
+    if (dataset.isStreaming()) {
+      return StreamingForecast.forecast(this, dataset.toDF());
+    }
+    Dataset<Row> future = fitted(WindowSplit.lastRows(0, 0)).forecast(dataset.toDF());
+    return withIntervals(future.withColumnRenamed("step", p.get(p.stepCol))
+        .withColumnRenamed("forecast", p.get(p.predictionCol)));
+  }
+
+  /**
+   * Every window whose H targets lie in the last {@code testRows} rows of its series, forecast from
+   * the L rows before it, next to the actual values: {@code seriesCol, timeCol (of the target),
+   * stepCol, actual, predictionCol} and the interval columns. For backtests and coverage checks.
+   */
+  public Dataset<Row> predictWindows(Dataset<?> dataset, int testRows) {
+    transformSchema(dataset.schema(), true);
+    Dataset<Row> windows = fitted(WindowSplit.lastRows(0, testRows)).testPredictions(dataset.toDF());
+    return withIntervals(windows.withColumnRenamed("step", p.get(p.stepCol))
+        .withColumnRenamed("forecast", p.get(p.predictionCol)));
+  }
+
+  /** Adds {@code forecast ∓ half-width[step]} per level. */
+  Dataset<Row> withIntervals(Dataset<Row> forecasts) {
+    String[] lo = p.intervalColumns("lo");
+    String[] hi = p.intervalColumns("hi");
+    Dataset<Row> out = forecasts;
+    Column prediction = col(p.get(p.predictionCol));
+    Column step = col(p.get(p.stepCol));
+    for (int i = 0; i < lo.length; i++) {
+      Column width = functions.element_at(functions.lit(data.halfWidths[i]), step);
+      out = out.withColumn(lo[i], prediction.minus(width)).withColumn(hi[i], prediction.plus(width));
+    }
+    return out;
+  }
+
+  ForecasterParams forecasterParams() {
+    return p;
+  }
+
+  @Override
+  public SsmForecasterModel copy(ParamMap extra) {
+    SsmForecasterModel copied = new SsmForecasterModel(uid, data);
+    return (SsmForecasterModel) copyValues(copied, extra).setParent(parent());
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  public static MLReader<SsmForecasterModel> read() {
+    return new Reader();
+  }
+
+  public static SsmForecasterModel load(String path) {
+    return read().load(path);
+  }
+
+  /** Metadata JSON as MLlib writes it, then the model data as one Parquet row under {@code path/data}. */
+  private static final class Writer extends MLWriter {
+    private final SsmForecasterModel instance;
+
+    Writer(SsmForecasterModel instance) {
+      this.instance = instance;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      DefaultParamsWriter$.MODULE$.saveMetadata(instance, path, sparkSession());
+      List<Row> rows = Collections.singletonList(instance.data.toRow());
+      sparkSession().createDataFrame(rows, ForecasterData.SCHEMA).repartition(1).write()
+          .parquet(new org.apache.hadoop.fs.Path(path, "data").toString());
+    }
+  }
+
+  private static final class Reader extends MLReader<SsmForecasterModel> {
+    @Override
+    public SsmForecasterModel load(String path) {
+      DefaultParamsReader.Metadata metadata = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(),
+          SsmForecasterModel.class.getName());
+      String dataPath = new org.apache.hadoop.fs.Path(path, "data").toString();
+      List<Row> rows = new ArrayList<>(sparkSession().read().parquet(dataPath).collectAsList());
+      if (rows.size() != 1) {
+        throw new IllegalArgumentException(String.format("%s: expected one model data row, got %d", dataPath,
+            rows.size()));
+      }
+      SsmForecasterModel model = new SsmForecasterModel(metadata.uid(), ForecasterData.fromRow(rows.get(0), dataPath));
+      metadata.getAndSetParams(model, scala.Option.empty());
+      return model;
+    }
+  }
+}
