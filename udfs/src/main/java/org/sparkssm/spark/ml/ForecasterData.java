@@ -38,8 +38,8 @@ final class ForecasterData implements Serializable {
       .add("validation_mse", DataTypes.DoubleType, false)
       .add("time_type", DataTypes.StringType, false)
       .add("interval_levels", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-      .add("interval_half_widths", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.DoubleType, false),
-          false), false);
+      // Level-major: the half-width of level i at step k (1..H) at [i * H + k - 1].
+      .add("interval_half_widths", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
 
   final String model;
   final LinearForecaster forecaster;
@@ -69,9 +69,9 @@ final class ForecasterData implements Serializable {
 
   Row toRow() {
     RidgeSolution w = forecaster.weights();
-    List<List<Double>> widths = new ArrayList<>();
+    List<Double> widths = new ArrayList<>();
     for (double[] level : halfWidths) {
-      widths.add(boxed(level));
+      widths.addAll(boxed(level));
     }
     return RowFactory.create(FORMAT_VERSION, model, forecaster.lookback(), forecaster.horizon(), w.features(),
         boxed(w.beta()), boxed(w.intercept()), w.lambdaRel(), trainWindows, validationWindows, validationMse,
@@ -97,15 +97,19 @@ final class ForecasterData implements Serializable {
           r.getDouble(r.fieldIndex("lambda_rel")));
       forecaster = LinearForecaster.of(ForecastModels.features(model, lookback), w);
     }
-    List<List<Double>> widths = r.getList(r.fieldIndex("interval_half_widths"));
-    double[][] halfWidths = new double[widths.size()][];
-    for (int i = 0; i < halfWidths.length; i++) {
-      halfWidths[i] = unboxed(widths.get(i));
+    double[] levels = unboxed(r.getList(r.fieldIndex("interval_levels")));
+    double[] widths = unboxed(r.getList(r.fieldIndex("interval_half_widths")));
+    if (widths.length != levels.length * horizon) {
+      throw new IllegalArgumentException(String.format("%s: expected %d interval half-widths (%d levels x H = %d), "
+          + "got %d", source, levels.length * horizon, levels.length, horizon, widths.length));
+    }
+    double[][] halfWidths = new double[levels.length][];
+    for (int i = 0; i < levels.length; i++) {
+      halfWidths[i] = java.util.Arrays.copyOfRange(widths, i * horizon, (i + 1) * horizon);
     }
     return new ForecasterData(model, forecaster, r.getLong(r.fieldIndex("train_windows")),
         r.getLong(r.fieldIndex("validation_windows")), r.getDouble(r.fieldIndex("validation_mse")),
-        DataType.fromJson(r.getString(r.fieldIndex("time_type"))),
-        unboxed(r.getList(r.fieldIndex("interval_levels"))), halfWidths);
+        DataType.fromJson(r.getString(r.fieldIndex("time_type"))), levels, halfWidths);
   }
 
   private static List<Double> boxed(double[] values) {

@@ -155,7 +155,7 @@ class SsmFeaturesTest {
     SsmFeatures loaded = SsmFeatures.load(path);
     assertEquals(f.uid(), loaded.uid());
     for (org.apache.spark.ml.param.Param<?> p : f.params()) {
-      assertEquals(String.valueOf(f.getOrDefault(p)), String.valueOf(loaded.getOrDefault(loaded.getParam(p.name()))),
+      assertTrue(java.util.Objects.deepEquals(f.getOrDefault(p), loaded.getOrDefault(loaded.getParam(p.name()))),
           p.name());
     }
     assertArrayEquals(f.getOrDefault(f.inputCols()), loaded.getOrDefault(loaded.inputCols()));
