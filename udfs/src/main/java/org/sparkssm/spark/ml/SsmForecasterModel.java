@@ -43,6 +43,14 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
   private final ForecasterParams p;
   private final ForecasterData data;
 
+  /**
+   * An unfitted model, for Spark Connect's {@code ServiceLoader} (which instantiates every listed
+   * stage); obtain real ones from {@link SsmForecaster#fit} or {@link #load}.
+   */
+  public SsmForecasterModel() {
+    this(org.apache.spark.ml.util.Identifiable$.MODULE$.randomUID("ssmForecasterModel"), null);
+  }
+
   SsmForecasterModel(String uid, ForecasterData data) {
     this.uid = uid;
     this.p = new ForecasterParams(this);
@@ -156,6 +164,10 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
 
   @Override
   public StructType transformSchema(StructType schema) {
+    if (data == null) {
+      throw new IllegalStateException(uid + ": expected a fitted model (from SsmForecaster.fit or load), got an "
+          + "unfitted one");
+    }
     StructType out = p.validateAndTransformSchema(schema);
     if (data.levels.length != p.getDoubles(p.intervalLevels).length) {
       throw new IllegalArgumentException(String.format("intervalLevels: expected the %d levels the model was fitted "

@@ -189,4 +189,19 @@ class SsmForecasterTest {
     assertEquals(sorted(m.transform(df.filter(col("ds").leq(70)))),
         sorted(streamed.filter(col("ds").minus(col("step")).equalTo(70))));
   }
+
+  @Test
+  void sparkConnectFindsEveryStageThroughServiceLoader() {
+    // Listed types, as Spark Connect reads them (providers' types; none is instantiated).
+    List<String> transformers = java.util.ServiceLoader.load(org.apache.spark.ml.Transformer.class).stream()
+        .map(p -> p.type().getName()).collect(Collectors.toList());
+    assertTrue(transformers.contains(SsmFeatures.class.getName()), transformers.toString());
+    assertTrue(transformers.contains(SsmForecasterModel.class.getName()), transformers.toString());
+    List<String> estimators = java.util.ServiceLoader.load(org.apache.spark.ml.Estimator.class).stream()
+        .map(p -> p.type().getName()).collect(Collectors.toList());
+    assertTrue(estimators.contains(SsmForecaster.class.getName()), estimators.toString());
+    String unfitted = assertThrows(IllegalStateException.class,
+        () -> new SsmForecasterModel().transformSchema(MlFixtures.SCHEMA)).getMessage();
+    assertTrue(unfitted.contains("fitted"), unfitted);
+  }
 }
