@@ -1,5 +1,8 @@
 package org.sparkssm.spark.sql;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -21,9 +24,26 @@ public final class SsmFunctions {
 
   private static final DataType DOUBLES = DataTypes.createArrayType(DataTypes.DoubleType);
 
+  /** Every function: SQL name → implementing class (and each returns {@code array<double>}). */
+  public static final Map<String, Class<?>> CATALOG = catalog();
+
+  private static Map<String, Class<?>> catalog() {
+    Map<String, Class<?>> c = new LinkedHashMap<>();
+    c.put("ssm_scan", SsmScanUdf.class);
+    c.put("ssm_features", SsmFeaturesUdf.class);
+    c.put("ssm_legt_memory", SsmLegtMemoryUdf.class);
+    return Collections.unmodifiableMap(c);
+  }
+
+  /** The SQL type every function returns. */
+  public static DataType returnType() {
+    return DOUBLES;
+  }
+
   public static void register(SparkSession spark) {
-    spark.udf().register("ssm_scan", new SsmScanUdf(), DOUBLES);
-    spark.udf().register("ssm_features", new SsmFeaturesUdf(), DOUBLES);
-    spark.udf().register("ssm_legt_memory", new SsmLegtMemoryUdf(), DOUBLES);
+    // By class name, as PySpark's registerJavaFunction does: one path for both languages.
+    for (Map.Entry<String, Class<?>> f : CATALOG.entrySet()) {
+      spark.udf().registerJava(f.getKey(), f.getValue().getName(), DOUBLES);
+    }
   }
 }

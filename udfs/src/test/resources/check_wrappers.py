@@ -1,0 +1,49 @@
+"""Imports the generated spark_ssm package against the pyspark stub and exercises its Python logic.
+Run by PythonWrappersTest as: python3 check_wrappers.py (with PYTHONPATH = generated package + stub)."""
+import spark_ssm
+from spark_ssm import SsmFeatures, SsmForecaster, SsmForecasterModel, register_functions
+from pyspark.ml.wrapper import JavaParams
+
+f = SsmFeatures(model="s4d-lin", stateSize=8, inputCols=["a", "b"])
+assert JavaParams.created[-1] == ("org.sparkssm.spark.ml.SsmFeatures", (f.uid,)), JavaParams.created
+assert f.getModel() == "s4d-lin" and f.getStateSize() == 8 and f.getInputCols() == ["a", "b"]
+assert f.getSeriesCol() == "unique_id" and f.getLastStepOnly() is False and f.getTheta() == 100.0
+f.setTheta(24)
+assert f.getTheta() == 24.0
+try:
+    f.setLastStepOnly("yes")
+    raise AssertionError("a bool param took a string")
+except TypeError:
+    pass
+
+e = SsmForecaster(horizon=12, intervalLevels=[0.8, 0.95])
+assert e.getHorizon() == 12 and e.getIntervalLevels() == [0.8, 0.95] and e.getModel() == "ssm"
+assert len(e.getLambdas()) == 10
+m = e._create_model(("java", "fitted"))
+assert isinstance(m, SsmForecasterModel) and m._java_obj == ("java", "fitted") and m.transferred
+assert m.getHorizon() == 24  # defaults only: the JVM model's values arrive by _transfer_params_from_java
+
+for cls in (SsmFeatures, SsmForecaster, SsmForecasterModel):
+    assert cls.read().java_class == cls._java_class, cls
+
+# PySpark resolves a JVM stage's Python class from its JVM class name (Pipeline.load, fit).
+module = __import__("org.sparkssm.spark.ml", fromlist=["SsmFeatures"])
+assert module.SsmFeatures is SsmFeatures
+
+
+class FakeUdf:
+    def __init__(self):
+        self.registered = []
+
+    def registerJavaFunction(self, name, java_class, return_type):
+        self.registered.append((name, java_class, return_type))
+
+
+class FakeSpark:
+    udf = FakeUdf()
+
+
+register_functions(FakeSpark)
+assert ("ssm_scan", "org.sparkssm.spark.sql.SsmScanUdf", "array<double>") in FakeSpark.udf.registered
+assert len(FakeSpark.udf.registered) == len(spark_ssm.functions.FUNCTIONS) == 3
+print("ok")
