@@ -76,6 +76,15 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *   <li>A series with no rows produces no output rows.</li>
  * </ul>
  *
+ * <h2>Streaming</h2>
+ * On a streaming DataFrame, {@link #run()} keeps each series' state (last time and
+ * {@link org.sparkssm.state.ScanState}) in Spark's state store ({@code flatMapGroupsWithState},
+ * append mode): each micro-batch's rows of a series are sorted and scanned from it, so a stream
+ * gives the batch scan's output whatever its micro-batches, and a query restarted from its
+ * checkpoint continues from the saved states. A row at or before a series' last scanned time fails
+ * the query naming the series; {@link #stateTimeout} forgets idle series (default: never). See
+ * {@link StreamingSeriesScanner}. {@link #runWithState()} and {@link #resumeFrom} are batch only.
+ *
  * <h2>Incremental runs</h2>
  * {@link #runWithState()} also returns each series' end state (a state table: series, last time,
  * {@link org.sparkssm.state.ScanState} bytes, format version, model fingerprint);

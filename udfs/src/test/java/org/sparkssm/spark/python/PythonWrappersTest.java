@@ -48,6 +48,8 @@ class PythonWrappersTest {
     assertTrue(Files.isRegularFile(built.resolve("spark_ssm/ml.py")), "process-classes generates " + built);
     String pyproject = Files.readString(built.resolve("pyproject.toml"));
     String version = pyproject.replaceAll("(?s).*\nversion = \"([^\"]+)\".*", "$1");
+    assertTrue(version.matches("\\d+\\.\\d+\\.\\d+(\\.dev0)?"), "a PEP 440 version, got " + version);
+    assertEquals("0.1.0.dev0", PythonWrappers.pep440("0.1.0-SNAPSHOT"));
     for (Map.Entry<String, String> f : PythonWrappers.files(version).entrySet()) {
       assertEquals(f.getValue(), Files.readString(built.resolve(f.getKey())), f.getKey());
     }
