@@ -1,0 +1,511 @@
+package org.sparkssm.mamba;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import org.sparkssm.Checks;
+import org.sparkssm.scan.CausalConv1d;
+import org.sparkssm.scan.SelectiveScan;
+import org.sparkssm.scan.SsdScan;
+import org.sparkssm.weights.Safetensors;
+
+/**
+ * A Mamba or Mamba-2 language model loaded from a {@code mamba_ssm} checkpoint directory
+ * ({@code config.json} + {@code model.safetensors}, the tensor names of {@code MambaLMHeadModel}),
+ * run recurrently in float64 from the checkpoint's weights:
+ *
+ * <pre>
+ *   h = embedding[token]                                          (L, d_model)
+ *   per layer:  residual = h + residual;  h = mixer(norm(residual))
+ *   hidden = norm_f(h + residual);  logits = hidden · lm_headᵀ     (L, vocab padded)
+ * </pre>
+ *
+ * Mamba mixer: {@code x, z = in_proj(u)}; {@code x = silu(conv1d(x))}; {@code Δ, B, C = x_proj(x)};
+ * {@code Δ = softplus(dt_proj(Δ))}; {@code y = selective_scan(x, Δ, A = -exp(A_log), B, C, D) ·
+ * silu(z)}; {@code out_proj(y)}. Mamba-2 mixer: {@code z, xBC, dt = in_proj(u)};
+ * {@code xBC = silu(conv1d(xBC))}; {@code x, B, C = xBC}; {@code y = SSD(x, softplus(dt + dt_bias),
+ * A = -exp(A_log), B, C, D)}; {@code y = RMSNorm_group(y · silu(z))}; {@code out_proj(y)}.
+ *
+ * <p>{@link #forward} scans tokens from a {@link State} (per layer: the convolution's last
+ * {@code d_conv - 1} inputs and the SSM state) and leaves the state after them, so a sequence fed in
+ * pieces gives the one-shot logits; it works through at most {@link #CHUNK} tokens at a time, so
+ * memory does not grow with the sequence. Immutable and Serializable (a Spark broadcast).
+ */
+public final class MambaModel implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Tokens per internal step of {@link #forward}: bounds its workspace. */
+  public static final int CHUNK = 256;
+
+  static final double NORM_EPS = 1e-5;
+
+  private final MambaConfig config;
+  private final double[] embedding; // (V, d_model)
+  private final double[] lmHead; // (V, d_model); the embedding when tied
+  private final Norm normF;
+  private final Block[] blocks;
+
+  private MambaModel(MambaConfig config, double[] embedding, double[] lmHead, Norm normF, Block[] blocks) {
+    this.config = config;
+    this.embedding = embedding;
+    this.lmHead = lmHead;
+    this.normF = normF;
+    this.blocks = blocks;
+  }
+
+  /** Loads {@code dir/config.json} and {@code dir/model.safetensors}; errors name the file and the tensor. */
+  public static MambaModel load(Path dir) throws IOException {
+    MambaConfig c = MambaConfig.read(dir.resolve("config.json"));
+    Safetensors st = Safetensors.open(dir.resolve("model.safetensors"));
+    Set<String> used = new HashSet<>();
+    Weights w = new Weights(st, used);
+    int dm = c.dModel;
+    double[] embedding = w.get("backbone.embedding.weight", c.paddedVocab, dm);
+    double[] lmHead;
+    if (st.contains("lm_head.weight") || !c.tieEmbeddings) {
+      lmHead = w.get("lm_head.weight", c.paddedVocab, dm);
+    } else {
+      lmHead = embedding;
+    }
+    Block[] blocks = new Block[c.nLayer];
+    for (int i = 0; i < c.nLayer; i++) {
+      String p = "backbone.layers." + i + ".";
+      Norm norm = Norm.load(w, p + "norm", c);
+      Mixer mixer = c.layer == MambaConfig.Layer.MAMBA1 ? Mamba1.load(w, p + "mixer.", c) : Mamba2.load(w, p + "mixer.", c);
+      blocks[i] = new Block(norm, mixer);
+    }
+    Norm normF = Norm.load(w, "backbone.norm_f", c);
+    for (String name : st.names()) {
+      if (!used.contains(name)) {
+        throw new IllegalArgumentException(st.file() + ": unexpected tensor '" + name + "' for a " + c.layer
+            + " model of " + c.nLayer + " layers (a config that disagrees with the tensors?)");
+      }
+    }
+    return new MambaModel(c, embedding, lmHead, normF, blocks);
+  }
+
+  public MambaConfig config() {
+    return config;
+  }
+
+  /** Logits per position: the padded vocabulary. */
+  public int vocab() {
+    return config.paddedVocab;
+  }
+
+  public int dModel() {
+    return config.dModel;
+  }
+
+  /** A fresh state: every layer's convolution inputs and SSM state at zero (the start of a sequence). */
+  public State newState() {
+    double[][] conv = new double[blocks.length][];
+    double[][] ssm = new double[blocks.length][];
+    for (int i = 0; i < blocks.length; i++) {
+      conv[i] = new double[blocks[i].mixer.convStateSize()];
+      ssm[i] = new double[blocks[i].mixer.ssmStateSize()];
+    }
+    return new State(conv, ssm, 0);
+  }
+
+  /**
+   * Runs {@code length} tokens from {@code tokens[off]} on from {@code state}, leaving the state
+   * after them. Writes the logits ({@code length × vocab()}, from {@code logitsOff}) and/or the
+   * final-norm hidden states ({@code length × dModel()}, from {@code hiddenOff}) where the arrays
+   * are not null.
+   *
+   * @throws IllegalArgumentException naming the position of a token outside {@code [0, vocab())}
+   */
+  public void forward(int[] tokens, int off, int length, State state, double[] logits, int logitsOff, double[] hidden,
+      int hiddenOff) {
+    Checks.notNull("tokens", tokens);
+    Checks.notNull("state", state);
+    Checks.nonNegative("length", length);
+    if (off < 0 || off + length > tokens.length) {
+      Checks.fail("tokens: expected %d tokens from offset %d, got an array of %d", length, off, tokens.length);
+    }
+    for (int t = 0; t < length; t++) {
+      int token = tokens[off + t];
+      if (token < 0 || token >= config.paddedVocab) {
+        Checks.fail("token at position %d: expected an id in [0, %d), got %d", state.position + t,
+            config.paddedVocab, token);
+      }
+    }
+    if (logits != null) {
+      Checks.range("logits", logits, logitsOff, (long) length * vocab());
+    }
+    if (hidden != null) {
+      Checks.range("hidden", hidden, hiddenOff, (long) length * dModel());
+    }
+    Workspace ws = new Workspace(Math.min(CHUNK, Math.max(1, length)));
+    for (int start = 0; start < length; start += CHUNK) {
+      int n = Math.min(CHUNK, length - start);
+      chunk(tokens, off + start, n, state, ws);
+      if (hidden != null) {
+        System.arraycopy(ws.normed, 0, hidden, hiddenOff + start * dModel(), n * dModel());
+      }
+      if (logits != null) {
+        Linear.apply(ws.normed, 0, n, dModel(), lmHead, vocab(), logits, logitsOff + start * vocab());
+      }
+      state.position += n;
+    }
+  }
+
+  private void chunk(int[] tokens, int off, int n, State state, Workspace ws) {
+    int dm = config.dModel;
+    for (int t = 0; t < n; t++) {
+      System.arraycopy(embedding, tokens[off + t] * dm, ws.hidden, t * dm, dm);
+    }
+    java.util.Arrays.fill(ws.residual, 0, n * dm, 0.0);
+    for (int i = 0; i < blocks.length; i++) {
+      for (int k = 0; k < n * dm; k++) {
+        ws.residual[k] += ws.hidden[k];
+      }
+      blocks[i].norm.apply(ws.residual, n, ws.normed);
+      blocks[i].mixer.forward(ws.normed, n, ws.hidden, state.conv[i], state.ssm[i]);
+    }
+    for (int k = 0; k < n * dm; k++) {
+      ws.residual[k] += ws.hidden[k];
+    }
+    normF.apply(ws.residual, n, ws.normed);
+  }
+
+  /** Per-call buffers of one chunk. */
+  private final class Workspace {
+    final double[] hidden;
+    final double[] residual;
+    final double[] normed;
+
+    Workspace(int rows) {
+      hidden = new double[rows * config.dModel];
+      residual = new double[rows * config.dModel];
+      normed = new double[rows * config.dModel];
+    }
+  }
+
+  /** The carried state of every layer and the tokens consumed; a value that can be copied and serialized. */
+  public static final class State implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final double[][] conv;
+    final double[][] ssm;
+    long position;
+
+    State(double[][] conv, double[][] ssm, long position) {
+      this.conv = conv;
+      this.ssm = ssm;
+      this.position = position;
+    }
+
+    /** Tokens consumed since the start of the sequence. */
+    public long position() {
+      return position;
+    }
+
+    public State copy() {
+      double[][] c = new double[conv.length][];
+      double[][] s = new double[ssm.length][];
+      for (int i = 0; i < conv.length; i++) {
+        c[i] = conv[i].clone();
+        s[i] = ssm[i].clone();
+      }
+      return new State(c, s, position);
+    }
+  }
+
+  /** Reads tensors with their expected shapes, recording which were used. */
+  static final class Weights {
+    private final Safetensors file;
+    private final Set<String> used;
+
+    Weights(Safetensors file, Set<String> used) {
+      this.file = file;
+      this.used = used;
+    }
+
+    double[] get(String name, long... shape) throws IOException {
+      used.add(name);
+      return file.read(name, shape);
+    }
+
+    boolean has(String name) {
+      return file.contains(name);
+    }
+  }
+
+  /** {@code y[t, o] = Σ_i x[t, i] W[o, i]}: PyTorch's Linear without bias, W row-major (out, in). */
+  static final class Linear {
+    private Linear() {}
+
+    static void apply(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
+      for (int t = 0; t < rows; t++) {
+        int xr = xOff + t * in;
+        int yr = yOff + t * out;
+        for (int o = 0; o < out; o++) {
+          int wr = o * in;
+          double acc = 0;
+          for (int i = 0; i < in; i++) {
+            acc += x[xr + i] * w[wr + i];
+          }
+          y[yr + o] = acc;
+        }
+      }
+    }
+  }
+
+  /** RMSNorm (the default) or LayerNorm over d_model, eps 1e-5. */
+  static final class Norm implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final double[] weight;
+    private final double[] bias; // LayerNorm only
+
+    private Norm(double[] weight, double[] bias) {
+      this.weight = weight;
+      this.bias = bias;
+    }
+
+    static Norm load(Weights w, String prefix, MambaConfig c) throws IOException {
+      double[] weight = w.get(prefix + ".weight", c.dModel);
+      double[] bias = c.rmsNorm ? null : w.get(prefix + ".bias", c.dModel);
+      return new Norm(weight, bias);
+    }
+
+    void apply(double[] x, int rows, double[] out) {
+      int d = weight.length;
+      for (int t = 0; t < rows; t++) {
+        int r = t * d;
+        double mean = 0;
+        if (bias != null) {
+          for (int i = 0; i < d; i++) {
+            mean += x[r + i];
+          }
+          mean /= d;
+        }
+        double squares = 0;
+        for (int i = 0; i < d; i++) {
+          double v = x[r + i] - mean;
+          squares += v * v;
+        }
+        double scale = 1 / Math.sqrt(squares / d + NORM_EPS);
+        for (int i = 0; i < d; i++) {
+          out[r + i] = (x[r + i] - mean) * scale * weight[i] + (bias == null ? 0 : bias[i]);
+        }
+      }
+    }
+  }
+
+  private static final class Block implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final Norm norm;
+    final Mixer mixer;
+
+    Block(Norm norm, Mixer mixer) {
+      this.norm = norm;
+      this.mixer = mixer;
+    }
+  }
+
+  /** A layer's mixer: {@code (rows, d_model) → (rows, d_model)} from and to its carried states. */
+  interface Mixer extends Serializable {
+    int convStateSize();
+
+    int ssmStateSize();
+
+    void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState);
+  }
+
+  static double silu(double v) {
+    return v / (1 + Math.exp(-v));
+  }
+
+  /** The Mamba (S6) mixer of {@code mamba_ssm.modules.mamba_simple.Mamba}. */
+  static final class Mamba1 implements Mixer {
+    private static final long serialVersionUID = 1L;
+    private final int dm;
+    private final int di;
+    private final int rank;
+    private final int n;
+    private final double[] inProj; // (2 di, dm)
+    private final CausalConv1d conv; // di channels
+    private final double[] xProj; // (rank + 2N, di)
+    private final double[] dtProj; // (di, rank)
+    private final SelectiveScan.Params ssm;
+    private final double[] outProj; // (dm, di)
+
+    private Mamba1(int dm, int di, int rank, int n, double[] inProj, CausalConv1d conv, double[] xProj, double[] dtProj,
+        SelectiveScan.Params ssm, double[] outProj) {
+      this.dm = dm;
+      this.di = di;
+      this.rank = rank;
+      this.n = n;
+      this.inProj = inProj;
+      this.conv = conv;
+      this.xProj = xProj;
+      this.dtProj = dtProj;
+      this.ssm = ssm;
+      this.outProj = outProj;
+    }
+
+    static Mamba1 load(Weights w, String p, MambaConfig c) throws IOException {
+      int dm = c.dModel;
+      int di = c.dInner;
+      int n = c.dState;
+      int r = c.dtRank;
+      CausalConv1d conv = CausalConv1d.of(di, c.dConv, w.get(p + "conv1d.weight", di, 1, c.dConv),
+          w.get(p + "conv1d.bias", di));
+      SelectiveScan.Params ssm = SelectiveScan.Params.fromALog(di, n, 1, w.get(p + "A_log", di, n),
+          w.get(p + "D", di), w.get(p + "dt_proj.bias", di), true);
+      return new Mamba1(dm, di, r, n, w.get(p + "in_proj.weight", 2 * di, dm), conv, w.get(p + "x_proj.weight", r + 2 * n, di),
+          w.get(p + "dt_proj.weight", di, r), ssm, w.get(p + "out_proj.weight", dm, di));
+    }
+
+    @Override
+    public int convStateSize() {
+      return conv.stateSize();
+    }
+
+    @Override
+    public int ssmStateSize() {
+      return ssm.stateLength();
+    }
+
+    @Override
+    public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
+      double[] xz = new double[rows * 2 * di]; // (rows, 2 di): x then z per row
+      Linear.apply(in, 0, rows, dm, inProj, 2 * di, xz, 0);
+      double[] x = new double[rows * di];
+      double[] z = new double[rows * di];
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(xz, t * 2 * di, x, t * di, di);
+        System.arraycopy(xz, t * 2 * di + di, z, t * di, di);
+      }
+      double[] u = new double[rows * di]; // (rows, di)
+      conv.scan(x, 0, u, 0, rows, convState);
+      for (int k = 0; k < u.length; k++) {
+        u[k] = silu(u[k]);
+      }
+      int width = rank + 2 * n;
+      double[] dbc = new double[rows * width]; // (rows, rank + 2N): Δ (low rank), B, C
+      Linear.apply(u, 0, rows, di, xProj, width, dbc, 0);
+      double[] lowRank = new double[rows * rank];
+      double[] b = new double[rows * n];
+      double[] cc = new double[rows * n];
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(dbc, t * width, lowRank, t * rank, rank);
+        System.arraycopy(dbc, t * width + rank, b, t * n, n);
+        System.arraycopy(dbc, t * width + rank + n, cc, t * n, n);
+      }
+      double[] delta = new double[rows * di]; // (rows, di), before bias and softplus (the scan applies them)
+      Linear.apply(lowRank, 0, rows, rank, dtProj, di, delta, 0);
+      double[] y = new double[rows * di];
+      SelectiveScan.scan(ssm, u, 0, delta, 0, b, 0, cc, 0, z, 0, y, 0, rows, ssmState);
+      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+    }
+  }
+
+  /** The Mamba-2 (SSD) mixer of {@code mamba_ssm.modules.mamba2.Mamba2}. */
+  static final class Mamba2 implements Mixer {
+    private static final long serialVersionUID = 1L;
+    private final int dm;
+    private final int di;
+    private final int heads;
+    private final int groups;
+    private final int n;
+    private final int chunkSize;
+    private final double[] inProj; // (2 di + 2 G N + H, dm)
+    private final CausalConv1d conv; // di + 2 G N channels
+    private final SsdScan.Params ssd;
+    private final double[] normWeight; // (di)
+    private final double[] outProj; // (dm, di)
+
+    private Mamba2(MambaConfig c, double[] inProj, CausalConv1d conv, SsdScan.Params ssd, double[] normWeight,
+        double[] outProj) {
+      this.dm = c.dModel;
+      this.di = c.dInner;
+      this.heads = c.dInner / c.headDim;
+      this.groups = c.nGroups;
+      this.n = c.dState;
+      this.chunkSize = c.chunkSize;
+      this.inProj = inProj;
+      this.conv = conv;
+      this.ssd = ssd;
+      this.normWeight = normWeight;
+      this.outProj = outProj;
+    }
+
+    static Mamba2 load(Weights w, String p, MambaConfig c) throws IOException {
+      int di = c.dInner;
+      int heads = di / c.headDim;
+      int convDim = di + 2 * c.nGroups * c.dState;
+      CausalConv1d conv = CausalConv1d.of(convDim, c.dConv, w.get(p + "conv1d.weight", convDim, 1, c.dConv),
+          w.get(p + "conv1d.bias", convDim));
+      SsdScan.Params ssd = SsdScan.Params.of(heads, c.headDim, c.dState, c.nGroups,
+          SsdScan.aFromLog(w.get(p + "A_log", heads)), w.get(p + "D", heads), w.get(p + "dt_bias", heads), true);
+      return new Mamba2(c, w.get(p + "in_proj.weight", 2 * di + 2 * c.nGroups * c.dState + heads, c.dModel), conv, ssd,
+          w.get(p + "norm.weight", di), w.get(p + "out_proj.weight", c.dModel, di));
+    }
+
+    @Override
+    public int convStateSize() {
+      return conv.stateSize();
+    }
+
+    @Override
+    public int ssmStateSize() {
+      return ssd.stateLength();
+    }
+
+    @Override
+    public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
+      int gn = groups * n;
+      int convDim = di + 2 * gn;
+      int width = di + convDim + heads;
+      double[] proj = new double[rows * width]; // (rows, z | xBC | dt)
+      Linear.apply(in, 0, rows, dm, inProj, width, proj, 0);
+      double[] xbcIn = new double[rows * convDim];
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(proj, t * width + di, xbcIn, t * convDim, convDim);
+      }
+      double[] xbc = new double[rows * convDim];
+      conv.scan(xbcIn, 0, xbc, 0, rows, convState);
+      double[] x = new double[rows * di];
+      double[] b = new double[rows * gn];
+      double[] cc = new double[rows * gn];
+      double[] dt = new double[rows * heads];
+      for (int t = 0; t < rows; t++) {
+        for (int k = 0; k < convDim; k++) {
+          double v = silu(xbc[t * convDim + k]);
+          if (k < di) {
+            x[t * di + k] = v;
+          } else if (k < di + gn) {
+            b[t * gn + k - di] = v;
+          } else {
+            cc[t * gn + k - di - gn] = v;
+          }
+        }
+        System.arraycopy(proj, t * width + di + convDim, dt, t * heads, heads);
+      }
+      double[] y = new double[rows * di];
+      SsdScan.scan(ssd, rows, chunkSize, x, 0, dt, 0, b, 0, cc, 0, y, 0, ssmState);
+      // Gated RMSNorm, per group of di / G channels: norm(y · silu(z)) · weight.
+      int groupWidth = di / groups;
+      for (int t = 0; t < rows; t++) {
+        for (int g = 0; g < groups; g++) {
+          int base = t * di + g * groupWidth;
+          double squares = 0;
+          for (int k = 0; k < groupWidth; k++) {
+            double v = y[base + k] * silu(proj[t * width + g * groupWidth + k]);
+            y[base + k] = v;
+            squares += v * v;
+          }
+          double scale = 1 / Math.sqrt(squares / groupWidth + NORM_EPS);
+          for (int k = 0; k < groupWidth; k++) {
+            y[base + k] *= scale * normWeight[g * groupWidth + k];
+          }
+        }
+      }
+      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Reading weights trained elsewhere: the safetensors format ({@link org.sparkssm.weights.Safetensors}). */
+package org.sparkssm.weights;

@@ -1,0 +1,128 @@
+package org.sparkssm.mamba;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.sparkssm.weights.Safetensors;
+
+/**
+ * Golden parity of the Mamba and Mamba-2 models with the independent float64 reference
+ * ({@code src/test/python/mamba_reference.py}, golden/mamba/README.md), and chunked recurrent
+ * inference equal to the one-shot forward pass.
+ */
+class MambaModelTest {
+  /** Both sides compute in float64 from the same float32 weights: only summation order differs. */
+  static final double LOGIT_TOLERANCE = 1e-9;
+
+  @TempDir
+  Path tmp;
+
+  static Path golden(String name) throws Exception {
+    return Paths.get(MambaModelTest.class.getResource("/golden/mamba/" + name + "/config.json").toURI()).getParent();
+  }
+
+  static int[] tokens(Safetensors expected) throws Exception {
+    double[] t = expected.read("tokens");
+    int[] out = new int[t.length];
+    for (int i = 0; i < t.length; i++) {
+      out[i] = (int) t[i];
+    }
+    return out;
+  }
+
+  private static void assertClose(double[] expected, double[] got, double tolerance, String what) {
+    assertEquals(expected.length, got.length, what + " length");
+    double worst = 0;
+    int at = -1;
+    for (int i = 0; i < got.length; i++) {
+      double d = Math.abs(expected[i] - got[i]);
+      if (!(d <= worst)) {
+        worst = d;
+        at = i;
+      }
+    }
+    assertTrue(worst <= tolerance, String.format("%s: max |diff| %.3g at %d (expected %.17g, got %.17g)", what, worst,
+        at, at < 0 ? 0 : expected[at], at < 0 ? 0 : got[at]));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"mamba1", "mamba2"})
+  void logitsAndHiddenStatesEqualTheFloat64Reference(String name) throws Exception {
+    Path dir = golden(name);
+    MambaModel model = MambaModel.load(dir);
+    Safetensors expected = Safetensors.open(dir.resolve("expected.safetensors"));
+    int[] tokens = tokens(expected);
+    double[] logits = new double[tokens.length * model.vocab()];
+    double[] hidden = new double[tokens.length * model.dModel()];
+    model.forward(tokens, 0, tokens.length, model.newState(), logits, 0, hidden, 0);
+    assertClose(expected.read("logits"), logits, LOGIT_TOLERANCE, name + " logits");
+    assertClose(expected.read("hidden"), hidden, LOGIT_TOLERANCE, name + " hidden");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"mamba1", "mamba2"})
+  void piecesWithACarriedStateEqualTheOneShotPass(String name) throws Exception {
+    MambaModel model = MambaModel.load(golden(name));
+    SplittableRandom rnd = new SplittableRandom(name.hashCode());
+    int length = 700; // crosses the internal chunk of 256 tokens
+    int[] tokens = new int[length];
+    for (int i = 0; i < length; i++) {
+      tokens[i] = rnd.nextInt(model.config().vocabSize());
+    }
+    double[] oneShot = new double[length * model.vocab()];
+    MambaModel.State whole = model.newState();
+    model.forward(tokens, 0, length, whole, oneShot, 0, null, 0);
+    for (int trial = 0; trial < 3; trial++) {
+      double[] pieces = new double[length * model.vocab()];
+      MambaModel.State state = model.newState();
+      int at = 0;
+      while (at < length) {
+        int n = Math.min(length - at, 1 + rnd.nextInt(trial == 0 ? 3 : 300)); // pieces of 1..3, then up to 300
+        model.forward(tokens, at, n, state, pieces, at * model.vocab(), null, 0);
+        at += n;
+      }
+      assertEquals(length, state.position());
+      // Same kernels, same per-step arithmetic, whatever the cuts: equal to rounding.
+      assertClose(oneShot, pieces, 1e-10, name + " pieces, trial " + trial);
+    }
+    MambaModel.State copy = whole.copy();
+    double[] a = new double[model.vocab()];
+    double[] b = new double[model.vocab()];
+    model.forward(new int[] {3}, 0, 1, whole, a, 0, null, 0);
+    model.forward(new int[] {3}, 0, 1, copy, b, 0, null, 0);
+    assertClose(a, b, 0.0, "a copied state continues identically");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"mamba1"})
+  void badTokensAndConfigsAreRejectedNamingWhatIsWrong(String name) throws Exception {
+    MambaModel model = MambaModel.load(golden(name));
+    String token = assertThrows(IllegalArgumentException.class,
+        () -> model.forward(new int[] {1, 2, 99}, 0, 3, model.newState(), null, 0, null, 0)).getMessage();
+    assertTrue(token.contains("position 2") && token.contains("99"), token);
+
+    Path dir = Files.createDirectories(tmp.resolve("wrong-config"));
+    Files.copy(golden(name).resolve("model.safetensors"), dir.resolve("model.safetensors"));
+    String config = Files.readString(golden(name).resolve("config.json"));
+    Files.writeString(dir.resolve("config.json"), config.replace("\"n_layer\": 2", "\"n_layer\": 1"));
+    String extra = assertThrows(IllegalArgumentException.class, () -> MambaModel.load(dir)).getMessage();
+    assertTrue(extra.contains("unexpected tensor 'backbone.layers.1.") && extra.contains("model.safetensors"), extra);
+    Files.writeString(dir.resolve("config.json"), config.replace("\"n_layer\": 2", "\"n_layer\": 3"));
+    String missing = assertThrows(IllegalArgumentException.class, () -> MambaModel.load(dir)).getMessage();
+    assertTrue(missing.contains("'backbone.layers.2.norm.weight'"), missing);
+    Files.writeString(dir.resolve("config.json"), config.replace("\"d_state\": 4", "\"d_state\": 8"));
+    String shape = assertThrows(IllegalArgumentException.class, () -> MambaModel.load(dir)).getMessage();
+    assertTrue(shape.contains("expected shape [32, 8], got [32, 4]") && shape.contains("mixer.A_log"), shape);
+    Files.writeString(dir.resolve("config.json"), config.replace("\"Mamba1\"", "\"Mamba3\""));
+    String layer = assertThrows(IllegalArgumentException.class, () -> MambaModel.load(dir)).getMessage();
+    assertTrue(layer.contains("config.json") && layer.contains("Mamba3"), layer);
+  }
+}
