@@ -1,0 +1,337 @@
+package org.sparkssm.spark.mamba;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapGroupsFunction;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.sparkssm.Checks;
+import org.sparkssm.mamba.MambaModel;
+
+/**
+ * Scores token sequences with a Mamba / Mamba-2 checkpoint ({@link MambaModel}) inside the executor
+ * JVMs. The model is broadcast once (one deserialized copy per executor).
+ *
+ * <pre>{@code
+ * MambaModel model = MambaModel.load(Paths.get("checkpoints/mamba-130m"));
+ * // one row per sequence, an array<int|long> column of token ids:
+ * Dataset<Row> scored = MambaScore.with(model).tokens("tokens").scoreArrays(df);
+ * //   + log_probs: array<double> (log p(token_t | tokens before t), t >= 1), perplexity, embedding
+ * // long format, one row per token; a sequence of any length, memory bounded by the chunk:
+ * Dataset<Row> perToken = MambaScore.with(model).sequence("doc").position("pos").token("token").scoreTokens(df);
+ * Dataset<Row> perDoc   = MambaScore.with(model).sequence("doc").position("pos").token("token").scoreSequences(df);
+ * }</pre>
+ *
+ * <h2>Outputs</h2>
+ * {@code log_prob} of a position is {@code log softmax(logits of the position before)[token]}, over
+ * the model's padded vocabulary (null for a sequence's first token); {@code perplexity} is
+ * {@code exp(-mean log_prob)} over a sequence's scored tokens (null with fewer than two tokens);
+ * {@code embedding} is the final-norm hidden state after the last token (an ML vector of
+ * {@code d_model}); {@link #withLogits()} adds every position's logits.
+ *
+ * <h2>Policies</h2>
+ * A null or out-of-vocabulary token fails the job naming the column, the sequence and the position;
+ * so do a null key or position, and two rows of a sequence at the same position (long format). An
+ * empty array gives null log-probs, perplexity and embedding.
+ */
+public final class MambaScore {
+  private final MambaModel model;
+  private String tokens = "tokens";
+  private String sequence = "sequence_id";
+  private String position = "position";
+  private String token = "token";
+  private boolean logits;
+
+  private MambaScore(MambaModel model) {
+    this.model = Checks.notNull("model", model);
+  }
+
+  public static MambaScore with(MambaModel model) {
+    return new MambaScore(model);
+  }
+
+  /** The array column of {@link #scoreArrays} (default {@code tokens}). */
+  public MambaScore tokens(String column) {
+    this.tokens = Checks.notNull("tokens", column);
+    return this;
+  }
+
+  /** The sequence key column of the long format (default {@code sequence_id}). */
+  public MambaScore sequence(String column) {
+    this.sequence = Checks.notNull("sequence", column);
+    return this;
+  }
+
+  /** The position column of the long format, ordering a sequence's tokens (default {@code position}). */
+  public MambaScore position(String column) {
+    this.position = Checks.notNull("position", column);
+    return this;
+  }
+
+  /** The token id column of the long format (default {@code token}). */
+  public MambaScore token(String column) {
+    this.token = Checks.notNull("token", column);
+    return this;
+  }
+
+  /** Adds the logits: {@code array<array<double>>} per sequence, {@code array<double>} per token. */
+  public MambaScore withLogits() {
+    this.logits = true;
+    return this;
+  }
+
+  private static StructField field(StructType schema, String name, String role) {
+    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
+      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
+          Arrays.toString(schema.fieldNames()));
+    }
+    return schema.apply(name);
+  }
+
+  private static boolean integral(DataType t) {
+    return t instanceof IntegerType || t instanceof LongType || t.equals(DataTypes.ShortType)
+        || t.equals(DataTypes.ByteType);
+  }
+
+  private Broadcast<MambaModel> broadcast(Dataset<Row> df) {
+    return df.sparkSession().sparkContext().broadcast(model, scala.reflect.ClassTag$.MODULE$.apply(MambaModel.class));
+  }
+
+  /** Every input column plus {@code log_probs, perplexity, embedding} (and {@code logits}). */
+  public Dataset<Row> scoreArrays(Dataset<Row> df) {
+    DataType type = field(df.schema(), tokens, "tokens").dataType();
+    if (!(type instanceof ArrayType) || !integral(((ArrayType) type).elementType())) {
+      Checks.fail("tokens column '%s': expected an array of integer token ids, got %s", tokens, type.simpleString());
+    }
+    StructType out = df.schema().add("log_probs", DataTypes.createArrayType(DataTypes.DoubleType, true), true)
+        .add("perplexity", DataTypes.DoubleType, true).add("embedding", SQLDataTypes.VectorType(), true);
+    if (logits) {
+      out = out.add("logits", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.DoubleType, false)), true);
+    }
+    Broadcast<MambaModel> bc = broadcast(df);
+    int index = df.schema().fieldIndex(tokens);
+    String column = tokens;
+    boolean withLogits = logits;
+    return df.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> {
+      MambaModel m = bc.value();
+      List<Row> scored = new ArrayList<>();
+      long rowNumber = 0;
+      while (rows.hasNext()) {
+        Row r = rows.next();
+        int[] ids = ids(r, index, column, rowNumber++);
+        Scorer s = new Scorer(m, withLogits);
+        try {
+          s.feed(ids, 0, ids.length);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(String.format("tokens column '%s', row %d of its partition: %s", column,
+              rowNumber - 1, e.getMessage()), e);
+        }
+        Object[] values = new Object[r.size() + (withLogits ? 4 : 3)];
+        for (int i = 0; i < r.size(); i++) {
+          values[i] = r.get(i);
+        }
+        values[r.size()] = ids.length == 0 ? null : seq(s.logProbs());
+        values[r.size() + 1] = s.perplexity();
+        values[r.size() + 2] = ids.length == 0 ? null : Vectors.dense(s.lastHidden());
+        if (withLogits) {
+          List<Object> rowsOfLogits = new ArrayList<>();
+          for (List<Double> position : s.logits()) {
+            rowsOfLogits.add(seq(position));
+          }
+          values[r.size() + 3] = seq(rowsOfLogits);
+        }
+        scored.add(RowFactory.create(values));
+      }
+      return scored.iterator();
+    }, Encoders.row(out));
+  }
+
+  /** A Java list as the Scala Seq that Spark's row encoder takes for an array column. */
+  static <T> scala.collection.Seq<T> seq(List<T> list) {
+    return scala.jdk.javaapi.CollectionConverters.asScala(list).toSeq();
+  }
+
+  private static int[] ids(Row r, int index, String column, long rowNumber) {
+    if (r.isNullAt(index)) {
+      throw new IllegalArgumentException(String.format("tokens column '%s': expected an array in every row, got null "
+          + "in row %d of its partition", column, rowNumber));
+    }
+    List<Object> list = r.getList(index);
+    int[] ids = new int[list.size()];
+    for (int i = 0; i < ids.length; i++) {
+      Object v = list.get(i);
+      if (v == null) {
+        throw new IllegalArgumentException(String.format("tokens column '%s': expected a token id at position %d, "
+            + "got null", column, i));
+      }
+      long id = ((Number) v).longValue();
+      ids[i] = id > Integer.MAX_VALUE || id < Integer.MIN_VALUE ? -1 : (int) id;
+    }
+    return ids;
+  }
+
+  /** One row per token: {@code sequence, position, token, log_prob} (and {@code logits}). */
+  public Dataset<Row> scoreTokens(Dataset<Row> df) {
+    return longFormat(df, false);
+  }
+
+  /** One row per sequence: {@code sequence, tokens (count), log_likelihood, perplexity, embedding}. */
+  public Dataset<Row> scoreSequences(Dataset<Row> df) {
+    return longFormat(df, true);
+  }
+
+  private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
+    StructField key = field(df.schema(), sequence, "sequence");
+    DataType posType = field(df.schema(), position, "position").dataType();
+    DataType tokenType = field(df.schema(), token, "token").dataType();
+    if (!integral(posType)) {
+      Checks.fail("position column '%s': expected an integer type, got %s", position, posType.simpleString());
+    }
+    if (!integral(tokenType)) {
+      Checks.fail("token column '%s': expected an integer token id, got %s", token, tokenType.simpleString());
+    }
+    Dataset<Row> rows = df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
+        col(token).cast(DataTypes.LongType).as("__token"));
+    StructType keySchema = new StructType().add(key.name(), key.dataType());
+    StructType out;
+    if (perSequence) {
+      out = new StructType().add(key.name(), key.dataType()).add("tokens", DataTypes.LongType, false)
+          .add("log_likelihood", DataTypes.DoubleType, true).add("perplexity", DataTypes.DoubleType, true)
+          .add("embedding", SQLDataTypes.VectorType(), true);
+    } else {
+      out = new StructType().add(key.name(), key.dataType()).add(position, DataTypes.LongType, false)
+          .add(token, DataTypes.LongType, false).add("log_prob", DataTypes.DoubleType, true);
+      if (logits) {
+        out = out.add("logits", DataTypes.createArrayType(DataTypes.DoubleType, false), true);
+      }
+    }
+    Broadcast<MambaModel> bc = broadcast(df);
+    LongFormatScorer scorer = new LongFormatScorer(bc, perSequence, logits, sequence, position, token);
+    MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
+    return rows.groupByKey(keyOf, Encoders.row(keySchema)).flatMapSortedGroups(new org.apache.spark.sql.Column[] {
+        col("__pos")}, scorer, Encoders.row(out));
+  }
+
+  /** Streams one sequence's rows in position order through the model, a chunk at a time. */
+  static final class LongFormatScorer implements FlatMapGroupsFunction<Row, Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<MambaModel> model;
+    private final boolean perSequence;
+    private final boolean withLogits;
+    private final String sequenceColumn;
+    private final String positionColumn;
+    private final String tokenColumn;
+
+    LongFormatScorer(Broadcast<MambaModel> model, boolean perSequence, boolean withLogits, String sequenceColumn,
+        String positionColumn, String tokenColumn) {
+      this.model = model;
+      this.perSequence = perSequence;
+      this.withLogits = withLogits;
+      this.sequenceColumn = sequenceColumn;
+      this.positionColumn = positionColumn;
+      this.tokenColumn = tokenColumn;
+    }
+
+    @Override
+    public Iterator<Row> call(Row key, Iterator<Row> rows) {
+      Object seq = key.get(0);
+      if (seq == null) {
+        throw new IllegalArgumentException("sequence column '" + sequenceColumn + "': expected a key in every row, "
+            + "got null");
+      }
+      MambaModel m = model.value();
+      Scorer s = new Scorer(m, withLogits && !perSequence);
+      int chunk = MambaModel.CHUNK;
+      int[] ids = new int[chunk];
+      long[] positions = new long[chunk];
+      return new Iterator<Row>() {
+        private final List<Row> pending = new ArrayList<>();
+        private int next;
+        private boolean done;
+        private long previousPosition = Long.MIN_VALUE;
+
+        @Override
+        public boolean hasNext() {
+          while (next == pending.size() && !done) {
+            pending.clear();
+            next = 0;
+            fill();
+          }
+          return next < pending.size();
+        }
+
+        @Override
+        public Row next() {
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return pending.get(next++);
+        }
+
+        private void fill() {
+          int n = 0;
+          while (n < chunk && rows.hasNext()) {
+            Row r = rows.next();
+            if (r.isNullAt(1) || r.isNullAt(2)) {
+              throw new IllegalArgumentException(String.format("sequence %s: expected a %s and a %s in every row, got "
+                  + "null", seq, positionColumn, tokenColumn));
+            }
+            long pos = r.getLong(1);
+            if (pos == previousPosition) {
+              throw new IllegalArgumentException(String.format("sequence %s: expected one row per %s, got two at %d",
+                  seq, positionColumn, pos));
+            }
+            previousPosition = pos;
+            long id = r.getLong(2);
+            if (id < 0 || id >= m.vocab()) {
+              throw new IllegalArgumentException(String.format("sequence %s, %s %d: expected a %s in [0, %d), got %d",
+                  seq, positionColumn, pos, tokenColumn, m.vocab(), id));
+            }
+            ids[n] = (int) id;
+            positions[n] = pos;
+            n++;
+          }
+          if (n > 0) {
+            int before = s.scored();
+            s.feed(ids, 0, n);
+            if (!perSequence) {
+              for (int i = 0; i < n; i++) {
+                double lp = s.logProbAt(before + i);
+                Object logProb = Double.isNaN(lp) && before + i == 0 ? null : lp;
+                pending.add(withLogits
+                    ? RowFactory.create(seq, positions[i], (long) ids[i], logProb, seq(s.chunkLogits(i)))
+                    : RowFactory.create(seq, positions[i], (long) ids[i], logProb));
+              }
+              s.forgetLogProbs();
+            }
+          }
+          if (!rows.hasNext()) {
+            done = true;
+            if (perSequence) {
+              pending.add(RowFactory.create(seq, (long) s.tokens(), s.tokens() < 2 ? null : s.logLikelihood(),
+                  s.perplexity(), s.tokens() == 0 ? null : Vectors.dense(s.lastHidden())));
+            }
+          }
+        }
+      };
+    }
+  }
+}
