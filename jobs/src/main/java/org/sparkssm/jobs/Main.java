@@ -26,6 +26,7 @@ import picocli.CommandLine.ParseResult;
     usageHelpAutoWidth = true,
     description = "State-space sequence models on Apache Spark. Each subcommand takes --help.",
     subcommands = {ForecastCommand.class, EvaluateCommand.class, GenerateCommand.class, ScanCommand.class,
+        org.sparkssm.jobs.score.ScoreCommand.class,
         BenchCommand.class, HelpCommand.class},
     footer = {"", "Examples:",
         "  spark-ssm forecast                      # the sample panel in data-samples/",

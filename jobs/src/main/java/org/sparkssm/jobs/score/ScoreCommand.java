@@ -1,0 +1,119 @@
+package org.sparkssm.jobs.score;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.OutputOptions;
+import org.sparkssm.jobs.cli.SparkCommand;
+import org.sparkssm.jobs.cli.Tables;
+import org.sparkssm.mamba.MambaModel;
+import org.sparkssm.spark.mamba.MambaScore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code score}: token sequences through a Mamba / Mamba-2 checkpoint ({@link MambaScore}), written as Parquet. */
+@Command(name = "score", sortOptions = false, usageHelpAutoWidth = true,
+    description = {
+        "Scores token sequences with a Mamba or Mamba-2 checkpoint trained elsewhere (a mamba_ssm directory: "
+            + "config.json + model.safetensors), in the executors: the log-probability of every token given the ones "
+            + "before it, each sequence's perplexity, and its final hidden state as an embedding. Input: one row per "
+            + "sequence with an array column of token ids (--tokens-col), or one row per token (sequence, position, "
+            + "token columns), where a sequence of any length streams through the model chunk by chunk.",
+        ""},
+    footer = {"", "Examples:",
+        "  spark-ssm score --checkpoint spark-ssm/src/test/resources/golden/mamba/mamba1 \\",
+        "      -i data-samples/tokens-4x300.csv -o /tmp/ppl",
+        "  spark-ssm score --checkpoint ckpt/mamba2-130m -i hdfs:///docs -o hdfs:///out/tok \\",
+        "      --sequence-col doc --position-col pos --token-col id --per token",
+        "  spark-ssm score --checkpoint ckpt/mamba-130m -i prompts.parquet -o out --tokens-col input_ids"})
+public final class ScoreCommand extends SparkCommand {
+  /** What one output row describes. */
+  enum Per {
+    sequence, token
+  }
+
+  @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
+      description = "Checkpoint directory on the driver's file system: config.json and model.safetensors.")
+  private Path checkpoint;
+
+  @Option(names = {"-i", "--input"}, required = true, paramLabel = "URI",
+      description = "Input table: Parquet or CSV with a header, by URI (file:, hdfs: or a plain path).")
+  private String input;
+
+  @Option(names = "--format", paramLabel = "FORMAT", description = "Input format, parquet or csv (default: from the name).")
+  private DataFormat format;
+
+  @Option(names = {"-o", "--out", "--output"}, required = true, paramLabel = "URI", description = "Output folder (Parquet).")
+  private String out;
+
+  @Mixin
+  private OutputOptions output;
+
+  @Option(names = "--tokens-col", paramLabel = "NAME",
+      description = "Array input: the column of token-id arrays (one row per sequence; the other columns are kept).")
+  private String tokensColumn;
+
+  @Option(names = "--sequence-col", paramLabel = "NAME", defaultValue = "sequence_id",
+      description = "Long input: the sequence key column (default: ${DEFAULT-VALUE}).")
+  private String sequenceColumn;
+
+  @Option(names = "--position-col", paramLabel = "NAME", defaultValue = "position",
+      description = "Long input: the column ordering a sequence's tokens (default: ${DEFAULT-VALUE}).")
+  private String positionColumn;
+
+  @Option(names = "--token-col", paramLabel = "NAME", defaultValue = "token",
+      description = "Long input: the token id column (default: ${DEFAULT-VALUE}).")
+  private String tokenColumn;
+
+  @Option(names = "--per", paramLabel = "ROW", defaultValue = "sequence",
+      description = "Long input: one output row per sequence (perplexity, embedding) or per token (log_prob) "
+          + "(default: ${DEFAULT-VALUE}).")
+  private Per per;
+
+  @Option(names = "--with-logits", description = "Also output the logits of every position (large: vocab doubles each).")
+  private boolean withLogits;
+
+  private MambaModel model;
+
+  @Override
+  protected void validate() {
+    for (String f : new String[] {"config.json", "model.safetensors"}) {
+      if (!Files.isRegularFile(checkpoint.resolve(f))) {
+        throw usageError("--checkpoint: expected a directory with config.json and model.safetensors, got no %s in %s",
+            f, checkpoint);
+      }
+    }
+    try {
+      model = MambaModel.load(checkpoint); // a bad checkpoint fails before Spark starts
+    } catch (IOException | IllegalArgumentException e) {
+      throw usageError("--checkpoint: %s", e.getMessage());
+    }
+  }
+
+  @Override
+  protected int run(SparkSession spark) {
+    output.requireAbsent(spark, out);
+    Dataset<Row> table = Tables.read(spark, input, format);
+    MambaScore score = MambaScore.with(model);
+    if (withLogits) {
+      score.withLogits();
+    }
+    Dataset<Row> scored;
+    if (tokensColumn != null) {
+      scored = score.tokens(tokensColumn).scoreArrays(table);
+    } else {
+      score.sequence(sequenceColumn).position(positionColumn).token(tokenColumn);
+      scored = per == Per.token ? score.scoreTokens(table) : score.scoreSequences(table);
+    }
+    Tables.write(scored, out, DataFormat.PARQUET, output.mode());
+    summary("score: %s (%s, %d layers, d_model %d) over %s -> %s", Paths.get(checkpoint.toString()).getFileName(),
+        model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
+    return 0;
+  }
+}

@@ -1,0 +1,81 @@
+package org.sparkssm.jobs.score;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkssm.jobs.JobsTests;
+import org.sparkssm.jobs.JobsTests.Run;
+import org.sparkssm.mamba.MambaModel;
+
+/** The score job on the sample token file with the engine's golden Mamba checkpoint. */
+class ScoreCommandTest {
+  private static final String CHECKPOINT = "../spark-ssm/src/test/resources/golden/mamba/mamba1";
+  private static final String SAMPLE = "../data-samples/tokens-4x300.csv";
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void scoresEachSequenceOfTheSampleAsTheEngineDoes() throws Exception {
+    SparkSession spark = JobsTests.session();
+    String out = dir.resolve("ppl").toString();
+    Run r = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", out, "--quiet");
+    assertEquals(0, r.code(), r::err);
+    MambaModel model = MambaModel.load(Paths.get(CHECKPOINT));
+    Map<String, List<Integer>> docs = new HashMap<>();
+    for (String line : Files.readAllLines(Paths.get(SAMPLE)).subList(1, 1201)) {
+      String[] f = line.split(",");
+      docs.computeIfAbsent(f[0], k -> new ArrayList<>()).add(Integer.parseInt(f[2])); // the file is in position order
+    }
+    List<Row> rows = spark.read().parquet(out).collectAsList();
+    assertEquals(4, rows.size());
+    for (Row row : rows) {
+      int[] ids = docs.get(row.getString(0)).stream().mapToInt(Integer::intValue).toArray();
+      double[] logits = new double[ids.length * model.vocab()];
+      model.forward(ids, 0, ids.length, model.newState(), logits, 0, null, 0);
+      double sum = 0;
+      for (int t = 1; t < ids.length; t++) {
+        double z = 0;
+        for (int v = 0; v < model.vocab(); v++) {
+          z += Math.exp(logits[(t - 1) * model.vocab() + v]);
+        }
+        sum += logits[(t - 1) * model.vocab() + ids[t]] - Math.log(z);
+      }
+      assertEquals(300L, row.getLong(row.fieldIndex("tokens")));
+      assertEquals(sum, row.getDouble(row.fieldIndex("log_likelihood")), 1e-8);
+    }
+    Run again = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", out, "--quiet");
+    assertTrue(again.code() != 0 && again.err().contains(out), again.err());
+
+    Run perToken = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", dir.resolve("tok").toString(),
+        "--per", "token", "--quiet");
+    assertEquals(0, perToken.code(), perToken::err);
+    assertEquals(1200, spark.read().parquet(dir.resolve("tok").toString()).count());
+  }
+
+  @Test
+  void aBadCheckpointIsAUsageErrorBeforeSparkStarts() throws Exception {
+    Path bad = Files.createDirectories(dir.resolve("ckpt"));
+    Files.copy(Paths.get(CHECKPOINT, "config.json"), bad.resolve("config.json"));
+    Run missing = JobsTests.run("score", "--checkpoint", bad.toString(), "-i", SAMPLE, "-o", dir.resolve("o").toString());
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().contains("no model.safetensors"), missing.err());
+    byte[] model = Files.readAllBytes(Paths.get(CHECKPOINT, "model.safetensors"));
+    Files.write(bad.resolve("model.safetensors"), java.util.Arrays.copyOf(model, model.length / 2));
+    Run truncated = JobsTests.run("score", "--checkpoint", bad.toString(), "-i", SAMPLE, "-o",
+        dir.resolve("o").toString());
+    assertEquals(2, truncated.code());
+    assertTrue(truncated.err().contains("model.safetensors") && truncated.err().contains("truncated"), truncated.err());
+  }
+}
