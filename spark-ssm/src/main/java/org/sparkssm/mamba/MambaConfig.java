@@ -215,6 +215,11 @@ public final class MambaConfig implements Serializable {
     return vocabSize;
   }
 
+  /** The depthwise convolution's width. */
+  public int dConv() {
+    return dConv;
+  }
+
   /** {@code expand · d_model}. */
   public int dInner() {
     return dInner;

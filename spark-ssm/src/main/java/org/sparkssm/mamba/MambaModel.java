@@ -9,6 +9,7 @@ import org.sparkssm.Checks;
 import org.sparkssm.scan.CausalConv1d;
 import org.sparkssm.scan.SelectiveScan;
 import org.sparkssm.scan.SsdScan;
+import org.sparkssm.state.ChunkSummary;
 import org.sparkssm.weights.Safetensors;
 
 /**
@@ -172,6 +173,75 @@ public final class MambaModel implements Serializable {
     normF.apply(ws.residual, n, ws.normed);
   }
 
+  // ---- Layer by layer, for a sequence cut into blocks scanned on different machines ----
+  // A block's layer l needs (a) the convolution inputs of the rows before it (its halo: the last
+  // d_conv - 1 normed rows of the block before) and (b) the SSM state entering it, which the
+  // blocks' summaries give in one sequential pass over summaries (not rows); see MambaLongScore.
+
+  public int layers() {
+    return blocks.length;
+  }
+
+  /** {@code hidden = embedding[tokens]}, {@code n × d_model}; a token outside the vocabulary fails naming its index. */
+  public void embed(int[] tokens, int off, int n, double[] hidden) {
+    int dm = config.dModel;
+    for (int t = 0; t < n; t++) {
+      int token = tokens[off + t];
+      if (token < 0 || token >= config.paddedVocab) {
+        Checks.fail("token at index %d: expected an id in [0, %d), got %d", t, config.paddedVocab, token);
+      }
+      System.arraycopy(embedding, token * dm, hidden, t * dm, dm);
+    }
+  }
+
+  /** {@code normed = norm_layer(residual + hidden)} over {@code rows}; the arrays are not modified. */
+  public void layerInput(int layer, double[] residual, double[] hidden, int rows, double[] normed) {
+    double[] sum = new double[rows * config.dModel];
+    for (int k = 0; k < sum.length; k++) {
+      sum[k] = residual[k] + hidden[k];
+    }
+    blocks[layer].norm.apply(sum, rows, normed);
+  }
+
+  /** The layer's convolution state after {@code rows} normed rows (the last ones before a block; zeros before them). */
+  public double[] convStateAfter(int layer, double[] normedTail, int rows) {
+    Mixer m = blocks[layer].mixer;
+    double[] inputs = new double[rows * m.convChannels()];
+    m.convInputs(normedTail, rows, inputs);
+    double[] state = new double[m.convStateSize()];
+    int keep = Math.min(rows, state.length / Math.max(1, m.convChannels()));
+    // Oldest first: the last `keep` inputs fill the end of the state, zeros (the sequence start) before.
+    System.arraycopy(inputs, (rows - keep) * m.convChannels(), state, state.length - keep * m.convChannels(),
+        keep * m.convChannels());
+    return state;
+  }
+
+  /** What the layer's SSM does over {@code rows} normed rows to any incoming state (real, {@link #layerStateSize}). */
+  public ChunkSummary summarizeLayer(int layer, double[] normed, int rows, double[] convState) {
+    return blocks[layer].mixer.summarize(normed, rows, convState);
+  }
+
+  public int layerStateSize(int layer) {
+    return blocks[layer].mixer.ssmStateSize();
+  }
+
+  /** The layer's mixer output for {@code rows} normed rows from the given states (both advanced). */
+  public void mixLayer(int layer, double[] normed, int rows, double[] convState, double[] ssmState, double[] hidden) {
+    blocks[layer].mixer.forward(normed, rows, hidden, convState, ssmState);
+  }
+
+  /** {@code finalHidden = norm_f(residual + hidden)} and, when not null, the logits, over {@code rows}. */
+  public void head(double[] residual, double[] hidden, int rows, double[] finalHidden, double[] logits) {
+    double[] sum = new double[rows * config.dModel];
+    for (int k = 0; k < sum.length; k++) {
+      sum[k] = residual[k] + hidden[k];
+    }
+    normF.apply(sum, rows, finalHidden);
+    if (logits != null) {
+      Linear.apply(finalHidden, 0, rows, config.dModel, lmHead, vocab(), logits, 0);
+    }
+  }
+
   /** Per-call buffers of one chunk. */
   private final class Workspace {
     final double[] hidden;
@@ -312,6 +382,14 @@ public final class MambaModel implements Serializable {
 
     int ssmStateSize();
 
+    /** Writes the convolution inputs of {@code rows} normed rows ({@code rows × channels}) into {@code out}. */
+    void convInputs(double[] in, int rows, double[] out);
+
+    int convChannels();
+
+    /** The SSM summary of {@code rows} from {@code convState} (not modified): what they do to any incoming state. */
+    ChunkSummary summarize(double[] in, int rows, double[] convState);
+
     void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState);
   }
 
@@ -371,7 +449,35 @@ public final class MambaModel implements Serializable {
     }
 
     @Override
+    public int convChannels() {
+      return di;
+    }
+
+    @Override
+    public void convInputs(double[] in, int rows, double[] out) {
+      double[] xz = new double[rows * 2 * di];
+      Linear.apply(in, 0, rows, dm, inProj, 2 * di, xz, 0);
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(xz, t * 2 * di, out, t * di, di);
+      }
+    }
+
+    @Override
+    public ChunkSummary summarize(double[] in, int rows, double[] convState) {
+      double[][] pre = preScan(in, rows, convState.clone());
+      return SelectiveScan.summarize(ssm, pre[0], 0, pre[1], 0, pre[2], 0, rows);
+    }
+
+    @Override
     public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
+      double[][] pre = preScan(in, rows, convState);
+      double[] y = new double[rows * di];
+      SelectiveScan.scan(ssm, pre[0], 0, pre[1], 0, pre[2], 0, pre[3], 0, pre[4], 0, y, 0, rows, ssmState);
+      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+    }
+
+    /** The scan's inputs {u, Δ (raw), B, C, z} of {@code rows}, advancing {@code convState}. */
+    private double[][] preScan(double[] in, int rows, double[] convState) {
       double[] xz = new double[rows * 2 * di]; // (rows, 2 di): x then z per row
       Linear.apply(in, 0, rows, dm, inProj, 2 * di, xz, 0);
       double[] x = new double[rows * di];
@@ -398,9 +504,7 @@ public final class MambaModel implements Serializable {
       }
       double[] delta = new double[rows * di]; // (rows, di), before bias and softplus (the scan applies them)
       Linear.apply(lowRank, 0, rows, rank, dtProj, di, delta, 0);
-      double[] y = new double[rows * di];
-      SelectiveScan.scan(ssm, u, 0, delta, 0, b, 0, cc, 0, z, 0, y, 0, rows, ssmState);
-      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+      return new double[][] {u, delta, b, cc, z};
     }
   }
 
@@ -457,7 +561,44 @@ public final class MambaModel implements Serializable {
     }
 
     @Override
+    public int convChannels() {
+      return di + 2 * groups * n;
+    }
+
+    @Override
+    public void convInputs(double[] in, int rows, double[] out) {
+      int convDim = convChannels();
+      int width = di + convDim + heads;
+      double[] proj = new double[rows * width];
+      Linear.apply(in, 0, rows, dm, inProj, width, proj, 0);
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(proj, t * width + di, out, t * convDim, convDim);
+      }
+    }
+
+    @Override
+    public ChunkSummary summarize(double[] in, int rows, double[] convState) {
+      double[][] pre = preScan(in, rows, convState.clone());
+      return SsdScan.summarize(ssd, rows, pre[0], 0, pre[1], 0, pre[2], 0);
+    }
+
+    @Override
     public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
+      double[][] pre = preScan(in, rows, convState);
+      double[] x = pre[0];
+      double[] dt = pre[1];
+      double[] b = pre[2];
+      double[] cc = pre[3];
+      double[] proj = pre[4];
+      int width = di + convChannels() + heads;
+      double[] y = new double[rows * di];
+      SsdScan.scan(ssd, rows, chunkSize, x, 0, dt, 0, b, 0, cc, 0, y, 0, ssmState);
+      gatedNorm(y, rows, proj, width);
+      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+    }
+
+    /** The scan's inputs {x, dt (raw), B, C} and the projection (for the gate z), advancing {@code convState}. */
+    private double[][] preScan(double[] in, int rows, double[] convState) {
       int gn = groups * n;
       int convDim = di + 2 * gn;
       int width = di + convDim + heads;
@@ -486,9 +627,11 @@ public final class MambaModel implements Serializable {
         }
         System.arraycopy(proj, t * width + di + convDim, dt, t * heads, heads);
       }
-      double[] y = new double[rows * di];
-      SsdScan.scan(ssd, rows, chunkSize, x, 0, dt, 0, b, 0, cc, 0, y, 0, ssmState);
-      // Gated RMSNorm, per group of di / G channels: norm(y · silu(z)) · weight.
+      return new double[][] {x, dt, b, cc, proj};
+    }
+
+    /** Gated RMSNorm in place, per group of di / G channels: norm(y · silu(z)) · weight. */
+    private void gatedNorm(double[] y, int rows, double[] proj, int width) {
       int groupWidth = di / groups;
       for (int t = 0; t < rows; t++) {
         for (int g = 0; g < groups; g++) {
@@ -505,7 +648,6 @@ public final class MambaModel implements Serializable {
           }
         }
       }
-      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
     }
   }
 }

@@ -59,6 +59,7 @@ public final class MambaScore {
   private String position = "position";
   private String token = "token";
   private boolean logits;
+  private long blockTokens = 16384;
 
   private MambaScore(MambaModel model) {
     this.model = Checks.notNull("model", model);
@@ -90,6 +91,54 @@ public final class MambaScore {
   public MambaScore token(String column) {
     this.token = Checks.notNull("token", column);
     return this;
+  }
+
+  /** Rows per block of {@link #scoreAcrossPartitions} (default 16384). */
+  public MambaScore blockTokens(long rows) {
+    this.blockTokens = Checks.positive("blockTokens", (int) Math.min(Integer.MAX_VALUE, rows));
+    return this;
+  }
+
+  /**
+   * {@link #scoreTokens}'s output ({@code sequence, position, token, log_prob}) for sequences too
+   * long for one task: each is cut into blocks of {@link #blockTokens} rows scored on different
+   * executors, layer by layer, with the exact carry ({@link MambaLongScore}); equal to the one-shot
+   * pass. The blocks' last stage stays cached until {@link LongScore#unpersist()}.
+   */
+  public LongScore scoreAcrossPartitions(Dataset<Row> df) {
+    if (logits) {
+      Checks.fail("withLogits: expected scoreTokens or scoreArrays for logits; scoreAcrossPartitions emits log_prob only");
+    }
+    StructField key = field(df.schema(), sequence, "sequence");
+    longFormatChecks(df);
+    if (blockTokens < model.config().dConv() - 1) {
+      Checks.fail("blockTokens: expected at least d_conv - 1 = %d rows (a block's halo comes from the block before), "
+          + "got %d", model.config().dConv() - 1, blockTokens);
+    }
+    Dataset<Row> rows = df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
+        col(token).cast(DataTypes.LongType).as("__token"));
+    int partitions = df.sparkSession().sparkContext().defaultParallelism();
+    MambaLongScore.Result r = MambaLongScore.score(df.sparkSession(), model, rows,
+        new StructType().add(key.name(), key.dataType()), position, token, blockTokens, partitions);
+    return new LongScore(r);
+  }
+
+  /** The output of {@link #scoreAcrossPartitions} and the cached blocks it reads. */
+  public static final class LongScore {
+    private final MambaLongScore.Result result;
+
+    LongScore(MambaLongScore.Result result) {
+      this.result = result;
+    }
+
+    public Dataset<Row> output() {
+      return result.output;
+    }
+
+    /** Releases the cached blocks once the output is written. */
+    public void unpersist() {
+      result.unpersist();
+    }
   }
 
   /** Adds the logits: {@code array<array<double>>} per sequence, {@code array<double>} per token. */
@@ -198,8 +247,7 @@ public final class MambaScore {
     return longFormat(df, true);
   }
 
-  private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
-    StructField key = field(df.schema(), sequence, "sequence");
+  private void longFormatChecks(Dataset<Row> df) {
     DataType posType = field(df.schema(), position, "position").dataType();
     DataType tokenType = field(df.schema(), token, "token").dataType();
     if (!integral(posType)) {
@@ -207,6 +255,15 @@ public final class MambaScore {
     }
     if (!integral(tokenType)) {
       Checks.fail("token column '%s': expected an integer token id, got %s", token, tokenType.simpleString());
+    }
+  }
+
+  private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
+    StructField key = field(df.schema(), sequence, "sequence");
+    longFormatChecks(df);
+    if (blockTokens < model.config().dConv() - 1) {
+      Checks.fail("blockTokens: expected at least d_conv - 1 = %d rows (a block's halo comes from the block before), "
+          + "got %d", model.config().dConv() - 1, blockTokens);
     }
     Dataset<Row> rows = df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
         col(token).cast(DataTypes.LongType).as("__token"));

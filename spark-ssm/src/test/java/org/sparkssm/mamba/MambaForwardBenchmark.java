@@ -1,0 +1,161 @@
+package org.sparkssm.mamba;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.sparkssm.scan.SelectiveScan;
+
+/**
+ * Mamba inference on one core, for BENCHMARKS.md: a forward pass of 256 tokens with a carried state
+ * ({@code tokens/s = score · 256}), the in_proj matmul of one layer on those 256 tokens, the
+ * layer's selective scan, and a register-resident Vector API FMA loop: the core's practical FMA peak,
+ * measured in the same run, against which the matmul and scan rates are stated.
+ * Random Mamba1 checkpoints (RandomCheckpoint): small = d_model 256, 4 layers; medium = d_model 768,
+ * 24 layers (Mamba-130m's shape); vocabulary 8192, d_state 16.
+ *
+ * <p>{@code mvn -pl spark-ssm test-compile exec:exec@jmh -Djmh.args="MambaForwardBenchmark"}
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = "-Xmx6g")
+public class MambaForwardBenchmark {
+  static final int TOKENS = 256;
+  static final int VOCAB = 8192;
+
+  @Param({"small", "medium"})
+  public String size;
+
+  private Path dir;
+  private MambaModel model;
+  private MambaModel.State state;
+  private int[] tokens;
+  private double[] logits;
+  private double[] x;
+  private double[] inProj;
+  private double[] xz;
+  private int dModel;
+  private SelectiveScan.Params scanParams;
+  private double[] u;
+  private double[] delta;
+  private double[] b;
+  private double[] c;
+  private double[] y;
+  private double[] h;
+
+  @Setup(Level.Trial)
+  public void setUp() throws Exception {
+    dModel = size.equals("small") ? 256 : 768;
+    int layers = size.equals("small") ? 4 : 24;
+    dir = Files.createTempDirectory("mamba-bench");
+    RandomCheckpoint.write(dir, dModel, layers, VOCAB, 16, 1);
+    model = MambaModel.load(dir);
+    state = model.newState();
+    SplittableRandom rnd = new SplittableRandom(3);
+    tokens = new int[TOKENS];
+    for (int i = 0; i < TOKENS; i++) {
+      tokens[i] = rnd.nextInt(VOCAB);
+    }
+    logits = new double[TOKENS * model.vocab()];
+    int di = 2 * dModel;
+    x = gaussian(rnd, TOKENS * dModel);
+    inProj = gaussian(rnd, 2 * di * dModel);
+    xz = new double[TOKENS * 2 * di];
+    double[] aLog = new double[di * 16];
+    for (int k = 0; k < aLog.length; k++) {
+      aLog[k] = Math.log(1 + k % 16);
+    }
+    scanParams = SelectiveScan.Params.fromALog(di, 16, 1, aLog, null, new double[di], true);
+    u = gaussian(rnd, TOKENS * di);
+    delta = gaussian(rnd, TOKENS * di);
+    b = gaussian(rnd, TOKENS * 16);
+    c = gaussian(rnd, TOKENS * 16);
+    y = new double[TOKENS * di];
+    h = new double[di * 16];
+  }
+
+  private static double[] gaussian(SplittableRandom rnd, int n) {
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = rnd.nextGaussian();
+    }
+    return out;
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws Exception {
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.delete(f);
+      }
+    }
+    Files.delete(dir);
+  }
+
+  /** 256 tokens through every layer and the LM head, from the carried state. */
+  @Benchmark
+  public double forward() {
+    model.forward(tokens, 0, TOKENS, state, logits, 0, null, 0);
+    return logits[0];
+  }
+
+  /** One layer's in_proj on 256 tokens: 256 · 2 d_inner · d_model FMAs. */
+  @Benchmark
+  public double inProjMatmul() {
+    MambaModel.Linear.apply(x, 0, TOKENS, dModel, inProj, 4 * dModel, xz, 0);
+    return xz[0];
+  }
+
+  /** One layer's selective scan on 256 tokens: d_inner = 2 d_model, N = 16. */
+  @Benchmark
+  public double selectiveScan() {
+    SelectiveScan.scan(scanParams, u, 0, delta, 0, b, 0, c, 0, null, 0, y, 0, TOKENS, h);
+    return h[0];
+  }
+
+  private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_PREFERRED;
+
+  /** 8 independent register accumulators × 2^20 FMAs each per call: the practical FMA peak of a core. */
+  @Benchmark
+  public double fmaPeak() {
+    DoubleVector a0 = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector a1 = a0;
+    DoubleVector a2 = a0;
+    DoubleVector a3 = a0;
+    DoubleVector a4 = a0;
+    DoubleVector a5 = a0;
+    DoubleVector a6 = a0;
+    DoubleVector a7 = a0;
+    DoubleVector m = DoubleVector.broadcast(SPECIES, 0.999999);
+    DoubleVector k = DoubleVector.broadcast(SPECIES, 1e-9);
+    for (int i = 0; i < (1 << 20); i++) {
+      a0 = a0.fma(m, k);
+      a1 = a1.fma(m, k);
+      a2 = a2.fma(m, k);
+      a3 = a3.fma(m, k);
+      a4 = a4.fma(m, k);
+      a5 = a5.fma(m, k);
+      a6 = a6.fma(m, k);
+      a7 = a7.fma(m, k);
+    }
+    return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+  }
+}
