@@ -76,6 +76,11 @@ public final class ScoreCommand extends SparkCommand {
           + "(default: ${DEFAULT-VALUE}).")
   private Per per;
 
+  @Option(names = "--block-tokens", paramLabel = "ROWS",
+      description = "Long input, --per token: cut each sequence into blocks of this many rows scored on different "
+          + "executors, layer by layer with the exact carry (for sequences too long for one task).")
+  private Long blockTokens;
+
   @Option(names = "--with-logits", description = "Also output the logits of every position (large: vocab doubles each).")
   private boolean withLogits;
 
@@ -83,6 +88,9 @@ public final class ScoreCommand extends SparkCommand {
 
   @Override
   protected void validate() {
+    if (blockTokens != null && (tokensColumn != null || per != Per.token || withLogits)) {
+      throw usageError("--block-tokens: expected long input with --per token and no --with-logits");
+    }
     for (String f : new String[] {"config.json", "model.safetensors"}) {
       if (!Files.isRegularFile(checkpoint.resolve(f))) {
         throw usageError("--checkpoint: expected a directory with config.json and model.safetensors, got no %s in %s",
@@ -109,6 +117,17 @@ public final class ScoreCommand extends SparkCommand {
       scored = score.tokens(tokensColumn).scoreArrays(table);
     } else {
       score.sequence(sequenceColumn).position(positionColumn).token(tokenColumn);
+      if (blockTokens != null) {
+        MambaScore.LongScore blocks = score.blockTokens(blockTokens).scoreAcrossPartitions(table);
+        try {
+          Tables.write(blocks.output(), out, DataFormat.PARQUET, output.mode());
+        } finally {
+          blocks.unpersist();
+        }
+        summary("score: %s across partitions, blocks of %d tokens, over %s -> %s", checkpoint.getFileName(), blockTokens,
+            input, out);
+        return 0;
+      }
       scored = per == Per.token ? score.scoreTokens(table) : score.scoreSequences(table);
     }
     Tables.write(scored, out, DataFormat.PARQUET, output.mode());

@@ -62,6 +62,22 @@ class ScoreCommandTest {
         "--per", "token", "--quiet");
     assertEquals(0, perToken.code(), perToken::err);
     assertEquals(1200, spark.read().parquet(dir.resolve("tok").toString()).count());
+
+    // The same per-token log-probabilities with each sequence cut into blocks of 64 rows.
+    Run blocks = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", dir.resolve("blocks").toString(),
+        "--per", "token", "--block-tokens", "64", "--quiet");
+    assertEquals(0, blocks.code(), blocks::err);
+    List<Row> a = spark.read().parquet(dir.resolve("tok").toString()).orderBy("sequence_id", "position").collectAsList();
+    List<Row> b = spark.read().parquet(dir.resolve("blocks").toString()).orderBy("sequence_id", "position")
+        .collectAsList();
+    assertEquals(a.size(), b.size());
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i).isNullAt(3)) {
+        assertTrue(b.get(i).isNullAt(3), a.get(i).toString());
+      } else {
+        assertEquals(a.get(i).getDouble(3), b.get(i).getDouble(3), 1e-9, a.get(i).toString());
+      }
+    }
   }
 
   @Test
