@@ -304,11 +304,23 @@ public final class MambaModel implements Serializable {
     }
   }
 
-  /** {@code y[t, o] = Σ_i x[t, i] W[o, i]}: PyTorch's Linear without bias, W row-major (out, in). */
+  /**
+   * {@code y[t, o] = Σ_i x[t, i] W[o, i]}: PyTorch's Linear without bias, W row-major (out, in); the
+   * Vector API kernel ({@link LinearVector}) when enabled, else the scalar loop.
+   */
   static final class Linear {
     private Linear() {}
 
     static void apply(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
+      if (org.sparkssm.scan.VectorSupport.ENABLED) {
+        LinearVector.apply(x, xOff, rows, in, w, out, y, yOff);
+      } else {
+        applyScalar(x, xOff, rows, in, w, out, y, yOff);
+      }
+    }
+
+    /** The scalar twin: one accumulator per output, in index order. */
+    static void applyScalar(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
       for (int t = 0; t < rows; t++) {
         int xr = xOff + t * in;
         int yr = yOff + t * out;

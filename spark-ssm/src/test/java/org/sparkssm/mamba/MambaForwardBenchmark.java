@@ -23,7 +23,8 @@ import org.sparkssm.scan.SelectiveScan;
 
 /**
  * Mamba inference on one core, for BENCHMARKS.md: a forward pass of 256 tokens with a carried state
- * ({@code tokens/s = score · 256}), the in_proj matmul of one layer on those 256 tokens, the
+ * ({@code tokens/s = score · 256}), the in_proj matmul of one layer on those 256 tokens (Vector API
+ * kernel and its scalar twin), the
  * layer's selective scan, and a register-resident Vector API FMA loop: the core's practical FMA peak,
  * measured in the same run, against which the matmul and scan rates are stated.
  * Random Mamba1 checkpoints (RandomCheckpoint): small = d_model 256, 4 layers; medium = d_model 768,
@@ -121,6 +122,13 @@ public class MambaForwardBenchmark {
   @Benchmark
   public double inProjMatmul() {
     MambaModel.Linear.apply(x, 0, TOKENS, dModel, inProj, 4 * dModel, xz, 0);
+    return xz[0];
+  }
+
+  /** The same product with the scalar twin: the baseline of {@link #inProjMatmul}, in the same run. */
+  @Benchmark
+  public double inProjMatmulScalar() {
+    MambaModel.Linear.applyScalar(x, 0, TOKENS, dModel, inProj, 4 * dModel, xz, 0);
     return xz[0];
   }
 

@@ -1,0 +1,119 @@
+package org.sparkssm.mamba;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@code y[t, o] = Σ_i x[t, i] W[o, i]} on the Vector API: tiles of 4 rows × 3 outputs keep 12
+ * accumulators in registers while x and W rows stream by lanes, so each loaded vector feeds 3 or
+ * 4 FMAs instead of one. Every (t, o) sums in the same order whatever its tile (lanes in order,
+ * then the lanes added left to right, then the scalar remainder), so a row's result does not depend
+ * on which other rows are in the call: chunking a sequence differently gives identical numbers.
+ * Only loaded behind {@link org.sparkssm.scan.VectorSupport#ENABLED}; the scalar twin is
+ * {@link MambaModel.Linear#applyScalar}.
+ */
+final class LinearVector {
+  private LinearVector() {}
+
+  private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+  static void apply(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
+    int vectorEnd = in - in % S.length();
+    double[] lanes = new double[S.length()];
+    int t = 0;
+    for (; t + 4 <= rows; t += 4) {
+      int o = 0;
+      for (; o + 3 <= out; o += 3) {
+        tile(x, xOff + t * in, in, w, o * in, vectorEnd, y, yOff + t * out + o, out, lanes);
+      }
+      for (; o < out; o++) {
+        for (int r = 0; r < 4; r++) {
+          y[yOff + (t + r) * out + o] = dot(x, xOff + (t + r) * in, w, o * in, in, vectorEnd, lanes);
+        }
+      }
+    }
+    for (; t < rows; t++) {
+      for (int o = 0; o < out; o++) {
+        y[yOff + t * out + o] = dot(x, xOff + t * in, w, o * in, in, vectorEnd, lanes);
+      }
+    }
+  }
+
+  /** Four rows from {@code x0} times three W rows from {@code w0} into y (row stride {@code out}). */
+  private static void tile(double[] x, int x0, int in, double[] w, int w0, int vectorEnd, double[] y, int y0, int out,
+      double[] lanes) {
+    DoubleVector a00 = DoubleVector.zero(S);
+    DoubleVector a01 = a00;
+    DoubleVector a02 = a00;
+    DoubleVector a10 = a00;
+    DoubleVector a11 = a00;
+    DoubleVector a12 = a00;
+    DoubleVector a20 = a00;
+    DoubleVector a21 = a00;
+    DoubleVector a22 = a00;
+    DoubleVector a30 = a00;
+    DoubleVector a31 = a00;
+    DoubleVector a32 = a00;
+    for (int i = 0; i < vectorEnd; i += S.length()) {
+      DoubleVector w0v = DoubleVector.fromArray(S, w, w0 + i);
+      DoubleVector w1v = DoubleVector.fromArray(S, w, w0 + in + i);
+      DoubleVector w2v = DoubleVector.fromArray(S, w, w0 + 2 * in + i);
+      DoubleVector xv = DoubleVector.fromArray(S, x, x0 + i);
+      a00 = xv.fma(w0v, a00);
+      a01 = xv.fma(w1v, a01);
+      a02 = xv.fma(w2v, a02);
+      xv = DoubleVector.fromArray(S, x, x0 + in + i);
+      a10 = xv.fma(w0v, a10);
+      a11 = xv.fma(w1v, a11);
+      a12 = xv.fma(w2v, a12);
+      xv = DoubleVector.fromArray(S, x, x0 + 2 * in + i);
+      a20 = xv.fma(w0v, a20);
+      a21 = xv.fma(w1v, a21);
+      a22 = xv.fma(w2v, a22);
+      xv = DoubleVector.fromArray(S, x, x0 + 3 * in + i);
+      a30 = xv.fma(w0v, a30);
+      a31 = xv.fma(w1v, a31);
+      a32 = xv.fma(w2v, a32);
+    }
+    int x1 = x0 + in;
+    int x2 = x0 + 2 * in;
+    int x3 = x0 + 3 * in;
+    int w1 = w0 + in;
+    int w2 = w0 + 2 * in;
+    y[y0] = finish(a00, x, x0, w, w0, in, vectorEnd, lanes);
+    y[y0 + 1] = finish(a01, x, x0, w, w1, in, vectorEnd, lanes);
+    y[y0 + 2] = finish(a02, x, x0, w, w2, in, vectorEnd, lanes);
+    y[y0 + out] = finish(a10, x, x1, w, w0, in, vectorEnd, lanes);
+    y[y0 + out + 1] = finish(a11, x, x1, w, w1, in, vectorEnd, lanes);
+    y[y0 + out + 2] = finish(a12, x, x1, w, w2, in, vectorEnd, lanes);
+    y[y0 + 2 * out] = finish(a20, x, x2, w, w0, in, vectorEnd, lanes);
+    y[y0 + 2 * out + 1] = finish(a21, x, x2, w, w1, in, vectorEnd, lanes);
+    y[y0 + 2 * out + 2] = finish(a22, x, x2, w, w2, in, vectorEnd, lanes);
+    y[y0 + 3 * out] = finish(a30, x, x3, w, w0, in, vectorEnd, lanes);
+    y[y0 + 3 * out + 1] = finish(a31, x, x3, w, w1, in, vectorEnd, lanes);
+    y[y0 + 3 * out + 2] = finish(a32, x, x3, w, w2, in, vectorEnd, lanes);
+  }
+
+  /** One (t, o): the same lane order and reduction as {@link #tile}. */
+  private static double dot(double[] x, int xr, double[] w, int wr, int in, int vectorEnd, double[] lanes) {
+    DoubleVector a = DoubleVector.zero(S);
+    for (int i = 0; i < vectorEnd; i += S.length()) {
+      a = DoubleVector.fromArray(S, x, xr + i).fma(DoubleVector.fromArray(S, w, wr + i), a);
+    }
+    return finish(a, x, xr, w, wr, in, vectorEnd, lanes);
+  }
+
+  /** The lanes added left to right (a fixed order), then the scalar remainder of the row. */
+  private static double finish(DoubleVector acc, double[] x, int xr, double[] w, int wr, int in, int vectorEnd,
+      double[] lanes) {
+    acc.intoArray(lanes, 0);
+    double sum = 0;
+    for (int k = 0; k < lanes.length; k++) {
+      sum += lanes[k];
+    }
+    for (int i = vectorEnd; i < in; i++) {
+      sum += x[xr + i] * w[wr + i];
+    }
+    return sum;
+  }
+}
