@@ -287,6 +287,7 @@ final class MambaLongScore {
     });
   }
 
+  /** {@code log softmax(logits[off .. off + vocab))[token]}, shifted by the max for stability. */
   static double logSoftmaxAt(double[] logits, int off, int vocab, int token) {
     double max = Double.NEGATIVE_INFINITY;
     for (int k = 0; k < vocab; k++) {

@@ -115,8 +115,7 @@ public final class MambaScore {
       Checks.fail("blockTokens: expected at least d_conv - 1 = %d rows (a block's halo comes from the block before), "
           + "got %d", model.config().dConv() - 1, blockTokens);
     }
-    Dataset<Row> rows = df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
-        col(token).cast(DataTypes.LongType).as("__token"));
+    Dataset<Row> rows = longFormatRows(df);
     int partitions = df.sparkSession().sparkContext().defaultParallelism();
     MambaLongScore.Result r = MambaLongScore.score(df.sparkSession(), model, rows,
         new StructType().add(key.name(), key.dataType()), position, token, blockTokens, partitions);
@@ -258,15 +257,16 @@ public final class MambaScore {
     }
   }
 
+  /** {@code [sequence, __pos: long, __token: long]}. */
+  private Dataset<Row> longFormatRows(Dataset<Row> df) {
+    return df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
+        col(token).cast(DataTypes.LongType).as("__token"));
+  }
+
   private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
     StructField key = field(df.schema(), sequence, "sequence");
     longFormatChecks(df);
-    if (blockTokens < model.config().dConv() - 1) {
-      Checks.fail("blockTokens: expected at least d_conv - 1 = %d rows (a block's halo comes from the block before), "
-          + "got %d", model.config().dConv() - 1, blockTokens);
-    }
-    Dataset<Row> rows = df.select(col(sequence), col(position).cast(DataTypes.LongType).as("__pos"),
-        col(token).cast(DataTypes.LongType).as("__token"));
+    Dataset<Row> rows = longFormatRows(df);
     StructType keySchema = new StructType().add(key.name(), key.dataType());
     StructType out;
     if (perSequence) {

@@ -65,17 +65,8 @@ final class Scorer {
     System.arraycopy(chunkHidden, (n - 1) * dModel, lastHidden, 0, dModel);
   }
 
-  /** {@code log softmax(logits[off .. off + V))[token]}, shifted by the max for stability. */
   private double logSoftmaxAt(double[] logits, int off, int token) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int v = 0; v < vocab; v++) {
-      max = Math.max(max, logits[off + v]);
-    }
-    double sum = 0;
-    for (int v = 0; v < vocab; v++) {
-      sum += Math.exp(logits[off + v] - max);
-    }
-    return logits[off + token] - max - Math.log(sum);
+    return MambaLongScore.logSoftmaxAt(logits, off, vocab, token);
   }
 
   private static List<Double> boxed(double[] values, int off, int n) {
