@@ -156,9 +156,7 @@ public final class MambaModel implements Serializable {
 
   private void chunk(int[] tokens, int off, int n, State state, Workspace ws) {
     int dm = config.dModel;
-    for (int t = 0; t < n; t++) {
-      System.arraycopy(embedding, tokens[off + t] * dm, ws.hidden, t * dm, dm);
-    }
+    copyEmbeddings(tokens, off, n, ws.hidden);
     java.util.Arrays.fill(ws.residual, 0, n * dm, 0.0);
     for (int i = 0; i < blocks.length; i++) {
       for (int k = 0; k < n * dm; k++) {
@@ -184,13 +182,20 @@ public final class MambaModel implements Serializable {
 
   /** {@code hidden = embedding[tokens]}, {@code n × d_model}; a token outside the vocabulary fails naming its index. */
   public void embed(int[] tokens, int off, int n, double[] hidden) {
-    int dm = config.dModel;
     for (int t = 0; t < n; t++) {
       int token = tokens[off + t];
       if (token < 0 || token >= config.paddedVocab) {
         Checks.fail("token at index %d: expected an id in [0, %d), got %d", t, config.paddedVocab, token);
       }
-      System.arraycopy(embedding, token * dm, hidden, t * dm, dm);
+    }
+    copyEmbeddings(tokens, off, n, hidden);
+  }
+
+  /** {@code hidden[t] = embedding[tokens[off + t]]}; the tokens are already checked. */
+  private void copyEmbeddings(int[] tokens, int off, int n, double[] hidden) {
+    int dm = config.dModel;
+    for (int t = 0; t < n; t++) {
+      System.arraycopy(embedding, tokens[off + t] * dm, hidden, t * dm, dm);
     }
   }
 
@@ -297,10 +302,6 @@ public final class MambaModel implements Serializable {
     double[] get(String name, long... shape) throws IOException {
       used.add(name);
       return file.read(name, shape);
-    }
-
-    boolean has(String name) {
-      return file.contains(name);
     }
   }
 

@@ -3,7 +3,6 @@ package org.sparkssm.jobs.score;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -131,7 +130,7 @@ public final class ScoreCommand extends SparkCommand {
       scored = per == Per.token ? score.scoreTokens(table) : score.scoreSequences(table);
     }
     Tables.write(scored, out, DataFormat.PARQUET, output.mode());
-    summary("score: %s (%s, %d layers, d_model %d) over %s -> %s", Paths.get(checkpoint.toString()).getFileName(),
+    summary("score: %s (%s, %d layers, d_model %d) over %s -> %s", checkpoint.getFileName(),
         model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
     return 0;
   }

@@ -20,14 +20,13 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.NumericType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.RidgeStats;
 import org.sparkssm.forecast.WindowFeatures;
+import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.spark.scan.TimeCodec;
 
 /**
@@ -131,24 +130,9 @@ public final class SsmForecast {
   /** Checks the columns before any job runs (MLlib's transformSchema). */
   void validate() {
     StructType schema = input.schema();
-    field(schema, series, "series");
-    DataType timeType = field(schema, time, "time").dataType();
-    if (!TimeCodec.supports(timeType)) {
-      Checks.fail("time column '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time,
-          timeType.simpleString());
-    }
-    DataType valueType = field(schema, value, "value").dataType();
-    if (!(valueType instanceof NumericType)) {
-      Checks.fail("value column '%s': expected a numeric type, got %s", value, valueType.simpleString());
-    }
-  }
-
-  private static StructField field(StructType schema, String name, String role) {
-    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
-      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
-          Arrays.toString(schema.fieldNames()));
-    }
-    return schema.apply(name);
+    InputColumns.field(schema, series, "series");
+    InputColumns.time(schema, time);
+    InputColumns.numeric(schema, value);
   }
 
   /** Fits the model: one pass over the data (plus a row count per series for {@link WindowSplit#lastRows}). */
@@ -243,7 +227,7 @@ public final class SsmForecast {
   /** {@code [key, t: long, v: double]}, hash-partitioned by series and sorted by time within. */
   static Dataset<Row> sortedRows(Dataset<Row> df, Columns c) {
     for (String name : new String[] {c.series, c.time, c.value}) {
-      field(df.schema(), name, "input");
+      InputColumns.field(df.schema(), name, "input");
     }
     return df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
         col(c.value).cast(DataTypes.DoubleType).as("__v"))

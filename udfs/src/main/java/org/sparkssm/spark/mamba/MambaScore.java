@@ -3,12 +3,10 @@ package org.sparkssm.spark.mamba;
 import static org.apache.spark.sql.functions.col;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapGroupsFunction;
 import org.apache.spark.api.java.function.MapFunction;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -25,6 +23,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.Checks;
 import org.sparkssm.mamba.MambaModel;
+import org.sparkssm.spark.scan.InputColumns;
 
 /**
  * Scores token sequences with a Mamba / Mamba-2 checkpoint ({@link MambaModel}) inside the executor
@@ -109,7 +108,7 @@ public final class MambaScore {
     if (logits) {
       Checks.fail("withLogits: expected scoreTokens or scoreArrays for logits; scoreAcrossPartitions emits log_prob only");
     }
-    StructField key = field(df.schema(), sequence, "sequence");
+    StructField key = InputColumns.field(df.schema(), sequence, "sequence");
     longFormatChecks(df);
     if (blockTokens < model.config().dConv() - 1) {
       Checks.fail("blockTokens: expected at least d_conv - 1 = %d rows (a block's halo comes from the block before), "
@@ -146,14 +145,6 @@ public final class MambaScore {
     return this;
   }
 
-  private static StructField field(StructType schema, String name, String role) {
-    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
-      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
-          Arrays.toString(schema.fieldNames()));
-    }
-    return schema.apply(name);
-  }
-
   private static boolean integral(DataType t) {
     return t instanceof IntegerType || t instanceof LongType || t.equals(DataTypes.ShortType)
         || t.equals(DataTypes.ByteType);
@@ -165,7 +156,7 @@ public final class MambaScore {
 
   /** Every input column plus {@code log_probs, perplexity, embedding} (and {@code logits}). */
   public Dataset<Row> scoreArrays(Dataset<Row> df) {
-    DataType type = field(df.schema(), tokens, "tokens").dataType();
+    DataType type = InputColumns.field(df.schema(), tokens, "tokens").dataType();
     if (!(type instanceof ArrayType) || !integral(((ArrayType) type).elementType())) {
       Checks.fail("tokens column '%s': expected an array of integer token ids, got %s", tokens, type.simpleString());
     }
@@ -178,37 +169,30 @@ public final class MambaScore {
     int index = df.schema().fieldIndex(tokens);
     String column = tokens;
     boolean withLogits = logits;
-    return df.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> {
-      MambaModel m = bc.value();
-      List<Row> scored = new ArrayList<>();
-      long rowNumber = 0;
-      while (rows.hasNext()) {
-        Row r = rows.next();
-        int[] ids = ids(r, index, column, rowNumber++);
-        Scorer s = new Scorer(m, withLogits);
-        try {
-          s.feed(ids, 0, ids.length);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(String.format("tokens column '%s', row %d of its partition: %s", column,
-              rowNumber - 1, e.getMessage()), e);
-        }
-        Object[] values = new Object[r.size() + (withLogits ? 4 : 3)];
-        for (int i = 0; i < r.size(); i++) {
-          values[i] = r.get(i);
-        }
-        values[r.size()] = ids.length == 0 ? null : seq(s.logProbs());
-        values[r.size() + 1] = s.perplexity();
-        values[r.size() + 2] = ids.length == 0 ? null : Vectors.dense(s.lastHidden());
-        if (withLogits) {
-          List<Object> rowsOfLogits = new ArrayList<>();
-          for (List<Double> position : s.logits()) {
-            rowsOfLogits.add(seq(position));
-          }
-          values[r.size() + 3] = seq(rowsOfLogits);
-        }
-        scored.add(RowFactory.create(values));
+    return df.map((MapFunction<Row, Row>) r -> {
+      int[] ids = ids(r, index, column);
+      Scorer s = new Scorer(bc.value(), withLogits);
+      try {
+        s.feed(ids, 0, ids.length);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(String.format("tokens column '%s', row %s: %s", column, r, e.getMessage()),
+            e);
       }
-      return scored.iterator();
+        Object[] values = new Object[r.size() + (withLogits ? 4 : 3)];
+      for (int i = 0; i < r.size(); i++) {
+        values[i] = r.get(i);
+      }
+      values[r.size()] = ids.length == 0 ? null : seq(s.logProbs());
+      values[r.size() + 1] = s.perplexity();
+      values[r.size() + 2] = ids.length == 0 ? null : Vectors.dense(s.lastHidden());
+      if (withLogits) {
+        List<Object> rowsOfLogits = new ArrayList<>();
+        for (List<Double> position : s.logits()) {
+          rowsOfLogits.add(seq(position));
+        }
+        values[r.size() + 3] = seq(rowsOfLogits);
+      }
+      return RowFactory.create(values);
     }, Encoders.row(out));
   }
 
@@ -217,10 +201,10 @@ public final class MambaScore {
     return scala.jdk.javaapi.CollectionConverters.asScala(list).toSeq();
   }
 
-  private static int[] ids(Row r, int index, String column, long rowNumber) {
+  private static int[] ids(Row r, int index, String column) {
     if (r.isNullAt(index)) {
       throw new IllegalArgumentException(String.format("tokens column '%s': expected an array in every row, got null "
-          + "in row %d of its partition", column, rowNumber));
+          + "in row %s", column, r));
     }
     List<Object> list = r.getList(index);
     int[] ids = new int[list.size()];
@@ -247,8 +231,8 @@ public final class MambaScore {
   }
 
   private void longFormatChecks(Dataset<Row> df) {
-    DataType posType = field(df.schema(), position, "position").dataType();
-    DataType tokenType = field(df.schema(), token, "token").dataType();
+    DataType posType = InputColumns.field(df.schema(), position, "position").dataType();
+    DataType tokenType = InputColumns.field(df.schema(), token, "token").dataType();
     if (!integral(posType)) {
       Checks.fail("position column '%s': expected an integer type, got %s", position, posType.simpleString());
     }
@@ -264,7 +248,7 @@ public final class MambaScore {
   }
 
   private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
-    StructField key = field(df.schema(), sequence, "sequence");
+    StructField key = InputColumns.field(df.schema(), sequence, "sequence");
     longFormatChecks(df);
     Dataset<Row> rows = longFormatRows(df);
     StructType keySchema = new StructType().add(key.name(), key.dataType());
@@ -367,7 +351,7 @@ public final class MambaScore {
             n++;
           }
           if (n > 0) {
-            int before = s.scored();
+            int before = s.tokens();
             s.feed(ids, 0, n);
             if (!perSequence) {
               for (int i = 0; i < n; i++) {

@@ -81,10 +81,6 @@ final class Scorer {
     return tokens;
   }
 
-  int scored() {
-    return tokens;
-  }
-
   /** The log-probability of token {@code index} (from 0 in the sequence); NaN for the first. */
   double logProbAt(int index) {
     return logProbs.get(index - logProbBase);

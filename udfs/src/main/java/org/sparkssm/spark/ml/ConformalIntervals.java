@@ -27,8 +27,18 @@ final class ConformalIntervals {
     if (levels.length == 0) {
       return out;
     }
+    // Cached: counted, then ranked; forecasting the calibration windows is the expensive part.
     Dataset<Row> errors = calibration.testPredictions(df)
-        .select(col("step"), functions.abs(col("actual").minus(col("forecast"))).as("error"));
+        .select(col("step"), functions.abs(col("actual").minus(col("forecast"))).as("error"))
+        .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    try {
+      return ranked(errors, levels, out);
+    } finally {
+      errors.unpersist();
+    }
+  }
+
+  private static double[][] ranked(Dataset<Row> errors, double[] levels, double[][] out) {
     // Every calibration window gives one error per step, so each step has the same n.
     long n = errors.filter(col("step").equalTo(1)).count();
     int[] ranks = new int[levels.length];

@@ -109,8 +109,6 @@ final class ForecasterParams {
     StageParams.requireColumns(schema, get(seriesCol), get(timeCol), get(valueCol));
     StructField series = schema.apply(get(seriesCol));
     StructField time = schema.apply(get(timeCol));
-    StageParams.requireTime(time);
-    StageParams.requireNumeric(schema, get(valueCol));
     StructType out = new StructType().add(series.name(), series.dataType(), true).add(time.name(), time.dataType(), true)
         .add(get(stepCol), DataTypes.IntegerType, true).add(get(predictionCol), DataTypes.DoubleType, true);
     String[] lo = intervalColumns("lo");

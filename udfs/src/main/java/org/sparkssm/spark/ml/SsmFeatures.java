@@ -241,8 +241,6 @@ public final class SsmFeatures extends Transformer implements DefaultParamsWrita
     scanModel(); // a bad combination of model params fails here, before any job
     StructField series = schema.apply(getOrDefault(seriesCol));
     StructField time = schema.apply(getOrDefault(timeCol));
-    StageParams.requireTime(time);
-    StageParams.requireNumeric(schema, getOrDefault(inputCols));
     return new StructType(new StructField[] {
         DataTypes.createStructField(series.name(), series.dataType(), true),
         DataTypes.createStructField(time.name(), time.dataType(), true),

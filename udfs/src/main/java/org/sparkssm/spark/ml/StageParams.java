@@ -1,11 +1,8 @@
 package org.sparkssm.spark.ml;
 
 import java.util.Arrays;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.NumericType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import org.sparkssm.spark.scan.TimeCodec;
+import org.sparkssm.spark.scan.InputColumns;
 import scala.Function1;
 import scala.runtime.AbstractFunction1;
 
@@ -45,37 +42,12 @@ final class StageParams {
 
   interface SerializablePredicate<T> extends java.util.function.Predicate<T>, java.io.Serializable {}
 
-  /** Every named column exists, or an error naming the missing one and the columns there are. */
+  /** The series, time and value columns exist and have usable types (errors name the column). */
   static void requireColumns(StructType schema, String series, String time, String... values) {
-    require(schema, "seriesCol", series);
-    require(schema, "timeCol", time);
+    InputColumns.field(schema, series, "series");
+    InputColumns.time(schema, time);
     for (String v : values) {
-      require(schema, "value column", v);
-    }
-  }
-
-  private static void require(StructType schema, String role, String name) {
-    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
-      throw new IllegalArgumentException(String.format("%s '%s': expected a column of the input, got none among %s",
-          role, name, Arrays.toString(schema.fieldNames())));
-    }
-  }
-
-  static void requireTime(StructField time) {
-    if (!TimeCodec.supports(time.dataType())) {
-      throw new IllegalArgumentException(String.format(
-          "timeCol '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time.name(),
-          time.dataType().simpleString()));
-    }
-  }
-
-  static void requireNumeric(StructType schema, String... columns) {
-    for (String c : columns) {
-      DataType type = schema.apply(c).dataType();
-      if (!(type instanceof NumericType)) {
-        throw new IllegalArgumentException(String.format("value column '%s': expected a numeric type, got %s", c,
-            type.simpleString()));
-      }
+      InputColumns.numeric(schema, v);
     }
   }
 }

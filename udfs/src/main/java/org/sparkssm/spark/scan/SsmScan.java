@@ -18,7 +18,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.streaming.GroupStateTimeout;
@@ -291,13 +290,8 @@ public final class SsmScan {
       Checks.fail("model: expected a ScanModel, got none (call model(...))");
     }
     StructType schema = input.schema();
-    StructField seriesField = field(schema, series, "series");
-    StructField timeField = field(schema, time, "time");
-    DataType timeType = timeField.dataType();
-    if (!TimeCodec.supports(timeType)) {
-      Checks.fail("time column '%s': expected timestamp, timestamp_ntz, date, long or int, got %s", time,
-          timeType.simpleString());
-    }
+    StructField seriesField = InputColumns.field(schema, series, "series");
+    DataType timeType = InputColumns.time(schema, time).dataType();
     if (stepEvery > 0 && !(model instanceof org.sparkssm.scan.IrregularScanModel)) {
       Checks.fail("stepEvery: expected an IrregularScanModel (e.g. ContinuousDiagonalSsm) for per-step Δt, got %s",
           model.getClass().getSimpleName());
@@ -307,10 +301,7 @@ public final class SsmScan {
           values.length, Arrays.toString(values));
     }
     for (String v : values) {
-      DataType type = field(schema, v, "value").dataType();
-      if (!(type instanceof NumericType)) {
-        Checks.fail("value column '%s': expected a numeric type, got %s", v, type.simpleString());
-      }
+      InputColumns.numeric(schema, v);
     }
     if (outputColumns != null && outputColumns.length != model.outputs()) {
       Checks.fail("outputColumns: expected %d names (the model's outputs), got %d", model.outputs(),
@@ -331,14 +322,6 @@ public final class SsmScan {
       out.add(DataTypes.createStructField(stateColumn, SQLDataTypes.VectorType(), true));
     }
     return DataTypes.createStructType(out);
-  }
-
-  private static StructField field(StructType schema, String name, String role) {
-    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
-      Checks.fail("%s column '%s': expected a column of the input, got none among %s", role, name,
-          Arrays.toString(schema.fieldNames()));
-    }
-    return schema.apply(name);
   }
 
   /**
@@ -460,7 +443,7 @@ public final class SsmScan {
   private Dataset<Row> savedStateRows(DataType timeType, DataType seriesType) {
     StructType stateSchema = savedStates.schema();
     for (String c : new String[] {series, STATE_LAST_TIME, STATE_BYTES, STATE_VERSION, STATE_FINGERPRINT}) {
-      field(stateSchema, c, "state table");
+      InputColumns.field(stateSchema, c, "state table");
     }
     return savedStates.select(
         col(series).cast(seriesType),

@@ -165,4 +165,19 @@ class SsmFeaturesTest {
     assertTrue(spark.read().json(path + "/metadata").select(col("class")).first().getString(0)
         .equals(SsmFeatures.class.getName()));
   }
+
+  @Test
+  void aPipelineOfTheFeaturesAndAnMllibEstimatorSavesAndLoadsWithIdenticalOutput() throws Exception {
+    Dataset<Row> df = MlFixtures.frame(spark, MlFixtures.panel(9, 8, 40, 0.3));
+    org.apache.spark.ml.Pipeline pipeline = new org.apache.spark.ml.Pipeline().setStages(
+        new org.apache.spark.ml.PipelineStage[] {legt().setLastStepOnly(true),
+            new org.apache.spark.ml.clustering.KMeans().setK(2).setSeed(1).setFeaturesCol("ssm_state")});
+    org.apache.spark.ml.PipelineModel fitted = pipeline.fit(df);
+    String path = tmp.resolve("pipeline").toString();
+    fitted.save(path);
+    org.apache.spark.ml.PipelineModel loaded = org.apache.spark.ml.PipelineModel.load(path);
+    assertEquals(fitted.transform(df).orderBy("unique_id").collectAsList(),
+        loaded.transform(df).orderBy("unique_id").collectAsList());
+    assertEquals(8, loaded.transform(df).count(), "one row per series");
+  }
 }

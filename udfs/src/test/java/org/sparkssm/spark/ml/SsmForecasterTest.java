@@ -80,7 +80,7 @@ class SsmForecasterTest {
     String time = assertThrows(IllegalArgumentException.class,
         () -> legt().setTimeCol("when").transformSchema(MlFixtures.SCHEMA.add("when", DataTypes.StringType)))
         .getMessage();
-    assertTrue(time.contains("timeCol 'when'") && time.contains("string"), time);
+    assertTrue(time.contains("time column 'when'") && time.contains("string"), time);
     String names = assertThrows(IllegalArgumentException.class,
         () -> legt().setPredictionCol("step").transformSchema(MlFixtures.SCHEMA)).getMessage();
     assertTrue(names.contains("distinct"), names);
