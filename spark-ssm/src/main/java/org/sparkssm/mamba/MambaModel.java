@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 import org.sparkssm.Checks;
+import org.sparkssm.nn.MatMul;
 import org.sparkssm.scan.CausalConv1d;
 import org.sparkssm.scan.SelectiveScan;
 import org.sparkssm.scan.SsdScan;
@@ -305,35 +306,17 @@ public final class MambaModel implements Serializable {
     }
   }
 
-  /**
-   * {@code y[t, o] = Σ_i x[t, i] W[o, i]}: PyTorch's Linear without bias, W row-major (out, in); the
-   * Vector API kernel ({@link LinearVector}) when enabled, else the scalar loop.
-   */
+  /** {@code y[t, o] = Σ_i x[t, i] W[o, i]}: PyTorch's Linear without bias, W row-major (out, in). */
   static final class Linear {
     private Linear() {}
 
     static void apply(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
-      if (org.sparkssm.scan.VectorSupport.ENABLED) {
-        LinearVector.apply(x, xOff, rows, in, w, out, y, yOff);
-      } else {
-        applyScalar(x, xOff, rows, in, w, out, y, yOff);
-      }
+      MatMul.xWt(x, xOff, rows, in, w, 0, out, y, yOff);
     }
 
-    /** The scalar twin: one accumulator per output, in index order. */
+    /** The scalar twin. */
     static void applyScalar(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
-      for (int t = 0; t < rows; t++) {
-        int xr = xOff + t * in;
-        int yr = yOff + t * out;
-        for (int o = 0; o < out; o++) {
-          int wr = o * in;
-          double acc = 0;
-          for (int i = 0; i < in; i++) {
-            acc += x[xr + i] * w[wr + i];
-          }
-          y[yr + o] = acc;
-        }
-      }
+      MatMul.xWtScalar(x, xOff, rows, in, w, 0, out, y, yOff);
     }
   }
 

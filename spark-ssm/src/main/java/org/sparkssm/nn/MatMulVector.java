@@ -1,4 +1,4 @@
-package org.sparkssm.mamba;
+package org.sparkssm.nn;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -10,31 +10,31 @@ import jdk.incubator.vector.VectorSpecies;
  * then the lanes added left to right, then the scalar remainder), so a row's result does not depend
  * on which other rows are in the call: chunking a sequence differently gives identical numbers.
  * Only loaded behind {@link org.sparkssm.scan.VectorSupport#ENABLED}; the scalar twin is
- * {@link MambaModel.Linear#applyScalar}.
+ * {@link MatMul#xWtScalar}.
  */
-final class LinearVector {
-  private LinearVector() {}
+final class MatMulVector {
+  private MatMulVector() {}
 
   private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
 
-  static void apply(double[] x, int xOff, int rows, int in, double[] w, int out, double[] y, int yOff) {
+  static void xWt(double[] x, int xOff, int rows, int in, double[] w, int wOff, int out, double[] y, int yOff) {
     int vectorEnd = in - in % S.length();
     double[] lanes = new double[S.length()];
     int t = 0;
     for (; t + 4 <= rows; t += 4) {
       int o = 0;
       for (; o + 3 <= out; o += 3) {
-        tile(x, xOff + t * in, in, w, o * in, vectorEnd, y, yOff + t * out + o, out, lanes);
+        tile(x, xOff + t * in, in, w, wOff + o * in, vectorEnd, y, yOff + t * out + o, out, lanes);
       }
       for (; o < out; o++) {
         for (int r = 0; r < 4; r++) {
-          y[yOff + (t + r) * out + o] = dot(x, xOff + (t + r) * in, w, o * in, in, vectorEnd, lanes);
+          y[yOff + (t + r) * out + o] = dot(x, xOff + (t + r) * in, w, wOff + o * in, in, vectorEnd, lanes);
         }
       }
     }
     for (; t < rows; t++) {
       for (int o = 0; o < out; o++) {
-        y[yOff + t * out + o] = dot(x, xOff + t * in, w, o * in, in, vectorEnd, lanes);
+        y[yOff + t * out + o] = dot(x, xOff + t * in, w, wOff + o * in, in, vectorEnd, lanes);
       }
     }
   }
