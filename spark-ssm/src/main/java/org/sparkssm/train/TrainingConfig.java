@@ -1,0 +1,107 @@
+package org.sparkssm.train;
+
+import org.sparkssm.Checks;
+import org.sparkssm.nn.LearningRate;
+import org.sparkssm.nn.Loss;
+
+/**
+ * Everything that decides a training run besides the data and the model: with the same data,
+ * model and config (the seed included), training gives bit-identical weights, whatever the number
+ * of threads. Every value is checked when the config is built, naming the parameter, so a bad
+ * setting fails before any work.
+ *
+ * @param epochs the most passes over the training windows
+ * @param batchSize windows per optimizer step
+ * @param learningRate the base rate of the schedule
+ * @param schedule how the rate moves over steps ({@link LearningRate.Kind})
+ * @param warmupSteps linear warm-up steps
+ * @param weightDecay AdamW's decoupled decay (matrices only)
+ * @param clipNorm global gradient-norm clip; 0 for none
+ * @param loss the training loss
+ * @param patience epochs without a better validation MSE before stopping; 0 never stops early
+ * @param windowsPerEpoch windows drawn per epoch (a fresh seeded permutation each epoch); 0 for all
+ * @param seed initialization, shuffling and dropout
+ * @param threads worker threads for a batch's gradient and for scoring (does not change results)
+ */
+public record TrainingConfig(int epochs, int batchSize, double learningRate, LearningRate.Kind schedule,
+    int warmupSteps, double weightDecay, double clipNorm, Loss loss, int patience, int windowsPerEpoch, long seed,
+    int threads) {
+  public TrainingConfig {
+    Checks.positive("epochs", epochs);
+    Checks.positive("batch size", batchSize);
+    Checks.positiveFinite("learning rate", learningRate);
+    Checks.notNull("schedule", schedule);
+    Checks.nonNegative("warmup steps", warmupSteps);
+    if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+      Checks.fail("weight decay: expected a finite value >= 0, got %s", weightDecay);
+    }
+    if (!(clipNorm >= 0) || Double.isInfinite(clipNorm)) {
+      Checks.fail("clip norm: expected a finite value >= 0 (0: no clipping), got %s", clipNorm);
+    }
+    Checks.notNull("loss", loss);
+    Checks.nonNegative("patience", patience);
+    Checks.nonNegative("windows per epoch", windowsPerEpoch);
+    Checks.positive("threads", threads);
+  }
+
+  /** Defaults close to Time-Series-Library's: 10 epochs, batch 32, lr 1e-3 cosine, patience 3, MSE, clip 1. */
+  public static TrainingConfig defaults() {
+    return new TrainingConfig(10, 32, 1e-3, LearningRate.Kind.COSINE, 0, 0.0, 1.0, Loss.mse(), 3, 0, 2021,
+        Math.max(1, Runtime.getRuntime().availableProcessors()));
+  }
+
+  public TrainingConfig withEpochs(int e) {
+    return new TrainingConfig(e, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withLearningRate(double lr) {
+    return new TrainingConfig(epochs, batchSize, lr, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withSeed(long s) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
+        patience, windowsPerEpoch, s, threads);
+  }
+
+  public TrainingConfig withThreads(int t) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
+        patience, windowsPerEpoch, seed, t);
+  }
+
+  public TrainingConfig withBatchSize(int b) {
+    return new TrainingConfig(epochs, b, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withWindowsPerEpoch(int n) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
+        patience, n, seed, threads);
+  }
+
+  public TrainingConfig withPatience(int p) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, p,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withLoss(Loss l) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, l,
+        patience, windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withSchedule(LearningRate.Kind k, int warmup) {
+    return new TrainingConfig(epochs, batchSize, learningRate, k, warmup, weightDecay, clipNorm, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withWeightDecay(double wd) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, wd, clipNorm, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+
+  public TrainingConfig withClipNorm(double c) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, c, loss, patience,
+        windowsPerEpoch, seed, threads);
+  }
+}

@@ -1,0 +1,40 @@
+package org.sparkssm.train;
+
+import org.sparkssm.nn.ParameterLayout;
+
+/**
+ * A forecasting network over multichannel windows: it reads {@code L × C} values (the lookback,
+ * time-major {@code x[(b * L + t) * C + c]}) and predicts {@code H × C}
+ * ({@code pred[(b * H + t) * C + c]}), on the scale of its input (instance normalization, where a
+ * model uses it, happens inside). Weights and gradients are flat arrays in {@link #layout()};
+ * everything a forward keeps for its backward lives in a {@link Workspace}, one per thread.
+ */
+public interface WindowModel {
+  /** Marker for a model's per-thread activations and scratch, sized for a maximum batch. */
+  interface Workspace {}
+
+  /** The model's name and hyperparameters, e.g. {@code smamba(d_model=64, layers=2, ...)}. */
+  String describe();
+
+  ParameterLayout layout();
+
+  int lookback();
+
+  int horizon();
+
+  int channels();
+
+  /** Seeded initialization of every tensor. */
+  void init(double[] w, long seed);
+
+  Workspace workspace(int maxBatch);
+
+  /**
+   * Predicts {@code batch} windows. {@code dropoutSeeds} (one per window) switches training mode
+   * on (dropout active, activations kept for {@link #backward}); null is evaluation mode.
+   */
+  void forward(double[] w, double[] x, int batch, double[] pred, Workspace ws, long[] dropoutSeeds);
+
+  /** Accumulates into {@code gw} the gradient of the loss whose gradient with respect to pred is {@code dPred}. */
+  void backward(double[] w, double[] gw, double[] dPred, int batch, Workspace ws);
+}
