@@ -1,0 +1,165 @@
+package org.sparkssm.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.sparkssm.Checks;
+import org.sparkssm.forecast.LtsfData;
+import org.sparkssm.forecast.LtsfSplit;
+import org.sparkssm.forecast.LtsfSplit.Part;
+
+/**
+ * The LTSF protocol ({@link org.sparkssm.forecast.LtsfEvaluation}'s split, train-row z-scores,
+ * every test window, MSE / MAE on the normalized scale over every window × step × channel) for
+ * trained networks. Each candidate setting (model × hyperparameters × learning rate) is trained on
+ * the training windows with early stopping on the validation windows; the candidate with the
+ * lowest validation MSE is the only one scored on the test windows, once.
+ *
+ * <p>Command line (one line per cell on stdout; {@code --out} appends tab-separated rows):
+ * <pre>
+ *   java -cp spark-ssm/target/classes org.sparkssm.train.LtsfTraining --data ../shared/data \
+ *       --datasets ETTh1 -L 96 -H 96,192 --models smamba --d-model 64,128 --lr 1e-3,5e-4 --out cells.tsv
+ * </pre>
+ */
+public final class LtsfTraining {
+  private LtsfTraining() {}
+
+  /** One evaluated cell: the chosen setting and its test scores. */
+  public record Cell(String dataset, String settings, int lookback, int horizon, double learningRate, double mse,
+      double mae, double validationMse, int bestEpoch, int epochsRun, int trainWindows, int skippedWindows, long seed,
+      double seconds, int candidates) {
+    static final String HEADER = "dataset\tsettings\tL\tH\tlr\ttest_mse\ttest_mae\tval_mse\tbest_epoch\tepochs\t"
+        + "train_windows\tskipped\tseed\tseconds\tcandidates";
+
+    String tsv() {
+      return String.format(Locale.ROOT, "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6f\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d", dataset,
+          settings, lookback, horizon, learningRate, mse, mae, validationMse, bestEpoch, epochsRun, trainWindows,
+          skippedWindows, seed, seconds, candidates);
+    }
+  }
+
+  /** Trains every candidate, picks on validation, scores the pick on test. */
+  public static Cell run(String dataset, LtsfData data, LtsfSplit split, List<DeepModels> models, double[] rates,
+      int lookback, int horizon, TrainingConfig cfg, PrintStream log) {
+    Checks.notNull("data", data);
+    if (models.isEmpty() || rates.length == 0) {
+      Checks.fail("candidates: expected at least one model and one learning rate, got %d and %d", models.size(),
+          rates.length);
+    }
+    long start = System.nanoTime();
+    split.check(data.source(), data.rows(), lookback, horizon);
+    double[][] z = data.standardized(split.trainEnd());
+    Windows train = Windows.of(z, split.from(Part.TRAIN, lookback), split.to(Part.TRAIN), lookback, horizon);
+    Windows val = Windows.of(z, split.from(Part.VALIDATION, lookback), split.to(Part.VALIDATION), lookback, horizon);
+    WindowModel bestModel = null;
+    Trainer.Result best = null;
+    DeepModels bestSpec = null;
+    double bestRate = Double.NaN;
+    for (DeepModels spec : models) {
+      for (double rate : rates) {
+        WindowModel model = spec.build(lookback, horizon, data.channels());
+        Trainer.Result r = Trainer.train(model, train, val, cfg.withLearningRate(rate));
+        if (log != null) {
+          log.printf(Locale.ROOT, "  %s H=%d %s lr=%s: val %.4f (epoch %d of %d), %.0f s%n", dataset, horizon,
+              spec.settings(), rate, r.bestValidationMse(), r.bestEpoch(), r.history().size(), r.seconds());
+        }
+        if (best == null || r.bestValidationMse() < best.bestValidationMse()) {
+          best = r;
+          bestModel = model;
+          bestSpec = spec;
+          bestRate = rate;
+        }
+      }
+    }
+    Windows test = Windows.of(z, split.from(Part.TEST, lookback), split.to(Part.TEST), lookback, horizon);
+    double[] scores = Trainer.score(bestModel, best.weights(), test, cfg.threads());
+    return new Cell(dataset, bestSpec.settings(), lookback, horizon, bestRate, scores[0], scores[1],
+        best.bestValidationMse(), best.bestEpoch(), best.history().size(), train.size(), train.skipped(), cfg.seed(),
+        (System.nanoTime() - start) / 1e9, models.size() * rates.length);
+  }
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> a = parse(args);
+    Path dir = Path.of(a.getOrDefault("--data", "../shared/data"));
+    String[] datasets = a.getOrDefault("--datasets", "ETTh1").split(",");
+    int[] horizons = ints(a.getOrDefault("-H", "96"));
+    int lookback = Integer.parseInt(a.getOrDefault("-L", "96"));
+    List<DeepModels> models = new ArrayList<>();
+    for (String name : a.getOrDefault("--models", "smamba").split(",")) {
+      for (int dm : ints(a.getOrDefault("--d-model", "-1"))) {
+        for (int layers : ints(a.getOrDefault("--layers", "-1"))) {
+          for (int ds : ints(a.getOrDefault("--d-state", "-1"))) {
+            models.add(new DeepModels(name, dm, layers, ds, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
+                Double.parseDouble(a.getOrDefault("--dropout", "NaN"))));
+          }
+        }
+      }
+    }
+    double[] rates = doubles(a.getOrDefault("--lr", "1e-3"));
+    TrainingConfig cfg = TrainingConfig.defaults()
+        .withEpochs(Integer.parseInt(a.getOrDefault("--epochs", "10")))
+        .withBatchSize(Integer.parseInt(a.getOrDefault("--batch", "32")))
+        .withPatience(Integer.parseInt(a.getOrDefault("--patience", "3")))
+        .withSeed(Long.parseLong(a.getOrDefault("--seed", "2021")))
+        .withThreads(Integer.parseInt(a.getOrDefault("--threads",
+            String.valueOf(Runtime.getRuntime().availableProcessors()))))
+        .withWindowsPerEpoch(Integer.parseInt(a.getOrDefault("--windows-per-epoch", "0")))
+        .withLoss(org.sparkssm.nn.Loss.parse(a.getOrDefault("--loss", "mse")))
+        .withWeightDecay(Double.parseDouble(a.getOrDefault("--weight-decay", "0")));
+    String out = a.get("--out");
+    if (out != null && !Files.exists(Path.of(out))) {
+      Files.writeString(Path.of(out), Cell.HEADER + "\n", StandardCharsets.UTF_8);
+    }
+    for (String ds : datasets) {
+      String file = ds.equalsIgnoreCase("weather") ? "weather.csv" : ds + ".csv";
+      LtsfData data = LtsfData.read(dir.resolve(file));
+      LtsfSplit split = LtsfSplit.forFile(file, data.rows());
+      for (int h : horizons) {
+        Cell c = run(ds, data, split, models, rates, lookback, h, cfg, System.out);
+        System.out.printf(Locale.ROOT, "%s L=%d H=%d %s lr=%s: test MSE %.4f MAE %.4f (val %.4f, epoch %d/%d, %.0f s)%n",
+            ds, lookback, h, c.settings(), c.learningRate(), c.mse(), c.mae(), c.validationMse(), c.bestEpoch(),
+            c.epochsRun(), c.seconds());
+        if (out != null) {
+          Files.writeString(Path.of(out), c.tsv() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        }
+      }
+    }
+  }
+
+  private static Map<String, String> parse(String[] args) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("-") || i + 1 >= args.length) {
+        Checks.fail("arguments: expected '--option value' pairs, got '%s'", args[i]);
+      }
+      m.put(args[i], args[++i]);
+    }
+    return m;
+  }
+
+  private static int[] ints(String s) {
+    String[] p = s.split(",");
+    int[] r = new int[p.length];
+    for (int i = 0; i < p.length; i++) {
+      r[i] = Integer.parseInt(p[i].trim());
+    }
+    return r;
+  }
+
+  private static double[] doubles(String s) {
+    String[] p = s.split(",");
+    double[] r = new double[p.length];
+    for (int i = 0; i < p.length; i++) {
+      r[i] = Double.parseDouble(p[i].trim());
+    }
+    return r;
+  }
+}

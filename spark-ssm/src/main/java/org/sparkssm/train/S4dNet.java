@@ -1,0 +1,294 @@
+package org.sparkssm.train;
+
+import java.util.SplittableRandom;
+import org.sparkssm.Checks;
+import org.sparkssm.nn.Dropout;
+import org.sparkssm.nn.InstanceNorm;
+import org.sparkssm.nn.Linear;
+import org.sparkssm.nn.Nonlinearity;
+import org.sparkssm.nn.Norm;
+import org.sparkssm.nn.ParameterLayout;
+import org.sparkssm.nn.S4dLayer;
+import org.sparkssm.nn.Tensors;
+
+/**
+ * Deep S4D over time, channel-independent (each channel's window is its own sequence, the weights
+ * shared, as PatchTST and LTSF-Linear treat channels): a stack of pre-norm residual S4D blocks
+ * with GELU and a GLU output map (the S4 repository's sequence-model block), then a per-step
+ * decoder and a linear map over time to the horizon, plus a linear skip from the normalized window
+ * (so the network starts as, and can fall back to, RLinear):
+ *
+ * <pre>
+ *   u = instance_norm(x)ᵀ                                  (C, L) per window
+ *   E = encoder(u)                                          (C, L, d_model)   Linear(1 → d_model) per step
+ *   per layer:  E = E + dropout(glu(out(dropout(gelu(s4d(norm(E)))))))      out: Linear(d_model → 2 d_model)
+ *   ŷ = denorm((time_head(decoder(norm(E))) + skip(u))ᵀ)     (H, C)            decoder: d_model → 1; time_head, skip: L → H
+ * </pre>
+ *
+ * S4D layers have {@code d_state} complex modes per channel (S4D-Lin init, trainable Δ).
+ */
+public final class S4dNet implements WindowModel {
+  private static final int SCAN_CHUNK = 32;
+
+  private final int lookback;
+  private final int horizon;
+  private final int channels;
+  private final int dModel;
+  private final int dState;
+  private final ParameterLayout layout = new ParameterLayout();
+  private final Linear encoder;
+  private final Norm[] norms;
+  private final S4dLayer[] s4d;
+  private final Linear[] out;
+  private final Norm norm;
+  private final Linear decoder;
+  private final Linear timeHead;
+  private final Linear skip;
+  private final Dropout dropout;
+  private final InstanceNorm instanceNorm = InstanceNorm.standard();
+
+  public S4dNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
+      double dropout) {
+    this.lookback = Checks.positive("lookback", lookback);
+    this.horizon = Checks.positive("horizon", horizon);
+    this.channels = Checks.positive("channels", channels);
+    this.dModel = Checks.positive("d_model", dModel);
+    this.dState = Checks.positive("d_state", dState);
+    Checks.positive("layers", layers);
+    Checks.positive("d_ff", dFf); // the GLU's width is 2 d_model; d_ff is accepted for a uniform grid
+    this.dropout = new Dropout(dropout);
+    encoder = new Linear(layout, "encoder", 1, dModel, true);
+    norms = new Norm[layers];
+    s4d = new S4dLayer[layers];
+    out = new Linear[layers];
+    for (int i = 0; i < layers; i++) {
+      String p = "layers." + i + ".";
+      norms[i] = Norm.layerNorm(layout, p + "norm", dModel, 1e-5);
+      s4d[i] = new S4dLayer(layout, p + "s4d", dModel, dState, SCAN_CHUNK);
+      out[i] = new Linear(layout, p + "out", dModel, 2 * dModel, true);
+    }
+    norm = Norm.layerNorm(layout, "norm", dModel, 1e-5);
+    decoder = new Linear(layout, "decoder", dModel, 1, true);
+    timeHead = new Linear(layout, "time_head", lookback, horizon, true);
+    skip = new Linear(layout, "skip", lookback, horizon, false);
+    layout.freeze();
+  }
+
+  @Override
+  public String describe() {
+    return String.format(java.util.Locale.ROOT, "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s)",
+        lookback, horizon, channels, dModel, s4d.length, dState, dropout.p());
+  }
+
+  @Override
+  public ParameterLayout layout() {
+    return layout;
+  }
+
+  @Override
+  public int lookback() {
+    return lookback;
+  }
+
+  @Override
+  public int horizon() {
+    return horizon;
+  }
+
+  @Override
+  public int channels() {
+    return channels;
+  }
+
+  @Override
+  public void init(double[] w, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    encoder.init(w, rnd);
+    for (int i = 0; i < s4d.length; i++) {
+      norms[i].init(w);
+      s4d[i].init(w, rnd);
+      out[i].init(w, rnd);
+    }
+    norm.init(w);
+    decoder.init(w, rnd);
+    timeHead.init(w, rnd);
+    skip.init(w, rnd);
+  }
+
+  /** Activations of one forward. Sequences: {@code seqs = batch × C}, steps {@code seqs × L}. */
+  private final class Work implements Workspace {
+    final double[] xn; // (B, L, C)
+    final double[] stats; // (B, 2C)
+    final double[] u; // (seqs, L)
+    final double[][] e; // per layer: its input (steps, dm); e[layers] is the last output
+    final double[][] z; // norm(e)
+    final double[][] zStats;
+    final S4dLayer.Cache[] cache;
+    final double[][] s; // s4d output (steps, dm)
+    final double[][] a; // gelu(s), dropout applied
+    final double[][] aMask;
+    final double[][] o; // out(a) (steps, 2 dm)
+    final double[][] gMask; // dropout after the GLU (steps, dm)
+    final double[] n; // norm(e_last)
+    final double[] nStats;
+    final double[] dec; // (seqs, L)
+    final double[] y; // (seqs, H)
+    final double[] f; // (B, H, C)
+    final double[] g1; // (steps, dm)
+    final double[] g2;
+    final double[] g3;
+    final double[] go; // (steps, 2 dm)
+    final double[] gy; // (seqs, H)
+    final double[] gDec; // (seqs, L)
+    final double[] gf; // (B, H, C)
+    final double[] dStats;
+    boolean training;
+
+    Work(int batch) {
+      int seqs = batch * channels;
+      int steps = seqs * lookback;
+      int layers = s4d.length;
+      xn = new double[batch * lookback * channels];
+      stats = new double[batch * 2 * channels];
+      u = new double[steps];
+      e = new double[layers + 1][steps * dModel];
+      z = new double[layers][steps * dModel];
+      zStats = new double[layers][steps * 2];
+      cache = new S4dLayer.Cache[layers];
+      s = new double[layers][steps * dModel];
+      a = new double[layers][steps * dModel];
+      aMask = new double[layers][steps * dModel];
+      o = new double[layers][steps * 2 * dModel];
+      gMask = new double[layers][steps * dModel];
+      for (int i = 0; i < layers; i++) {
+        cache[i] = s4d[i].newCache(seqs, lookback);
+      }
+      n = new double[steps * dModel];
+      nStats = new double[steps * 2];
+      dec = new double[steps];
+      y = new double[seqs * horizon];
+      f = new double[batch * horizon * channels];
+      g1 = new double[steps * dModel];
+      g2 = new double[steps * dModel];
+      g3 = new double[steps * dModel];
+      go = new double[steps * 2 * dModel];
+      gy = new double[seqs * horizon];
+      gDec = new double[steps];
+      gf = new double[batch * horizon * channels];
+      dStats = new double[2 * channels];
+    }
+  }
+
+  @Override
+  public Workspace workspace(int maxBatch) {
+    return new Work(Checks.positive("batch", maxBatch));
+  }
+
+  private void drop(long[] seeds, int site, double[] x, double[] mask, int batch, int perWindow) {
+    if (seeds == null || !dropout.active()) {
+      return;
+    }
+    for (int b = 0; b < batch; b++) {
+      dropout.forward(Trainer.mix(seeds[b], site), x, b * perWindow, perWindow, x, b * perWindow, mask,
+          b * perWindow);
+    }
+  }
+
+  @Override
+  public void forward(double[] w, double[] x, int batch, double[] pred, Workspace workspace, long[] seeds) {
+    Work ws = (Work) workspace;
+    final int L = lookback;
+    final int C = channels;
+    final int H = horizon;
+    final int seqs = batch * C;
+    final int steps = seqs * L;
+    final int dm = dModel;
+    for (int b = 0; b < batch; b++) {
+      instanceNorm.normalize(x, b * L * C, L, C, ws.xn, b * L * C, ws.stats, b * 2 * C);
+      Tensors.transpose(ws.xn, b * L * C, L, C, ws.u, b * C * L);
+    }
+    encoder.forward(w, ws.u, 0, steps, ws.e[0], 0);
+    for (int i = 0; i < s4d.length; i++) {
+      norms[i].forward(w, ws.e[i], 0, steps, ws.z[i], 0, ws.zStats[i], 0);
+      s4d[i].forward(w, ws.z[i], 0, seqs, L, ws.s[i], 0, ws.cache[i]);
+      Nonlinearity.GELU.forward(ws.s[i], 0, ws.a[i], 0, steps * dm);
+      drop(seeds, 2 * i, ws.a[i], ws.aMask[i], batch, C * L * dm);
+      out[i].forward(w, ws.a[i], 0, steps, ws.o[i], 0);
+      double[] next = ws.e[i + 1];
+      double[] prev = ws.e[i];
+      double[] o = ws.o[i];
+      for (int r = 0; r < steps; r++) {
+        for (int h = 0; h < dm; h++) {
+          next[r * dm + h] = o[r * 2 * dm + h] * sigmoid(o[r * 2 * dm + dm + h]); // GLU
+        }
+      }
+      drop(seeds, 2 * i + 1, next, ws.gMask[i], batch, C * L * dm);
+      Tensors.addInto(next, 0, prev, 0, steps * dm);
+    }
+    double[] last = ws.e[s4d.length];
+    norm.forward(w, last, 0, steps, ws.n, 0, ws.nStats, 0);
+    decoder.forward(w, ws.n, 0, steps, ws.dec, 0);
+    timeHead.forward(w, ws.dec, 0, seqs, ws.y, 0);
+    double[] skipped = ws.gy; // scratch: the skip path's output, added to y
+    skip.forward(w, ws.u, 0, seqs, skipped, 0);
+    Tensors.addInto(ws.y, 0, skipped, 0, seqs * H);
+    for (int b = 0; b < batch; b++) {
+      Tensors.transpose(ws.y, b * C * H, C, H, ws.f, b * H * C);
+      InstanceNorm.denormalize(ws.f, b * H * C, H, C, ws.stats, b * 2 * C, pred, b * H * C);
+    }
+    ws.training = seeds != null;
+  }
+
+  @Override
+  public void backward(double[] w, double[] gw, double[] dPred, int batch, Workspace workspace) {
+    Work ws = (Work) workspace;
+    final int L = lookback;
+    final int C = channels;
+    final int H = horizon;
+    final int seqs = batch * C;
+    final int steps = seqs * L;
+    final int dm = dModel;
+    boolean masks = ws.training && dropout.active();
+    for (int b = 0; b < batch; b++) {
+      InstanceNorm.backwardDenormalize(ws.f, b * H * C, dPred, b * H * C, H, C, ws.stats, b * 2 * C, ws.gf, b * H * C,
+          ws.dStats, 0);
+      Tensors.transpose(ws.gf, b * H * C, H, C, ws.gy, b * C * H);
+    }
+    skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, null, 0);
+    timeHead.backward(w, gw, ws.dec, 0, ws.gy, 0, seqs, ws.gDec, 0);
+    decoder.backward(w, gw, ws.n, 0, ws.gDec, 0, steps, ws.g1, 0);
+    double[] g = ws.g2; // gradient of the current layer's output
+    norm.backward(w, gw, ws.e[s4d.length], 0, ws.nStats, 0, ws.g1, 0, steps, g, 0);
+    for (int i = s4d.length - 1; i >= 0; i--) {
+      // e[i+1] = e[i] + drop(glu(o)): the residual passes g through; the branch gets drop'(g).
+      double[] gBranch = ws.g3;
+      System.arraycopy(g, 0, gBranch, 0, steps * dm);
+      if (masks) {
+        Dropout.backward(ws.gMask[i], 0, gBranch, 0, steps * dm, gBranch, 0);
+      }
+      double[] o = ws.o[i];
+      for (int r = 0; r < steps; r++) {
+        for (int h = 0; h < dm; h++) {
+          double a1 = o[r * 2 * dm + h];
+          double sg = sigmoid(o[r * 2 * dm + dm + h]);
+          double gg = gBranch[r * dm + h];
+          ws.go[r * 2 * dm + h] = gg * sg;
+          ws.go[r * 2 * dm + dm + h] = gg * a1 * sg * (1 - sg);
+        }
+      }
+      out[i].backward(w, gw, ws.a[i], 0, ws.go, 0, steps, ws.g1, 0);
+      if (masks) {
+        Dropout.backward(ws.aMask[i], 0, ws.g1, 0, steps * dm, ws.g1, 0);
+      }
+      Nonlinearity.GELU.backward(ws.s[i], 0, ws.g1, 0, ws.g1, 0, steps * dm);
+      s4d[i].backward(w, gw, ws.g1, 0, seqs, L, gBranch, 0, ws.cache[i]); // gBranch = d z
+      norms[i].backward(w, gw, ws.e[i], 0, ws.zStats[i], 0, gBranch, 0, steps, ws.g1, 0);
+      Tensors.addInto(g, 0, ws.g1, 0, steps * dm); // residual + branch
+    }
+    encoder.backward(w, gw, ws.u, 0, g, 0, steps, null, 0);
+  }
+
+  private static double sigmoid(double v) {
+    return 1.0 / (1.0 + Math.exp(-v));
+  }
+}
