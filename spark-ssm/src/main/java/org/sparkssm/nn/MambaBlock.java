@@ -288,9 +288,9 @@ public final class MambaBlock {
     MatMul.accumulateDyTx(tape.dB, 0, rows, N, tape.u, 0, di, gw, xW + R * di);
     MatMul.accumulateDyTx(tape.dC, 0, rows, N, tape.u, 0, di, gw, xW + (R + N) * di);
     double[] du = tape.du;
-    addDyW(c.dDlow, rows, R, w, xW, di, du, 0);
-    addDyW(tape.dB, rows, N, w, xW + R * di, di, du, 0);
-    addDyW(tape.dC, rows, N, w, xW + (R + N) * di, di, du, 0);
+    MatMul.accumulateDyW(c.dDlow, 0, rows, R, w, xW, di, du, 0);
+    MatMul.accumulateDyW(tape.dB, 0, rows, N, w, xW + R * di, di, du, 0);
+    MatMul.accumulateDyW(tape.dC, 0, rows, N, w, xW + (R + N) * di, di, du, 0);
     // u' = silu(conv): du becomes the conv's output gradient, in place.
     Nonlinearity.SILU.backward(c.conv, 0, du, 0, du, 0, rows * di);
     conv.backward(w, gw, c.xs, 0, du, 0, batch, len, c.dxs, 0);
@@ -302,7 +302,7 @@ public final class MambaBlock {
       sumRows(tape.dz, rows, di, gw, inB + di);
     }
     MatMul.dyW(c.dxs, 0, rows, di, w, inW, dModel, dx, dxOff);
-    addDyW(tape.dz, rows, di, w, inW + di * dModel, dModel, dx, dxOff);
+    MatMul.accumulateDyW(tape.dz, 0, rows, di, w, inW + di * dModel, dModel, dx, dxOff);
   }
 
   /** {@code y[r, o] += b[o]}. */
@@ -321,25 +321,6 @@ public final class MambaBlock {
       int yr = r * out;
       for (int o = 0; o < out; o++) {
         g[gOff + o] += dy[yr + o];
-      }
-    }
-  }
-
-  /**
-   * {@code dx[r, i] += Σ_o dy[r, o] W[o, i]}: {@link MatMul#dyW} that accumulates, for an input
-   * that feeds several parts of a split projection. Per row, a sum of W's rows scaled by dy,
-   * contiguous along i.
-   */
-  private static void addDyW(double[] dy, int rows, int out, double[] w, int wOff, int in, double[] dx, int dxOff) {
-    for (int r = 0; r < rows; r++) {
-      int xr = dxOff + r * in;
-      int yr = r * out;
-      for (int o = 0; o < out; o++) {
-        double g = dy[yr + o];
-        int wr = wOff + o * in;
-        for (int i = 0; i < in; i++) {
-          dx[xr + i] += g * w[wr + i];
-        }
       }
     }
   }

@@ -42,43 +42,81 @@ public final class MatMul {
   }
 
   /**
-   * The input gradient {@code dx[r, i] = Σ_o dy[r, o] W[o, i]} (overwrites dx): per row, a sum of
-   * W's rows scaled by dy, which the JIT vectorizes along i.
+   * The input gradient {@code dx[r, i] = Σ_o dy[r, o] W[o, i]} (overwrites dx): {@code dy · W},
+   * on the Vector API's register tiles when enabled, else {@link #dyWScalar}.
    */
   public static void dyW(double[] dy, int dyOff, int rows, int out, double[] w, int wOff, int in, double[] dx,
       int dxOff) {
+    if (VectorSupport.ENABLED) {
+      MatMulVector.aTimesB(rows, in, out, dy, dyOff, out, 1, w, wOff, dx, dxOff, false);
+    } else {
+      dyWScalar(dy, dyOff, rows, out, w, wOff, in, dx, dxOff);
+    }
+  }
+
+  /**
+   * {@code dx[r, i] += Σ_o dy[r, o] W[o, i]}: {@link #dyW} that accumulates, for an input that
+   * feeds several parts of a split projection (Mamba's x_proj, in_proj).
+   */
+  public static void accumulateDyW(double[] dy, int dyOff, int rows, int out, double[] w, int wOff, int in,
+      double[] dx, int dxOff) {
+    if (VectorSupport.ENABLED) {
+      MatMulVector.aTimesB(rows, in, out, dy, dyOff, out, 1, w, wOff, dx, dxOff, true);
+    } else {
+      dyWScalar(dy, dyOff, rows, out, w, wOff, in, dx, dxOff, true);
+    }
+  }
+
+  /** The scalar twin of {@link #dyW}: per row, W's rows scaled by dy and summed in o order. */
+  public static void dyWScalar(double[] dy, int dyOff, int rows, int out, double[] w, int wOff, int in, double[] dx,
+      int dxOff) {
+    dyWScalar(dy, dyOff, rows, out, w, wOff, in, dx, dxOff, false);
+  }
+
+  private static void dyWScalar(double[] dy, int dyOff, int rows, int out, double[] w, int wOff, int in, double[] dx,
+      int dxOff, boolean accumulate) {
     for (int r = 0; r < rows; r++) {
       int xr = dxOff + r * in;
-      for (int i = 0; i < in; i++) {
-        dx[xr + i] = 0.0;
+      if (!accumulate) {
+        for (int i = 0; i < in; i++) {
+          dx[xr + i] = 0.0;
+        }
       }
       int yr = dyOff + r * out;
       for (int o = 0; o < out; o++) {
         double g = dy[yr + o];
         int wr = wOff + o * in;
         for (int i = 0; i < in; i++) {
-          dx[xr + i] += g * w[wr + i];
+          dx[xr + i] = Math.fma(g, w[wr + i], dx[xr + i]);
         }
       }
     }
   }
 
   /**
-   * The weight gradient {@code gW[o, i] += Σ_r dy[r, o] x[r, i]} (accumulates): W's gradient row
-   * o stays in cache while the rows of x stream by.
+   * The weight gradient {@code gW[o, i] += Σ_r dy[r, o] x[r, i]} (accumulates): {@code dyᵀ · x},
+   * dyᵀ read in place, on the Vector API's register tiles when enabled, else
+   * {@link #accumulateDyTxScalar}.
    */
   public static void accumulateDyTx(double[] dy, int dyOff, int rows, int out, double[] x, int xOff, int in,
+      double[] gw, int gwOff) {
+    if (VectorSupport.ENABLED) {
+      MatMulVector.aTimesB(out, in, rows, dy, dyOff, 1, out, x, xOff, gw, gwOff, true);
+    } else {
+      accumulateDyTxScalar(dy, dyOff, rows, out, x, xOff, in, gw, gwOff);
+    }
+  }
+
+  /** The scalar twin of {@link #accumulateDyTx}: each gW element sums over r in order. */
+  public static void accumulateDyTxScalar(double[] dy, int dyOff, int rows, int out, double[] x, int xOff, int in,
       double[] gw, int gwOff) {
     for (int o = 0; o < out; o++) {
       int gr = gwOff + o * in;
       for (int r = 0; r < rows; r++) {
         double g = dy[dyOff + r * out + o];
-        if (g == 0.0) {
-          continue; // exact: adding 0 * x changes nothing unless x is not finite, which the layers never hold
-        }
         int xr = xOff + r * in;
         for (int i = 0; i < in; i++) {
-          gw[gr + i] += g * x[xr + i];
+          gw[gr + i] = Math.fma(g, x[xr + i], gw[gr + i]);
         }
       }
     }

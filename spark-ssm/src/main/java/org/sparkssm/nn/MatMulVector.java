@@ -116,4 +116,112 @@ final class MatMulVector {
     }
     return sum;
   }
+
+  /**
+   * {@code C[i, j] (+)= Σ_p A[i, p] B[p, j]} for an {@code m × n} block of C (row-major, row
+   * stride n), B row-major {@code k × n}, and A read as {@code a[aOff + i * aRow + p * aCol]} so
+   * that a transposed A (the {@code dyᵀ} of a weight gradient) needs no copy. Register tiles of 4
+   * rows × 2 vectors of columns hold 8 accumulators while B's rows stream by: every loaded vector
+   * feeds 4 FMAs, where a row-by-row AXPY would store after each one. Each C element sums over p
+   * in order, whatever its tile.
+   */
+  static void aTimesB(int m, int n, int k, double[] a, int aOff, int aRow, int aCol, double[] b, int bOff, double[] c,
+      int cOff, boolean accumulate) {
+    final int v = S.length();
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+      int j = 0;
+      for (; j + 2 * v <= n; j += 2 * v) {
+        tile4x2(k, n, a, aOff + i * aRow, aRow, aCol, b, bOff + j, c, cOff + i * n + j, accumulate);
+      }
+      for (; j < n; j++) {
+        for (int r = 0; r < 4; r++) {
+          c[cOff + (i + r) * n + j] = dotColumn(k, n, a, aOff + (i + r) * aRow, aCol, b, bOff + j,
+              accumulate ? c[cOff + (i + r) * n + j] : 0.0);
+        }
+      }
+    }
+    for (; i < m; i++) {
+      int j = 0;
+      for (; j + v <= n; j += v) {
+        DoubleVector acc = accumulate ? DoubleVector.fromArray(S, c, cOff + i * n + j) : DoubleVector.zero(S);
+        int ar = aOff + i * aRow;
+        for (int p = 0; p < k; p++) {
+          acc = DoubleVector.broadcast(S, a[ar + p * aCol]).fma(DoubleVector.fromArray(S, b, bOff + p * n + j), acc);
+        }
+        acc.intoArray(c, cOff + i * n + j);
+      }
+      for (; j < n; j++) {
+        c[cOff + i * n + j] = dotColumn(k, n, a, aOff + i * aRow, aCol, b, bOff + j,
+            accumulate ? c[cOff + i * n + j] : 0.0);
+      }
+    }
+  }
+
+  private static void tile4x2(int k, int n, double[] a, int a0, int aRow, int aCol, double[] b, int b0, double[] c,
+      int c0, boolean accumulate) {
+    final int v = S.length();
+    DoubleVector c00;
+    DoubleVector c01;
+    DoubleVector c10;
+    DoubleVector c11;
+    DoubleVector c20;
+    DoubleVector c21;
+    DoubleVector c30;
+    DoubleVector c31;
+    if (accumulate) {
+      c00 = DoubleVector.fromArray(S, c, c0);
+      c01 = DoubleVector.fromArray(S, c, c0 + v);
+      c10 = DoubleVector.fromArray(S, c, c0 + n);
+      c11 = DoubleVector.fromArray(S, c, c0 + n + v);
+      c20 = DoubleVector.fromArray(S, c, c0 + 2 * n);
+      c21 = DoubleVector.fromArray(S, c, c0 + 2 * n + v);
+      c30 = DoubleVector.fromArray(S, c, c0 + 3 * n);
+      c31 = DoubleVector.fromArray(S, c, c0 + 3 * n + v);
+    } else {
+      c00 = DoubleVector.zero(S);
+      c01 = c00;
+      c10 = c00;
+      c11 = c00;
+      c20 = c00;
+      c21 = c00;
+      c30 = c00;
+      c31 = c00;
+    }
+    for (int p = 0; p < k; p++) {
+      int br = b0 + p * n;
+      DoubleVector b0v = DoubleVector.fromArray(S, b, br);
+      DoubleVector b1v = DoubleVector.fromArray(S, b, br + v);
+      int ap = a0 + p * aCol;
+      DoubleVector x = DoubleVector.broadcast(S, a[ap]);
+      c00 = x.fma(b0v, c00);
+      c01 = x.fma(b1v, c01);
+      x = DoubleVector.broadcast(S, a[ap + aRow]);
+      c10 = x.fma(b0v, c10);
+      c11 = x.fma(b1v, c11);
+      x = DoubleVector.broadcast(S, a[ap + 2 * aRow]);
+      c20 = x.fma(b0v, c20);
+      c21 = x.fma(b1v, c21);
+      x = DoubleVector.broadcast(S, a[ap + 3 * aRow]);
+      c30 = x.fma(b0v, c30);
+      c31 = x.fma(b1v, c31);
+    }
+    c00.intoArray(c, c0);
+    c01.intoArray(c, c0 + v);
+    c10.intoArray(c, c0 + n);
+    c11.intoArray(c, c0 + n + v);
+    c20.intoArray(c, c0 + 2 * n);
+    c21.intoArray(c, c0 + 2 * n + v);
+    c30.intoArray(c, c0 + 3 * n);
+    c31.intoArray(c, c0 + 3 * n + v);
+  }
+
+  /** One C element: {@code start + Σ_p A[i, p] B[p, j]} in p order, with FMAs as the tiles use. */
+  private static double dotColumn(int k, int n, double[] a, int ar, int aCol, double[] b, int bj, double start) {
+    double s = start;
+    for (int p = 0; p < k; p++) {
+      s = Math.fma(a[ar + p * aCol], b[bj + p * n], s);
+    }
+    return s;
+  }
 }

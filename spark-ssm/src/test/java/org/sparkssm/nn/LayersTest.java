@@ -290,34 +290,55 @@ class LayersTest {
   }
 
   @Test
-  void matMulProductsEqualNaiveLoops() {
+  void matMulProductsEqualNaiveLoopsOnBothPathsForShapesWithRemainders() {
     SplittableRandom rnd = new SplittableRandom(9);
-    int rows = 5;
-    int in = 7;
-    int out = 3;
-    double[] w = GradientCheck.gaussian(rnd, 2 + out * in, 1);
-    double[] dy = GradientCheck.gaussian(rnd, rows * out, 1);
-    double[] x = GradientCheck.gaussian(rnd, rows * in, 1);
-    double[] dx = new double[1 + rows * in];
-    MatMul.dyW(dy, 0, rows, out, w, 2, in, dx, 1);
-    double[] gw = new double[out * in];
-    MatMul.accumulateDyTx(dy, 0, rows, out, x, 0, in, gw, 0);
-    for (int r = 0; r < rows; r++) {
-      for (int i = 0; i < in; i++) {
-        double e = 0;
-        for (int o = 0; o < out; o++) {
-          e += dy[r * out + o] * w[2 + o * in + i];
+    int[][] shapes = {{1, 1, 1}, {5, 3, 7}, {4, 16, 16}, {9, 5, 33}, {13, 21, 17}, {2, 40, 3}};
+    for (int[] shape : shapes) {
+      int rows = shape[0];
+      int out = shape[1];
+      int in = shape[2];
+      String at = java.util.Arrays.toString(shape);
+      double[] w = GradientCheck.gaussian(rnd, 2 + out * in, 1);
+      double[] dy = GradientCheck.gaussian(rnd, rows * out, 1);
+      double[] x = GradientCheck.gaussian(rnd, rows * in, 1);
+      double[] start = GradientCheck.gaussian(rnd, 1 + rows * in, 1);
+      double[] gStart = GradientCheck.gaussian(rnd, out * in, 1);
+      double[] dx = new double[1 + rows * in];
+      double[] dxScalar = new double[1 + rows * in];
+      MatMul.dyW(dy, 0, rows, out, w, 2, in, dx, 1);
+      MatMul.dyWScalar(dy, 0, rows, out, w, 2, in, dxScalar, 1);
+      double[] dxAcc = start.clone();
+      MatMul.accumulateDyW(dy, 0, rows, out, w, 2, in, dxAcc, 1);
+      double[] gw = gStart.clone();
+      double[] gwScalar = gStart.clone();
+      MatMul.accumulateDyTx(dy, 0, rows, out, x, 0, in, gw, 0);
+      MatMul.accumulateDyTxScalar(dy, 0, rows, out, x, 0, in, gwScalar, 0);
+      for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < in; i++) {
+          double e = 0;
+          for (int o = 0; o < out; o++) {
+            e += dy[r * out + o] * w[2 + o * in + i];
+          }
+          Tolerances.assertClose("dx " + at, e, dx[1 + r * in + i], Tolerances.F64);
+          Tolerances.assertClose("dx scalar " + at, e, dxScalar[1 + r * in + i], Tolerances.F64);
+          Tolerances.assertClose("dx += " + at, start[1 + r * in + i] + e, dxAcc[1 + r * in + i], Tolerances.F64);
         }
-        Tolerances.assertClose("dx", e, dx[1 + r * in + i], Tolerances.F64);
       }
-    }
-    for (int o = 0; o < out; o++) {
-      for (int i = 0; i < in; i++) {
-        double e = 0;
-        for (int r = 0; r < rows; r++) {
-          e += dy[r * out + o] * x[r * in + i];
+      for (int o = 0; o < out; o++) {
+        for (int i = 0; i < in; i++) {
+          double e = gStart[o * in + i];
+          for (int r = 0; r < rows; r++) {
+            e += dy[r * out + o] * x[r * in + i];
+          }
+          Tolerances.assertClose("gW " + at, e, gw[o * in + i], Tolerances.F64);
+          Tolerances.assertClose("gW scalar " + at, e, gwScalar[o * in + i], Tolerances.F64);
         }
-        Tolerances.assertClose("gW", e, gw[o * in + i], Tolerances.F64);
+      }
+      // A row's input gradient does not depend on the other rows of the call.
+      double[] one = new double[in];
+      MatMul.dyW(dy, (rows - 1) * out, 1, out, w, 2, in, one, 0);
+      for (int i = 0; i < in; i++) {
+        assertEquals(dx[1 + (rows - 1) * in + i], one[i], 0.0, "last row alone " + at);
       }
     }
   }
