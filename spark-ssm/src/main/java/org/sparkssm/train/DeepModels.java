@@ -16,8 +16,10 @@ import org.sparkssm.Checks;
  * @param dState SSM state size per channel (Mamba's N; S4D's complex modes)
  * @param dFf feed-forward width
  * @param dropout dropout probability
+ * @param cycle the period of a learned cycle ({@link org.sparkssm.nn.CycleQueue}, CycleNet's RCF) in
+ *     rows; 0 for none
  */
-public record DeepModels(String name, int dModel, int layers, int dState, int dFf, double dropout) {
+public record DeepModels(String name, int dModel, int layers, int dState, int dFf, double dropout, int cycle) {
   /** The names, in the order reports list them. */
   public static final String[] NAMES = {"smamba", "s4dnet", "rlinear"};
 
@@ -36,11 +38,12 @@ public record DeepModels(String name, int dModel, int layers, int dState, int dF
     if (!(dropout >= 0 && dropout < 1)) {
       Checks.fail("dropout: expected a probability in [0, 1), got %s", dropout);
     }
+    Checks.nonNegative("cycle", cycle);
   }
 
   /** The named model with every default. */
   public static DeepModels named(String name) {
-    return new DeepModels(name, -1, -1, -1, -1, Double.NaN);
+    return new DeepModels(name, -1, -1, -1, -1, Double.NaN, 0);
   }
 
   /** d_model, layers, d_state, d_ff of each name. */
@@ -59,20 +62,20 @@ public record DeepModels(String name, int dModel, int layers, int dState, int dF
   public WindowModel build(int lookback, int horizon, int channels) {
     switch (name) {
       case "smamba":
-        return new SMambaNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout);
+        return new SMambaNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle);
       case "s4dnet":
-        return new S4dNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout);
+        return new S4dNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle);
       default:
-        return new LinearNet(lookback, horizon, channels);
+        return new LinearNet(lookback, horizon, channels, cycle);
     }
   }
 
   /** The settings as a report prints them. */
   public String settings() {
     if (name.equals("rlinear")) {
-      return "rlinear";
+      return "rlinear(cycle=" + cycle + ")";
     }
-    return String.format(Locale.ROOT, "%s(d_model=%d, layers=%d, d_state=%d, d_ff=%d, dropout=%s)", name, dModel,
-        layers, dState, dFf, dropout);
+    return String.format(Locale.ROOT, "%s(d_model=%d, layers=%d, d_state=%d, d_ff=%d, dropout=%s, cycle=%d)", name,
+        dModel, layers, dState, dFf, dropout, cycle);
   }
 }

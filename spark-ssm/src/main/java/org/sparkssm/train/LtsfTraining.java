@@ -92,17 +92,6 @@ public final class LtsfTraining {
     String[] datasets = a.getOrDefault("--datasets", "ETTh1").split(",");
     int[] horizons = ints(a.getOrDefault("-H", "96"));
     int lookback = Integer.parseInt(a.getOrDefault("-L", "96"));
-    List<DeepModels> models = new ArrayList<>();
-    for (String name : a.getOrDefault("--models", "smamba").split(",")) {
-      for (int dm : ints(a.getOrDefault("--d-model", "-1"))) {
-        for (int layers : ints(a.getOrDefault("--layers", "-1"))) {
-          for (int ds : ints(a.getOrDefault("--d-state", "-1"))) {
-            models.add(new DeepModels(name, dm, layers, ds, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
-                Double.parseDouble(a.getOrDefault("--dropout", "NaN"))));
-          }
-        }
-      }
-    }
     double[] rates = doubles(a.getOrDefault("--lr", "1e-3"));
     TrainingConfig cfg = TrainingConfig.defaults()
         .withEpochs(Integer.parseInt(a.getOrDefault("--epochs", "10")))
@@ -121,6 +110,20 @@ public final class LtsfTraining {
     for (String ds : datasets) {
       String file = ds.equalsIgnoreCase("weather") ? "weather.csv" : ds + ".csv";
       LtsfData data = LtsfData.read(dir.resolve(file));
+      List<DeepModels> models = new ArrayList<>();
+      for (String name : a.getOrDefault("--models", "smamba").split(",")) {
+        for (int dm : ints(a.getOrDefault("--d-model", "-1"))) {
+          for (int layers : ints(a.getOrDefault("--layers", "-1"))) {
+            for (int state : ints(a.getOrDefault("--d-state", "-1"))) {
+              for (String cycle : a.getOrDefault("--cycle", "0").split(",")) {
+                models.add(new DeepModels(name, dm, layers, state, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
+                    Double.parseDouble(a.getOrDefault("--dropout", "NaN")),
+                    cycle.equals("auto") ? dailyPeriod(ds) : Integer.parseInt(cycle)));
+              }
+            }
+          }
+        }
+      }
       LtsfSplit split = LtsfSplit.forFile(file, data.rows());
       for (int h : horizons) {
         Cell c = run(ds, data, split, models, rates, lookback, h, cfg, System.out);
@@ -132,6 +135,21 @@ public final class LtsfTraining {
         }
       }
     }
+  }
+
+  /** Rows per day of the benchmark files (CycleNet's cycle lengths): hourly ETTh, 15-minute ETTm, 10-minute Weather. */
+  static int dailyPeriod(String dataset) {
+    String d = dataset.toLowerCase(Locale.ROOT);
+    if (d.startsWith("etth")) {
+      return 24;
+    }
+    if (d.startsWith("ettm")) {
+      return 96;
+    }
+    if (d.startsWith("weather")) {
+      return 144;
+    }
+    throw Checks.fail("--cycle auto: no known daily period for '%s'; give the period in rows", dataset);
   }
 
   private static Map<String, String> parse(String[] args) {

@@ -3,7 +3,6 @@ package org.sparkssm.train;
 import java.util.SplittableRandom;
 import org.sparkssm.Checks;
 import org.sparkssm.nn.Dropout;
-import org.sparkssm.nn.InstanceNorm;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
@@ -45,10 +44,10 @@ public final class S4dNet implements WindowModel {
   private final Linear timeHead;
   private final Linear skip;
   private final Dropout dropout;
-  private final InstanceNorm instanceNorm = InstanceNorm.standard();
+  private final ChannelFrame frame;
 
   public S4dNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
-      double dropout) {
+      double dropout, int period) {
     this.lookback = Checks.positive("lookback", lookback);
     this.horizon = Checks.positive("horizon", horizon);
     this.channels = Checks.positive("channels", channels);
@@ -57,6 +56,8 @@ public final class S4dNet implements WindowModel {
     Checks.positive("layers", layers);
     Checks.positive("d_ff", dFf); // the GLU's width is 2 d_model; d_ff is accepted for a uniform grid
     this.dropout = new Dropout(dropout);
+    Checks.nonNegative("cycle period", period);
+    frame = new ChannelFrame(layout, lookback, horizon, channels, period);
     encoder = new Linear(layout, "encoder", 1, dModel, true);
     norms = new Norm[layers];
     s4d = new S4dLayer[layers];
@@ -76,8 +77,9 @@ public final class S4dNet implements WindowModel {
 
   @Override
   public String describe() {
-    return String.format(java.util.Locale.ROOT, "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s)",
-        lookback, horizon, channels, dModel, s4d.length, dState, dropout.p());
+    return String.format(java.util.Locale.ROOT,
+        "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s, cycle=%d)", lookback, horizon,
+        channels, dModel, s4d.length, dState, dropout.p(), frame.period());
   }
 
   @Override
@@ -103,6 +105,7 @@ public final class S4dNet implements WindowModel {
   @Override
   public void init(double[] w, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
+    frame.init(w);
     encoder.init(w, rnd);
     for (int i = 0; i < s4d.length; i++) {
       norms[i].init(w);
@@ -117,9 +120,9 @@ public final class S4dNet implements WindowModel {
 
   /** Activations of one forward. Sequences: {@code seqs = batch × C}, steps {@code seqs × L}. */
   private final class Work implements Workspace {
-    final double[] xn; // (B, L, C)
-    final double[] stats; // (B, 2C)
+    final ChannelFrame.Work frame;
     final double[] u; // (seqs, L)
+    final double[] du; // (seqs, L)
     final double[][] e; // per layer: its input (steps, dm); e[layers] is the last output
     final double[][] z; // norm(e)
     final double[][] zStats;
@@ -133,24 +136,21 @@ public final class S4dNet implements WindowModel {
     final double[] nStats;
     final double[] dec; // (seqs, L)
     final double[] y; // (seqs, H)
-    final double[] f; // (B, H, C)
     final double[] g1; // (steps, dm)
     final double[] g2;
     final double[] g3;
     final double[] go; // (steps, 2 dm)
     final double[] gy; // (seqs, H)
     final double[] gDec; // (seqs, L)
-    final double[] gf; // (B, H, C)
-    final double[] dStats;
     boolean training;
 
     Work(int batch) {
       int seqs = batch * channels;
       int steps = seqs * lookback;
       int layers = s4d.length;
-      xn = new double[batch * lookback * channels];
-      stats = new double[batch * 2 * channels];
+      frame = S4dNet.this.frame.work(batch);
       u = new double[steps];
+      du = new double[steps];
       e = new double[layers + 1][steps * dModel];
       z = new double[layers][steps * dModel];
       zStats = new double[layers][steps * 2];
@@ -167,15 +167,12 @@ public final class S4dNet implements WindowModel {
       nStats = new double[steps * 2];
       dec = new double[steps];
       y = new double[seqs * horizon];
-      f = new double[batch * horizon * channels];
       g1 = new double[steps * dModel];
       g2 = new double[steps * dModel];
       g3 = new double[steps * dModel];
       go = new double[steps * 2 * dModel];
       gy = new double[seqs * horizon];
       gDec = new double[steps];
-      gf = new double[batch * horizon * channels];
-      dStats = new double[2 * channels];
     }
   }
 
@@ -195,7 +192,8 @@ public final class S4dNet implements WindowModel {
   }
 
   @Override
-  public void forward(double[] w, double[] x, int batch, double[] pred, Workspace workspace, long[] seeds) {
+  public void forward(double[] w, double[] x, long[] rows, int batch, double[] pred, Workspace workspace,
+      long[] seeds) {
     Work ws = (Work) workspace;
     final int L = lookback;
     final int C = channels;
@@ -203,10 +201,7 @@ public final class S4dNet implements WindowModel {
     final int seqs = batch * C;
     final int steps = seqs * L;
     final int dm = dModel;
-    for (int b = 0; b < batch; b++) {
-      instanceNorm.normalize(x, b * L * C, L, C, ws.xn, b * L * C, ws.stats, b * 2 * C);
-      Tensors.transpose(ws.xn, b * L * C, L, C, ws.u, b * C * L);
-    }
+    frame.in(w, x, rows, batch, ws.u, ws.frame);
     encoder.forward(w, ws.u, 0, steps, ws.e[0], 0);
     for (int i = 0; i < s4d.length; i++) {
       norms[i].forward(w, ws.e[i], 0, steps, ws.z[i], 0, ws.zStats[i], 0);
@@ -232,10 +227,7 @@ public final class S4dNet implements WindowModel {
     double[] skipped = ws.gy; // scratch: the skip path's output, added to y
     skip.forward(w, ws.u, 0, seqs, skipped, 0);
     Tensors.addInto(ws.y, 0, skipped, 0, seqs * H);
-    for (int b = 0; b < batch; b++) {
-      Tensors.transpose(ws.y, b * C * H, C, H, ws.f, b * H * C);
-      InstanceNorm.denormalize(ws.f, b * H * C, H, C, ws.stats, b * 2 * C, pred, b * H * C);
-    }
+    frame.out(w, ws.y, batch, pred, ws.frame);
     ws.training = seeds != null;
   }
 
@@ -249,12 +241,9 @@ public final class S4dNet implements WindowModel {
     final int steps = seqs * L;
     final int dm = dModel;
     boolean masks = ws.training && dropout.active();
-    for (int b = 0; b < batch; b++) {
-      InstanceNorm.backwardDenormalize(ws.f, b * H * C, dPred, b * H * C, H, C, ws.stats, b * 2 * C, ws.gf, b * H * C,
-          ws.dStats, 0);
-      Tensors.transpose(ws.gf, b * H * C, H, C, ws.gy, b * C * H);
-    }
-    skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, null, 0);
+    frame.backwardOut(gw, dPred, batch, ws.gy, ws.frame);
+    boolean tokens = frame.needsTokenGradient();
+    skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, tokens ? ws.du : null, 0);
     timeHead.backward(w, gw, ws.dec, 0, ws.gy, 0, seqs, ws.gDec, 0);
     decoder.backward(w, gw, ws.n, 0, ws.gDec, 0, steps, ws.g1, 0);
     double[] g = ws.g2; // gradient of the current layer's output
@@ -285,7 +274,14 @@ public final class S4dNet implements WindowModel {
       norms[i].backward(w, gw, ws.e[i], 0, ws.zStats[i], 0, gBranch, 0, steps, ws.g1, 0);
       Tensors.addInto(g, 0, ws.g1, 0, steps * dm); // residual + branch
     }
-    encoder.backward(w, gw, ws.u, 0, g, 0, steps, null, 0);
+    if (tokens) {
+      // The window's gradient (two paths: the skip and the encoder) reaches the cycle only.
+      encoder.backward(w, gw, ws.u, 0, g, 0, steps, ws.gDec, 0);
+      Tensors.addInto(ws.du, 0, ws.gDec, 0, steps);
+    } else {
+      encoder.backward(w, gw, ws.u, 0, g, 0, steps, null, 0);
+    }
+    frame.backwardTokens(gw, ws.du, batch, ws.frame);
   }
 
   private static double sigmoid(double v) {

@@ -4,7 +4,6 @@ import java.util.SplittableRandom;
 import org.sparkssm.Checks;
 import org.sparkssm.nn.BidirectionalMamba;
 import org.sparkssm.nn.Dropout;
-import org.sparkssm.nn.InstanceNorm;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
@@ -49,10 +48,10 @@ public final class SMambaNet implements WindowModel {
   private final Norm norm;
   private final Linear projector;
   private final Dropout dropout;
-  private final InstanceNorm instanceNorm = InstanceNorm.standard();
+  private final ChannelFrame frame;
 
   public SMambaNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
-      double dropout) {
+      double dropout, int period) {
     this.lookback = Checks.positive("lookback", lookback);
     this.horizon = Checks.positive("horizon", horizon);
     this.channels = Checks.positive("channels", channels);
@@ -62,6 +61,8 @@ public final class SMambaNet implements WindowModel {
     Checks.positive("layers", layers);
     this.dropout = new Dropout(dropout);
     int dtRank = (dModel + 15) / 16;
+    Checks.nonNegative("cycle period", period);
+    frame = new ChannelFrame(layout, lookback, horizon, channels, period);
     embedding = new Linear(layout, "embedding", lookback, dModel, true);
     mamba = new BidirectionalMamba[layers];
     norm1 = new Norm[layers];
@@ -85,7 +86,8 @@ public final class SMambaNet implements WindowModel {
   @Override
   public String describe() {
     return String.format(java.util.Locale.ROOT, "smamba(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, d_ff=%d, "
-        + "dropout=%s)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p());
+        + "dropout=%s, cycle=%d)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p(),
+        frame.period());
   }
 
   @Override
@@ -111,6 +113,7 @@ public final class SMambaNet implements WindowModel {
   @Override
   public void init(double[] w, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
+    frame.init(w);
     embedding.init(w, rnd);
     for (int i = 0; i < mamba.length; i++) {
       mamba[i].init(w, rnd);
@@ -125,9 +128,9 @@ public final class SMambaNet implements WindowModel {
 
   /** Activations of one forward, kept for the backward. Token rows: {@code rows = batch × C}. */
   private final class Work implements Workspace {
-    final double[] xn; // (B, L, C)
-    final double[] stats; // (B, 2C)
+    final ChannelFrame.Work frame;
     final double[] tokens; // (rows, L)
+    final double[] dTokens; // (rows, L)
     final double[] embedMask; // (rows, dm)
     final double[][] in; // per layer: its input E (rows, dm)
     final BidirectionalMamba.Cache[] mambaCache;
@@ -147,23 +150,20 @@ public final class SMambaNet implements WindowModel {
     final double[] normed; // norm(last)
     final double[] normStats;
     final double[] proj; // (rows, H)
-    final double[] out; // (B, H, C) before denormalization
     // backward scratch
     final double[] g1; // (rows, dm)
     final double[] g2; // (rows, dm)
     final double[] g3; // (rows, dm)
     final double[] gh; // (rows, dFf)
     final double[] gProj; // (rows, H)
-    final double[] gOut; // (B, H, C)
-    final double[] dStats; // (2C)
     boolean training; // the last forward ran with dropout: its masks apply to the backward
 
     Work(int batch) {
       int rows = batch * channels;
       int n = mamba.length;
-      xn = new double[batch * lookback * channels];
-      stats = new double[batch * 2 * channels];
+      frame = SMambaNet.this.frame.work(batch);
       tokens = new double[rows * lookback];
+      dTokens = new double[rows * lookback];
       embedMask = new double[rows * dModel];
       in = new double[n][rows * dModel];
       mambaCache = new BidirectionalMamba.Cache[n];
@@ -186,14 +186,11 @@ public final class SMambaNet implements WindowModel {
       normed = new double[rows * dModel];
       normStats = new double[rows * 2];
       proj = new double[rows * horizon];
-      out = new double[batch * horizon * channels];
       g1 = new double[rows * dModel];
       g2 = new double[rows * dModel];
       g3 = new double[rows * dModel];
       gh = new double[rows * dFf];
       gProj = new double[rows * horizon];
-      gOut = new double[batch * horizon * channels];
-      dStats = new double[2 * channels];
     }
   }
 
@@ -220,17 +217,15 @@ public final class SMambaNet implements WindowModel {
   }
 
   @Override
-  public void forward(double[] w, double[] x, int batch, double[] pred, Workspace workspace, long[] seeds) {
+  public void forward(double[] w, double[] x, long[] rowsOf, int batch, double[] pred, Workspace workspace,
+      long[] seeds) {
     Work ws = (Work) workspace;
     final int L = lookback;
     final int C = channels;
     final int H = horizon;
     final int rows = batch * C;
     final int dm = dModel;
-    for (int b = 0; b < batch; b++) {
-      instanceNorm.normalize(x, b * L * C, L, C, ws.xn, b * L * C, ws.stats, b * 2 * C);
-      Tensors.transpose(ws.xn, b * L * C, L, C, ws.tokens, b * C * L);
-    }
+    frame.in(w, x, rowsOf, batch, ws.tokens, ws.frame);
     double[] e = mamba.length > 0 ? ws.in[0] : ws.last;
     embedding.forward(w, ws.tokens, 0, rows, e, 0);
     drop(seeds, 0, e, ws.embedMask, batch, C * dm);
@@ -251,10 +246,7 @@ public final class SMambaNet implements WindowModel {
     }
     norm.forward(w, ws.last, 0, rows, ws.normed, 0, ws.normStats, 0);
     projector.forward(w, ws.normed, 0, rows, ws.proj, 0);
-    for (int b = 0; b < batch; b++) {
-      Tensors.transpose(ws.proj, b * C * H, C, H, ws.out, b * H * C);
-      InstanceNorm.denormalize(ws.out, b * H * C, H, C, ws.stats, b * 2 * C, pred, b * H * C);
-    }
+    frame.out(w, ws.proj, batch, pred, ws.frame);
     ws.training = seeds != null;
   }
 
@@ -266,11 +258,7 @@ public final class SMambaNet implements WindowModel {
     final int rows = batch * C;
     final int dm = dModel;
     boolean mode = ws.training;
-    for (int b = 0; b < batch; b++) {
-      InstanceNorm.backwardDenormalize(ws.out, b * H * C, dPred, b * H * C, H, C, ws.stats, b * 2 * C, ws.gOut,
-          b * H * C, ws.dStats, 0);
-      Tensors.transpose(ws.gOut, b * H * C, H, C, ws.gProj, b * C * H);
-    }
+    frame.backwardOut(gw, dPred, batch, ws.gProj, ws.frame);
     projector.backward(w, gw, ws.normed, 0, ws.gProj, 0, rows, ws.g1, 0);
     norm.backward(w, gw, ws.last, 0, ws.normStats, 0, ws.g1, 0, rows, ws.g2, 0);
     double[] g = ws.g2; // gradient of the current layer's output
@@ -295,7 +283,9 @@ public final class SMambaNet implements WindowModel {
       Tensors.addInto(g, 0, spare, 0, rows * dm); // + residual
     }
     undrop(mode, g, ws.embedMask, rows * dm);
-    // The windows are data: the embedding's input gradient is not needed.
-    embedding.backward(w, gw, ws.tokens, 0, g, 0, rows, null, 0);
+    // The windows are data: the tokens' gradient matters only to the cycle.
+    boolean tokens = frame.needsTokenGradient();
+    embedding.backward(w, gw, ws.tokens, 0, g, 0, rows, tokens ? ws.dTokens : null, 0);
+    frame.backwardTokens(gw, ws.dTokens, batch, ws.frame);
   }
 }

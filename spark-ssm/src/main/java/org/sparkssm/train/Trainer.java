@@ -184,13 +184,15 @@ public final class Trainer {
         double[] x = new double[block * L * C];
         double[] y = new double[block * H * C];
         double[] p = new double[block * H * C];
+        long[] rows = new long[block];
         for (int k = thread; k < blocks; k += threads) {
           int from = k * block;
           int n = Math.min(block, windows.size() - from);
           for (int i = 0; i < n; i++) {
             windows.copy(from + i, x, i * L * C, y, i * H * C);
+            rows[i] = windows.start(from + i);
           }
-          model.forward(w, x, n, p, ws, null);
+          model.forward(w, x, rows, n, p, ws, null);
           double sse = 0;
           double sae = 0;
           for (int i = 0; i < n * H * C; i++) {
@@ -227,6 +229,7 @@ public final class Trainer {
     private final double[] pred;
     private final double[] dPred;
     private final long[] seeds;
+    private final long[] rows;
 
     ShardGradient(WindowModel model, Windows data) {
       this.model = model;
@@ -240,6 +243,7 @@ public final class Trainer {
       this.pred = new double[SHARD * H * C];
       this.dPred = new double[SHARD * H * C];
       this.seeds = new long[SHARD];
+      this.rows = new long[SHARD];
     }
 
     /**
@@ -255,8 +259,9 @@ public final class Trainer {
       for (int i = 0; i < n; i++) {
         data.copy(order[from + i], x, i * L * C, y, i * H * C);
         seeds[i] = mix(seed, i);
+        rows[i] = data.start(order[from + i]);
       }
-      model.forward(w, x, n, pred, ws, seeds);
+      model.forward(w, x, rows, n, pred, ws, seeds);
       double sum = loss.sum(pred, 0, y, 0, n * H * C, scale, dPred, 0);
       model.backward(w, gw, dPred, n, ws);
       return sum;

@@ -30,10 +30,12 @@ public interface WindowModel {
   Workspace workspace(int maxBatch);
 
   /**
-   * Predicts {@code batch} windows. {@code dropoutSeeds} (one per window) switches training mode
-   * on (dropout active, activations kept for {@link #backward}); null is evaluation mode.
+   * Predicts {@code batch} windows. {@code rows} holds each window's first row in its series (the
+   * phase of a periodic component; rows are evenly spaced). {@code dropoutSeeds} (one per window)
+   * switches training mode on (dropout active); null is evaluation mode. Either way the
+   * activations are kept for {@link #backward}.
    */
-  void forward(double[] w, double[] x, int batch, double[] pred, Workspace ws, long[] dropoutSeeds);
+  void forward(double[] w, double[] x, long[] rows, int batch, double[] pred, Workspace ws, long[] dropoutSeeds);
 
   /** Accumulates into {@code gw} the gradient of the loss whose gradient with respect to pred is {@code dPred}. */
   void backward(double[] w, double[] gw, double[] dPred, int batch, Workspace ws);

@@ -19,9 +19,12 @@ import org.sparkssm.nn.ParameterLayout;
 class DeepNetsTest {
   private static WindowModel[] small(int L, int H, int C, double dropout) {
     return new WindowModel[] {
-        new SMambaNet(L, H, C, 6, 2, 3, 5, dropout),
-        new S4dNet(L, H, C, 4, 2, 3, 5, dropout),
-        new LinearNet(L, H, C)};
+        new SMambaNet(L, H, C, 6, 2, 3, 5, dropout, 0),
+        new SMambaNet(L, H, C, 6, 1, 3, 5, dropout, 5),
+        new S4dNet(L, H, C, 4, 2, 3, 5, dropout, 0),
+        new S4dNet(L, H, C, 4, 1, 3, 5, dropout, 5),
+        new LinearNet(L, H, C, 0),
+        new LinearNet(L, H, C, 4)};
   }
 
   @Test
@@ -36,7 +39,7 @@ class DeepNetsTest {
     for (WindowModel net : small(L, H, C, 0.2)) {
       double[] w = new double[net.layout().size()];
       net.init(w, 5);
-      for (int i = 0; i < w.length; i++) {
+      for (int i = 0; i < w.length; i++) { // also moves the zero-initialized cycle
         w[i] += 0.05 * GradientCheck.gaussian(rnd, 1, 1)[0]; // off the init's symmetric points
       }
       Trainer.ShardGradient sg = new Trainer.ShardGradient(net, win);
@@ -76,17 +79,19 @@ class DeepNetsTest {
       double[] w = new double[net.layout().size()];
       net.init(w, 9);
       double[] x = new double[3 * L * C];
+      long[] rows = new long[3];
       for (int i = 0; i < 3; i++) {
         win.copy(10 * i, x, i * L * C, null, 0);
+        rows[i] = win.start(10 * i);
       }
       double[] all = new double[3 * H * C];
-      net.forward(w, x, 3, all, net.workspace(3), null);
+      net.forward(w, x, rows, 3, all, net.workspace(3), null);
       double[] again = new double[3 * H * C];
-      net.forward(w, x, 3, again, net.workspace(4), null);
+      net.forward(w, x, rows, 3, again, net.workspace(4), null);
       assertArrayEquals(all, again, 0.0, net.describe());
       for (int i = 0; i < 3; i++) {
         double[] one = new double[H * C];
-        net.forward(w, java.util.Arrays.copyOfRange(x, i * L * C, (i + 1) * L * C), 1, one, net.workspace(1), null);
+        net.forward(w, java.util.Arrays.copyOfRange(x, i * L * C, (i + 1) * L * C), new long[] {rows[i]}, 1, one, net.workspace(1), null);
         for (int k = 0; k < H * C; k++) {
           assertEquals(all[i * H * C + k], one[k], 1e-12 * (1 + Math.abs(one[k])), net.describe() + " window " + i);
         }
@@ -101,8 +106,8 @@ class DeepNetsTest {
     int H = 6;
     Windows train = Windows.of(s, 0, 500, L, H);
     Windows val = Windows.of(s, 500 - L, 700, L, H);
-    for (WindowModel net : new WindowModel[] {new SMambaNet(L, H, 3, 16, 1, 4, 16, 0.0),
-        new S4dNet(L, H, 3, 8, 1, 4, 8, 0.0)}) {
+    for (WindowModel net : new WindowModel[] {new SMambaNet(L, H, 3, 16, 1, 4, 16, 0.0, 0),
+        new S4dNet(L, H, 3, 8, 1, 4, 8, 0.0, 0)}) {
       double[] w0 = new double[net.layout().size()];
       net.init(w0, 1);
       double before = Trainer.score(net, w0, val, 2)[0];
@@ -118,9 +123,9 @@ class DeepNetsTest {
     assertEquals(128, DeepModels.named("smamba").dModel());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeepModels.named("mamba9"));
     assertTrue(e.getMessage().contains("'mamba9'") && e.getMessage().contains("smamba"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("smamba", 0, 2, 16, 128, 0.1));
+    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("smamba", 0, 2, 16, 128, 0.1, 0));
     assertTrue(e.getMessage().contains("d_model"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("s4dnet", 8, 2, 16, 128, 1.5));
+    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("s4dnet", 8, 2, 16, 128, 1.5, 0));
     assertTrue(e.getMessage().contains("dropout"), e.getMessage());
   }
 }
