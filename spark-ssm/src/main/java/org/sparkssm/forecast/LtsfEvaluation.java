@@ -53,17 +53,11 @@ public final class LtsfEvaluation {
     double valMse = Double.NaN;
     long trainWindows = 0;
     if (fit) {
-      RidgeStats train = statistics(z, split, Part.TRAIN, features, horizon);
-      RidgeStats val = statistics(z, split, Part.VALIDATION, features, horizon);
-      trainWindows = train.count();
-      RidgeStats.Selection sel = RidgeStats.select(train, val, lambdaRels, features.nestedFeatureCounts());
-      model = LinearForecaster.of(features, sel.best());
-      lambda = sel.best().lambdaRel();
-      for (int k = 0; k < sel.lambdaRels().length; k++) {
-        if (sel.lambdaRels()[k] == lambda) {
-          valMse = sel.validationMse()[k];
-        }
-      }
+      Fit f = fit(z, split, features, horizon, lambdaRels);
+      model = f.model();
+      lambda = f.lambdaRel();
+      valMse = f.validationMse();
+      trainWindows = f.trainWindows();
     } else {
       model = LinearForecaster.of(features,
           new RidgeSolution(features.featureCount(), horizon, new double[features.featureCount() * horizon],
@@ -75,6 +69,28 @@ public final class LtsfEvaluation {
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Result(data.source(), features.name(), l, horizon, features.featureCount(), err[0] / values,
         err[1] / values, lambda, valMse, trainWindows, testWindows, seconds);
+  }
+
+  /** A fitted linear forecaster, its penalty and its validation MSE. */
+  public record Fit(LinearForecaster model, double lambdaRel, double validationMse, long trainWindows) {}
+
+  /**
+   * Ridge on the training windows of the z-scored channels {@code z}, λ_rel picked on the
+   * validation windows: the closed-form forecaster of {@link #evaluate}, also the linear skip a
+   * trained network can learn the residual of.
+   */
+  public static Fit fit(double[][] z, LtsfSplit split, WindowFeatures features, int horizon, double[] lambdaRels) {
+    RidgeStats train = statistics(z, split, Part.TRAIN, features, horizon);
+    RidgeStats val = statistics(z, split, Part.VALIDATION, features, horizon);
+    RidgeStats.Selection sel = RidgeStats.select(train, val, lambdaRels, features.nestedFeatureCounts());
+    double lambda = sel.best().lambdaRel();
+    double valMse = Double.NaN;
+    for (int k = 0; k < sel.lambdaRels().length; k++) {
+      if (sel.lambdaRels()[k] == lambda) {
+        valMse = sel.validationMse()[k];
+      }
+    }
+    return new Fit(LinearForecaster.of(features, sel.best()), lambda, valMse, train.count());
   }
 
   /** Sufficient statistics of every channel's windows in one part of the split. */

@@ -1,5 +1,6 @@
 package org.sparkssm.train;
 
+import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.CycleQueue;
 import org.sparkssm.nn.InstanceNorm;
 import org.sparkssm.nn.ParameterLayout;
@@ -10,7 +11,9 @@ import org.sparkssm.nn.Tensors;
  * instance-normalized, has its cycle removed when a period is set ({@link CycleQueue}) and becomes
  * one row of L values per channel ({@code tokens (B·C, L)}); the network's rows of H values per
  * channel ({@code (B·C, H)}) get the cycle back and are denormalized into the forecast
- * {@code (B, H, C)}. The backward runs the same steps in reverse; the gradient reaching the
+ * {@code (B, H, C)}: {@code ŷ = f σ + base}, where the base is the window's mean μ, or, with a
+ * linear skip, the closed-form forecaster's prediction (then the network learns the residual of
+ * the ridge forecast, on the window's scale; the skip is fixed, not trained). The backward runs the same steps in reverse; the gradient reaching the
  * tokens matters only to the cycle (the window itself is data).
  */
 final class ChannelFrame {
@@ -18,13 +21,24 @@ final class ChannelFrame {
   private final int horizon;
   private final int channels;
   private final CycleQueue cycle; // null: none
+  private final LinearForecaster skip; // null: the base is the mean
   private final InstanceNorm norm = InstanceNorm.standard();
 
-  ChannelFrame(ParameterLayout layout, int lookback, int horizon, int channels, int period) {
+  ChannelFrame(ParameterLayout layout, int lookback, int horizon, int channels, int period, LinearForecaster skip) {
     this.lookback = lookback;
     this.horizon = horizon;
     this.channels = channels;
     this.cycle = period > 0 ? new CycleQueue(layout, "cycle", period, channels) : null;
+    if (skip != null && (skip.lookback() != lookback || skip.horizon() != horizon)) {
+      org.sparkssm.Checks.fail("linear skip: expected L=%d, H=%d, got L=%d, H=%d", lookback, horizon, skip.lookback(),
+          skip.horizon());
+    }
+    this.skip = skip;
+  }
+
+  /** Whether the forecast adds onto a linear skip. */
+  boolean hasSkip() {
+    return skip != null;
   }
 
   /** Zeros the cycle (when there is one). */
@@ -49,21 +63,27 @@ final class ChannelFrame {
     final double[] stats; // (B, 2C)
     final double[] f; // (B, H, C): the network's output with the cycle, before denormalization
     final double[] gf; // (B, H, C)
-    final double[] dStats; // (2C)
     final long[] rows; // each window's first row
+    final double[] base; // (B, H, C): μ, or the linear skip's forecast
+    final double[] column; // (L) one channel's window
+    final double[] forecast; // (H)
+    final double[] skipWork;
 
-    Work(int batch, int L, int H, int C) {
+    Work(int batch, int L, int H, int C, int skipWork) {
       xn = new double[batch * L * C];
       stats = new double[batch * 2 * C];
       f = new double[batch * H * C];
       gf = new double[batch * H * C];
-      dStats = new double[2 * C];
       rows = new long[batch];
+      base = new double[batch * H * C];
+      column = new double[L];
+      forecast = new double[H];
+      this.skipWork = new double[skipWork];
     }
   }
 
   Work work(int batch) {
-    return new Work(batch, lookback, horizon, channels);
+    return new Work(batch, lookback, horizon, channels, skip == null ? 0 : skip.workspaceSize());
   }
 
   /** Windows {@code x (B, L, C)} to {@code tokens (B·C, L)}. */
@@ -72,6 +92,23 @@ final class ChannelFrame {
     int C = channels;
     for (int b = 0; b < batch; b++) {
       norm.normalize(x, b * L * C, L, C, ws.xn, b * L * C, ws.stats, b * 2 * C);
+      int H = horizon;
+      for (int c = 0; c < C; c++) {
+        if (skip == null) {
+          double mu = ws.stats[b * 2 * C + c];
+          for (int k = 0; k < H; k++) {
+            ws.base[(b * H + k) * C + c] = mu;
+          }
+        } else {
+          for (int t = 0; t < L; t++) {
+            ws.column[t] = x[(b * L + t) * C + c];
+          }
+          skip.predict(ws.column, 0, ws.forecast, 0, ws.skipWork);
+          for (int k = 0; k < H; k++) {
+            ws.base[(b * H + k) * C + c] = ws.forecast[k];
+          }
+        }
+      }
       if (cycle != null) {
         ws.rows[b] = rows[b];
         cycle.apply(w, -1.0, ws.xn, b * L * C, L, rows[b]);
@@ -90,7 +127,12 @@ final class ChannelFrame {
       if (cycle != null) {
         cycle.apply(w, 1.0, ws.f, b * H * C, H, ws.rows[b] + L);
       }
-      InstanceNorm.denormalize(ws.f, b * H * C, H, C, ws.stats, b * 2 * C, pred, b * H * C);
+      for (int k = 0; k < H; k++) {
+        for (int c = 0; c < C; c++) {
+          int i = (b * H + k) * C + c;
+          pred[i] = ws.f[i] * ws.stats[b * 2 * C + C + c] + ws.base[i];
+        }
+      }
     }
   }
 
@@ -100,8 +142,13 @@ final class ChannelFrame {
     int H = horizon;
     int C = channels;
     for (int b = 0; b < batch; b++) {
-      InstanceNorm.backwardDenormalize(ws.f, b * H * C, dPred, b * H * C, H, C, ws.stats, b * 2 * C, ws.gf, b * H * C,
-          ws.dStats, 0);
+      // df = dŷ σ; the statistics' and the skip's gradients would reach the window only, which is data.
+      for (int k = 0; k < H; k++) {
+        for (int c = 0; c < C; c++) {
+          int i = (b * H + k) * C + c;
+          ws.gf[i] = dPred[i] * ws.stats[b * 2 * C + C + c];
+        }
+      }
       if (cycle != null) {
         cycle.backward(gw, 1.0, ws.gf, b * H * C, H, ws.rows[b] + L);
       }

@@ -2,6 +2,7 @@ package org.sparkssm.train;
 
 import java.util.Locale;
 import org.sparkssm.Checks;
+import org.sparkssm.forecast.LinearForecaster;
 
 /**
  * The trained forecasters by name, each with one set of defaults, so a command line or a config
@@ -18,8 +19,12 @@ import org.sparkssm.Checks;
  * @param dropout dropout probability
  * @param cycle the period of a learned cycle ({@link org.sparkssm.nn.CycleQueue}, CycleNet's RCF) in
  *     rows; 0 for none
+ * @param skip whether the network learns the residual of the closed-form {@code nlinear} ridge
+ *     forecaster (fitted on the training windows, penalty picked on validation) instead of
+ *     forecasting around the window's mean
  */
-public record DeepModels(String name, int dModel, int layers, int dState, int dFf, double dropout, int cycle) {
+public record DeepModels(String name, int dModel, int layers, int dState, int dFf, double dropout, int cycle,
+    boolean skip) {
   /** The names, in the order reports list them. */
   public static final String[] NAMES = {"smamba", "s4dnet", "rlinear"};
 
@@ -43,7 +48,7 @@ public record DeepModels(String name, int dModel, int layers, int dState, int dF
 
   /** The named model with every default. */
   public static DeepModels named(String name) {
-    return new DeepModels(name, -1, -1, -1, -1, Double.NaN, 0);
+    return new DeepModels(name, -1, -1, -1, -1, Double.NaN, 0, false);
   }
 
   /** d_model, layers, d_state, d_ff of each name. */
@@ -58,24 +63,31 @@ public record DeepModels(String name, int dModel, int layers, int dState, int dF
     }
   }
 
-  /** The network for lookback L, horizon H and C channels. */
-  public WindowModel build(int lookback, int horizon, int channels) {
+  /**
+   * The network for lookback L, horizon H and C channels; {@code ridge} is the fitted skip, used
+   * when {@link #skip()} is set (and then required).
+   */
+  public WindowModel build(int lookback, int horizon, int channels, LinearForecaster ridge) {
+    if (skip && ridge == null) {
+      Checks.fail("skip: %s needs the fitted nlinear forecaster, got none", settings());
+    }
+    LinearForecaster s = skip ? ridge : null;
     switch (name) {
       case "smamba":
-        return new SMambaNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle);
+        return new SMambaNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle, s);
       case "s4dnet":
-        return new S4dNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle);
+        return new S4dNet(lookback, horizon, channels, dModel, layers, dState, dFf, dropout, cycle, s);
       default:
-        return new LinearNet(lookback, horizon, channels, cycle);
+        return new LinearNet(lookback, horizon, channels, cycle, s);
     }
   }
 
   /** The settings as a report prints them. */
   public String settings() {
     if (name.equals("rlinear")) {
-      return "rlinear(cycle=" + cycle + ")";
+      return "rlinear(cycle=" + cycle + ", skip=" + (skip ? "nlinear" : "none") + ")";
     }
-    return String.format(Locale.ROOT, "%s(d_model=%d, layers=%d, d_state=%d, d_ff=%d, dropout=%s, cycle=%d)", name,
-        dModel, layers, dState, dFf, dropout, cycle);
+    return String.format(Locale.ROOT, "%s(d_model=%d, layers=%d, d_state=%d, d_ff=%d, dropout=%s, cycle=%d, skip=%s)",
+        name, dModel, layers, dState, dFf, dropout, cycle, skip ? "nlinear" : "none");
   }
 }

@@ -2,6 +2,7 @@ package org.sparkssm.train;
 
 import java.util.SplittableRandom;
 import org.sparkssm.Checks;
+import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.ParameterLayout;
 
@@ -19,19 +20,20 @@ public final class LinearNet implements WindowModel {
   private final Linear head;
   private final ChannelFrame frame;
 
-  public LinearNet(int lookback, int horizon, int channels, int period) {
+  public LinearNet(int lookback, int horizon, int channels, int period, LinearForecaster ridge) {
     this.lookback = Checks.positive("lookback", lookback);
     this.horizon = Checks.positive("horizon", horizon);
     this.channels = Checks.positive("channels", channels);
     Checks.nonNegative("cycle period", period);
-    this.frame = new ChannelFrame(layout, lookback, horizon, channels, period);
+    this.frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
     this.head = new Linear(layout, "head", lookback, horizon, true);
     layout.freeze();
   }
 
   @Override
   public String describe() {
-    return "rlinear(L=" + lookback + ", H=" + horizon + ", cycle=" + frame.period() + ")";
+    return "rlinear(L=" + lookback + ", H=" + horizon + ", cycle=" + frame.period() + ", skip="
+        + (frame.hasSkip() ? "nlinear" : "none") + ")";
   }
 
   @Override

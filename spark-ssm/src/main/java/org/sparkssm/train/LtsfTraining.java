@@ -12,7 +12,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.sparkssm.Checks;
+import org.sparkssm.forecast.ForecastModels;
+import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.LtsfData;
+import org.sparkssm.forecast.LtsfEvaluation;
+import org.sparkssm.forecast.RidgeStats;
 import org.sparkssm.forecast.LtsfSplit;
 import org.sparkssm.forecast.LtsfSplit.Part;
 
@@ -59,13 +63,20 @@ public final class LtsfTraining {
     double[][] z = data.standardized(split.trainEnd());
     Windows train = Windows.of(z, split.from(Part.TRAIN, lookback), split.to(Part.TRAIN), lookback, horizon);
     Windows val = Windows.of(z, split.from(Part.VALIDATION, lookback), split.to(Part.VALIDATION), lookback, horizon);
+    LinearForecaster ridge = null;
+    for (DeepModels spec : models) {
+      if (spec.skip() && ridge == null) {
+        ridge = LtsfEvaluation.fit(z, split, ForecastModels.features("nlinear", lookback), horizon,
+            RidgeStats.DEFAULT_LAMBDAS).model();
+      }
+    }
     WindowModel bestModel = null;
     Trainer.Result best = null;
     DeepModels bestSpec = null;
     double bestRate = Double.NaN;
     for (DeepModels spec : models) {
       for (double rate : rates) {
-        WindowModel model = spec.build(lookback, horizon, data.channels());
+        WindowModel model = spec.build(lookback, horizon, data.channels(), ridge);
         Trainer.Result r = Trainer.train(model, train, val, cfg.withLearningRate(rate));
         if (log != null) {
           log.printf(Locale.ROOT, "  %s H=%d %s lr=%s: val %.4f (epoch %d of %d), %.0f s%n", dataset, horizon,
@@ -116,9 +127,11 @@ public final class LtsfTraining {
           for (int layers : ints(a.getOrDefault("--layers", "-1"))) {
             for (int state : ints(a.getOrDefault("--d-state", "-1"))) {
               for (String cycle : a.getOrDefault("--cycle", "0").split(",")) {
-                models.add(new DeepModels(name, dm, layers, state, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
-                    Double.parseDouble(a.getOrDefault("--dropout", "NaN")),
-                    cycle.equals("auto") ? dailyPeriod(ds) : Integer.parseInt(cycle)));
+                for (String skip : a.getOrDefault("--skip", "none").split(",")) {
+                  models.add(new DeepModels(name, dm, layers, state, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
+                      Double.parseDouble(a.getOrDefault("--dropout", "NaN")),
+                      cycle.equals("auto") ? dailyPeriod(ds) : Integer.parseInt(cycle), skip.equals("nlinear")));
+                }
               }
             }
           }

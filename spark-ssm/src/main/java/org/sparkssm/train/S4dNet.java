@@ -2,6 +2,7 @@ package org.sparkssm.train;
 
 import java.util.SplittableRandom;
 import org.sparkssm.Checks;
+import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
@@ -47,7 +48,7 @@ public final class S4dNet implements WindowModel {
   private final ChannelFrame frame;
 
   public S4dNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
-      double dropout, int period) {
+      double dropout, int period, LinearForecaster ridge) {
     this.lookback = Checks.positive("lookback", lookback);
     this.horizon = Checks.positive("horizon", horizon);
     this.channels = Checks.positive("channels", channels);
@@ -57,7 +58,7 @@ public final class S4dNet implements WindowModel {
     Checks.positive("d_ff", dFf); // the GLU's width is 2 d_model; d_ff is accepted for a uniform grid
     this.dropout = new Dropout(dropout);
     Checks.nonNegative("cycle period", period);
-    frame = new ChannelFrame(layout, lookback, horizon, channels, period);
+    frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
     encoder = new Linear(layout, "encoder", 1, dModel, true);
     norms = new Norm[layers];
     s4d = new S4dLayer[layers];
@@ -78,8 +79,8 @@ public final class S4dNet implements WindowModel {
   @Override
   public String describe() {
     return String.format(java.util.Locale.ROOT,
-        "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s, cycle=%d)", lookback, horizon,
-        channels, dModel, s4d.length, dState, dropout.p(), frame.period());
+        "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s, cycle=%d, skip=%s)", lookback, horizon,
+        channels, dModel, s4d.length, dState, dropout.p(), frame.period(), frame.hasSkip() ? "nlinear" : "none");
   }
 
   @Override

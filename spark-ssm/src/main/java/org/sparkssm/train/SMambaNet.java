@@ -2,6 +2,7 @@ package org.sparkssm.train;
 
 import java.util.SplittableRandom;
 import org.sparkssm.Checks;
+import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.BidirectionalMamba;
 import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
@@ -51,7 +52,7 @@ public final class SMambaNet implements WindowModel {
   private final ChannelFrame frame;
 
   public SMambaNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
-      double dropout, int period) {
+      double dropout, int period, LinearForecaster ridge) {
     this.lookback = Checks.positive("lookback", lookback);
     this.horizon = Checks.positive("horizon", horizon);
     this.channels = Checks.positive("channels", channels);
@@ -62,7 +63,7 @@ public final class SMambaNet implements WindowModel {
     this.dropout = new Dropout(dropout);
     int dtRank = (dModel + 15) / 16;
     Checks.nonNegative("cycle period", period);
-    frame = new ChannelFrame(layout, lookback, horizon, channels, period);
+    frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
     embedding = new Linear(layout, "embedding", lookback, dModel, true);
     mamba = new BidirectionalMamba[layers];
     norm1 = new Norm[layers];
@@ -86,8 +87,8 @@ public final class SMambaNet implements WindowModel {
   @Override
   public String describe() {
     return String.format(java.util.Locale.ROOT, "smamba(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, d_ff=%d, "
-        + "dropout=%s, cycle=%d)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p(),
-        frame.period());
+        + "dropout=%s, cycle=%d, skip=%s)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p(),
+        frame.period(), frame.hasSkip() ? "nlinear" : "none");
   }
 
   @Override

@@ -19,12 +19,22 @@ import org.sparkssm.nn.ParameterLayout;
 class DeepNetsTest {
   private static WindowModel[] small(int L, int H, int C, double dropout) {
     return new WindowModel[] {
-        new SMambaNet(L, H, C, 6, 2, 3, 5, dropout, 0),
-        new SMambaNet(L, H, C, 6, 1, 3, 5, dropout, 5),
-        new S4dNet(L, H, C, 4, 2, 3, 5, dropout, 0),
-        new S4dNet(L, H, C, 4, 1, 3, 5, dropout, 5),
-        new LinearNet(L, H, C, 0),
-        new LinearNet(L, H, C, 4)};
+        new SMambaNet(L, H, C, 6, 2, 3, 5, dropout, 0, null),
+        new SMambaNet(L, H, C, 6, 1, 3, 5, dropout, 5, null),
+        new S4dNet(L, H, C, 4, 2, 3, 5, dropout, 0, null),
+        new S4dNet(L, H, C, 4, 1, 3, 5, dropout, 5, null),
+        new LinearNet(L, H, C, 0, null),
+        new LinearNet(L, H, C, 4, null),
+        new SMambaNet(L, H, C, 6, 1, 3, 5, dropout, 4, ridge(L, H)),
+        new LinearNet(L, H, C, 0, ridge(L, H))};
+  }
+
+  /** An nlinear forecaster with seeded weights, standing in for a fitted ridge skip. */
+  static org.sparkssm.forecast.LinearForecaster ridge(int L, int H) {
+    org.sparkssm.forecast.WindowFeatures f = org.sparkssm.forecast.ForecastModels.features("nlinear", L);
+    SplittableRandom rnd = new SplittableRandom(L * 31L + H);
+    return org.sparkssm.forecast.LinearForecaster.of(f, org.sparkssm.forecast.RidgeSolution.of(f.featureCount(), H,
+        GradientCheck.gaussian(rnd, f.featureCount() * H, 0.3), GradientCheck.gaussian(rnd, H, 0.1), 1e-3));
   }
 
   @Test
@@ -106,8 +116,8 @@ class DeepNetsTest {
     int H = 6;
     Windows train = Windows.of(s, 0, 500, L, H);
     Windows val = Windows.of(s, 500 - L, 700, L, H);
-    for (WindowModel net : new WindowModel[] {new SMambaNet(L, H, 3, 16, 1, 4, 16, 0.0, 0),
-        new S4dNet(L, H, 3, 8, 1, 4, 8, 0.0, 0)}) {
+    for (WindowModel net : new WindowModel[] {new SMambaNet(L, H, 3, 16, 1, 4, 16, 0.0, 0, null),
+        new S4dNet(L, H, 3, 8, 1, 4, 8, 0.0, 0, null)}) {
       double[] w0 = new double[net.layout().size()];
       net.init(w0, 1);
       double before = Trainer.score(net, w0, val, 2)[0];
@@ -123,9 +133,9 @@ class DeepNetsTest {
     assertEquals(128, DeepModels.named("smamba").dModel());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeepModels.named("mamba9"));
     assertTrue(e.getMessage().contains("'mamba9'") && e.getMessage().contains("smamba"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("smamba", 0, 2, 16, 128, 0.1, 0));
+    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("smamba", 0, 2, 16, 128, 0.1, 0, false));
     assertTrue(e.getMessage().contains("d_model"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("s4dnet", 8, 2, 16, 128, 1.5, 0));
+    e = assertThrows(IllegalArgumentException.class, () -> new DeepModels("s4dnet", 8, 2, 16, 128, 1.5, 0, false));
     assertTrue(e.getMessage().contains("dropout"), e.getMessage());
   }
 }

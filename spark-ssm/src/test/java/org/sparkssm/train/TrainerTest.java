@@ -32,7 +32,7 @@ class TrainerTest {
   @Test
   void shardGradientMatchesFiniteDifferencesOfTheBatchLoss() {
     double[][] s = sines(200, 1);
-    LinearNet net = new LinearNet(16, 4, 3, 0);
+    LinearNet net = new LinearNet(16, 4, 3, 0, null);
     Windows win = Windows.of(s, 0, 200, 16, 4);
     double[] w = new double[net.layout().size()];
     net.init(w, 3);
@@ -54,7 +54,7 @@ class TrainerTest {
     double[][] s = sines(400, 2);
     Windows train = Windows.of(s, 0, 300, 24, 6);
     Windows val = Windows.of(s, 300 - 24, 400, 24, 6);
-    LinearNet net = new LinearNet(24, 6, 3, 0);
+    LinearNet net = new LinearNet(24, 6, 3, 0, null);
     Trainer.Result one = Trainer.train(net, train, val, quick().withThreads(1));
     Trainer.Result two = Trainer.train(net, train, val, quick().withThreads(2));
     Trainer.Result again = Trainer.train(net, train, val, quick().withThreads(3));
@@ -69,7 +69,7 @@ class TrainerTest {
     double[][] s = sines(1200, 3);
     Windows train = Windows.of(s, 0, 800, 48, 12);
     Windows val = Windows.of(s, 800 - 48, 1000, 48, 12);
-    LinearNet net = new LinearNet(48, 12, 3, 0);
+    LinearNet net = new LinearNet(48, 12, 3, 0, null);
     double[] w0 = new double[net.layout().size()];
     net.init(w0, 7);
     double before = Trainer.score(net, w0, val, 1)[0];
@@ -98,7 +98,7 @@ class TrainerTest {
       }
     }
     Windows val = Windows.of(other, 0, 300, 24, 6);
-    LinearNet net = new LinearNet(24, 6, 3, 0);
+    LinearNet net = new LinearNet(24, 6, 3, 0, null);
     Trainer.Result r = Trainer.train(net, train, val, quick().withEpochs(40).withPatience(1).withLearningRate(0.05));
     assertTrue(r.history().size() < 40, "stopped after " + r.history().size() + " epochs");
     assertTrue(r.history().size() >= r.bestEpoch() + 1);
@@ -113,7 +113,7 @@ class TrainerTest {
     // Windows covering row 50: starts 41..50 (10); row 10: starts 1..10 (10).
     assertEquals(20, w.skipped());
     assertEquals(91 - 20, w.size());
-    Trainer.Result r = Trainer.train(new LinearNet(8, 2, 3, 0), w, w, quick());
+    Trainer.Result r = Trainer.train(new LinearNet(8, 2, 3, 0, null), w, w, quick());
     for (double v : r.weights()) {
       assertTrue(Double.isFinite(v));
     }
@@ -129,7 +129,7 @@ class TrainerTest {
     }
     Windows w = Windows.of(s, 0, 300, 8, 2);
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> Trainer.train(new LinearNet(8, 2, 3, 0), w, w, quick()));
+        () -> Trainer.train(new LinearNet(8, 2, 3, 0, null), w, w, quick()));
     assertTrue(e.getMessage().contains("epoch 1, step 1"), e.getMessage());
   }
 
@@ -143,12 +143,12 @@ class TrainerTest {
     assertTrue(e.getMessage().contains("weight decay"), e.getMessage());
     double[][] s = sines(100, 7);
     Windows w = Windows.of(s, 0, 100, 8, 2);
-    e = assertThrows(IllegalArgumentException.class, () -> Trainer.train(new LinearNet(9, 2, 3, 0), w, w, quick()));
+    e = assertThrows(IllegalArgumentException.class, () -> Trainer.train(new LinearNet(9, 2, 3, 0, null), w, w, quick()));
     assertTrue(e.getMessage().contains("training windows: expected L=9"), e.getMessage());
     double[][] allNan = {new double[50]};
     java.util.Arrays.fill(allNan[0], Double.NaN);
     Windows none = Windows.of(allNan, 0, 50, 8, 2);
-    e = assertThrows(IllegalArgumentException.class, () -> Trainer.train(new LinearNet(8, 2, 1, 0), none, none, quick()));
+    e = assertThrows(IllegalArgumentException.class, () -> Trainer.train(new LinearNet(8, 2, 1, 0, null), none, none, quick()));
     assertTrue(e.getMessage().contains("skipped"), e.getMessage());
   }
 }
