@@ -89,8 +89,8 @@ public final class MambaLmTrainer {
     Path configFile = dir.resolve("config.json");
     MambaConfig c = MambaConfig.read(configFile);
     if (c.layer != MambaConfig.Layer.MAMBA1) {
-      throw new IllegalArgumentException(configFile + ": ssm_cfg.layer " + c.layer
-          + ": training supports Mamba1 layers only (no Mamba-2 backward); MambaModel runs Mamba-2 for inference");
+      throw new IllegalArgumentException(configFile + ": ssm_cfg.layer Mamba2: training supports Mamba1 layers only"
+          + " (no Mamba-2 backward); MambaModel runs Mamba-2 for inference");
     }
     String json = new String(Files.readAllBytes(configFile), StandardCharsets.UTF_8);
     Safetensors st = Safetensors.open(dir.resolve("model.safetensors"));

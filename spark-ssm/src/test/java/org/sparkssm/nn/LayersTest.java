@@ -344,6 +344,37 @@ class LayersTest {
   }
 
   @Test
+  void cycleQueueRemovesAndRestoresThePatternAtTheWindowsPhase() {
+    ParameterLayout layout = new ParameterLayout();
+    CycleQueue q = new CycleQueue(layout, "cycle", 5, 2);
+    double[] w = GradientCheck.gaussian(new SplittableRandom(12), layout.size(), 1);
+    double[] x = new double[7 * 2];
+    q.apply(w, 1.0, x, 0, 7, 13); // rows 13..19: phases 3, 4, 0, 1, 2, 3, 4
+    int[] phases = {3, 4, 0, 1, 2, 3, 4};
+    for (int t = 0; t < 7; t++) {
+      for (int c = 0; c < 2; c++) {
+        assertEquals(w[phases[t] * 2 + c], x[t * 2 + c], 0.0, "t=" + t + " c=" + c);
+      }
+    }
+    q.apply(w, -1.0, x, 0, 7, 13);
+    assertArrayEquals(new double[14], x, 0.0, "subtracting the same phases restores the input");
+    double[] g = GradientCheck.gaussian(new SplittableRandom(13), 14, 1);
+    double[] r = g.clone();
+    double[] y = new double[14];
+    java.util.function.DoubleSupplier loss = () -> {
+      java.util.Arrays.fill(y, 0);
+      q.apply(w, -1.0, y, 0, 7, 13);
+      return GradientCheck.dot(r, y, 0);
+    };
+    double[] gw = new double[layout.size()];
+    q.backward(gw, -1.0, r, 0, 7, 13);
+    GradientCheck.check("cycle", w, gw, loss, 10, new SplittableRandom(14));
+    double[] z = new double[layout.size()];
+    q.init(z);
+    assertArrayEquals(new double[layout.size()], z, 0.0);
+  }
+
+  @Test
   void layoutRejectsDuplicateNamesAndFrozenAdds() {
     ParameterLayout layout = new ParameterLayout();
     layout.add("a.weight", 2, 3);
