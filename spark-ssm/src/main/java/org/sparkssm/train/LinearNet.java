@@ -4,7 +4,6 @@ import java.util.SplittableRandom;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.Linear;
-import org.sparkssm.nn.ParameterLayout;
 
 /**
  * The smallest trained forecaster, and the trainer's test bed: each channel's instance-normalized
@@ -12,48 +11,18 @@ import org.sparkssm.nn.ParameterLayout;
  * RevIN weights; with a cycle period, CycleNet/Linear). Tensor {@code head.weight (H, L)},
  * {@code head.bias (H)}, and {@code cycle.data (W, C)} with a period W.
  */
-public final class LinearNet implements WindowModel {
-  private final int lookback;
-  private final int horizon;
-  private final int channels;
-  private final ParameterLayout layout = new ParameterLayout();
+public final class LinearNet extends FramedNet {
   private final Linear head;
-  private final ChannelFrame frame;
 
   public LinearNet(int lookback, int horizon, int channels, int period, LinearForecaster ridge) {
-    this.lookback = Checks.positive("lookback", lookback);
-    this.horizon = Checks.positive("horizon", horizon);
-    this.channels = Checks.positive("channels", channels);
-    Checks.nonNegative("cycle period", period);
-    this.frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
+    super(lookback, horizon, channels, period, ridge);
     this.head = new Linear(layout, "head", lookback, horizon, true);
     layout.freeze();
   }
 
   @Override
   public String describe() {
-    return "rlinear(L=" + lookback + ", H=" + horizon + ", cycle=" + frame.period() + ", skip="
-        + (frame.hasSkip() ? "nlinear" : "none") + ")";
-  }
-
-  @Override
-  public ParameterLayout layout() {
-    return layout;
-  }
-
-  @Override
-  public int lookback() {
-    return lookback;
-  }
-
-  @Override
-  public int horizon() {
-    return horizon;
-  }
-
-  @Override
-  public int channels() {
-    return channels;
+    return "rlinear(L=" + lookback + ", H=" + horizon + ", " + frameSettings() + ")";
   }
 
   @Override

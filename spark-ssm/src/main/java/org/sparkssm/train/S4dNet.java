@@ -7,7 +7,6 @@ import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
-import org.sparkssm.nn.ParameterLayout;
 import org.sparkssm.nn.S4dLayer;
 import org.sparkssm.nn.Tensors;
 
@@ -27,15 +26,11 @@ import org.sparkssm.nn.Tensors;
  *
  * S4D layers have {@code d_state} complex modes per channel (S4D-Lin init, trainable Δ).
  */
-public final class S4dNet implements WindowModel {
+public final class S4dNet extends FramedNet {
   private static final int SCAN_CHUNK = 32;
 
-  private final int lookback;
-  private final int horizon;
-  private final int channels;
   private final int dModel;
   private final int dState;
-  private final ParameterLayout layout = new ParameterLayout();
   private final Linear encoder;
   private final Norm[] norms;
   private final S4dLayer[] s4d;
@@ -45,20 +40,15 @@ public final class S4dNet implements WindowModel {
   private final Linear timeHead;
   private final Linear skip;
   private final Dropout dropout;
-  private final ChannelFrame frame;
 
   public S4dNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
       double dropout, int period, LinearForecaster ridge) {
-    this.lookback = Checks.positive("lookback", lookback);
-    this.horizon = Checks.positive("horizon", horizon);
-    this.channels = Checks.positive("channels", channels);
+    super(lookback, horizon, channels, period, ridge);
     this.dModel = Checks.positive("d_model", dModel);
     this.dState = Checks.positive("d_state", dState);
     Checks.positive("layers", layers);
     Checks.positive("d_ff", dFf); // the GLU's width is 2 d_model; d_ff is accepted for a uniform grid
     this.dropout = new Dropout(dropout);
-    Checks.nonNegative("cycle period", period);
-    frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
     encoder = new Linear(layout, "encoder", 1, dModel, true);
     norms = new Norm[layers];
     s4d = new S4dLayer[layers];
@@ -78,29 +68,8 @@ public final class S4dNet implements WindowModel {
 
   @Override
   public String describe() {
-    return String.format(java.util.Locale.ROOT,
-        "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s, cycle=%d, skip=%s)", lookback, horizon,
-        channels, dModel, s4d.length, dState, dropout.p(), frame.period(), frame.hasSkip() ? "nlinear" : "none");
-  }
-
-  @Override
-  public ParameterLayout layout() {
-    return layout;
-  }
-
-  @Override
-  public int lookback() {
-    return lookback;
-  }
-
-  @Override
-  public int horizon() {
-    return horizon;
-  }
-
-  @Override
-  public int channels() {
-    return channels;
+    return String.format(java.util.Locale.ROOT, "s4dnet(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, dropout=%s, %s)",
+        lookback, horizon, channels, dModel, s4d.length, dState, dropout.p(), frameSettings());
   }
 
   @Override

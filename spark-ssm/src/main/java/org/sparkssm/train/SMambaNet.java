@@ -8,7 +8,6 @@ import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
-import org.sparkssm.nn.ParameterLayout;
 import org.sparkssm.nn.Tensors;
 
 /**
@@ -29,17 +28,13 @@ import org.sparkssm.nn.Tensors;
  * {@code layers.i.mamba_r...}, {@code layers.i.ffn1.weight}, {@code norm.weight}, {@code projector.weight}).
  * S-Mamba also appends the calendar features as extra tokens; this network reads the values only.
  */
-public final class SMambaNet implements WindowModel {
+public final class SMambaNet extends FramedNet {
   private static final int D_CONV = 2;
   private static final int SCAN_CHUNK = 64;
 
-  private final int lookback;
-  private final int horizon;
-  private final int channels;
   private final int dModel;
   private final int dFf;
   private final int dState;
-  private final ParameterLayout layout = new ParameterLayout();
   private final Linear embedding;
   private final BidirectionalMamba[] mamba;
   private final Norm[] norm1;
@@ -49,21 +44,16 @@ public final class SMambaNet implements WindowModel {
   private final Norm norm;
   private final Linear projector;
   private final Dropout dropout;
-  private final ChannelFrame frame;
 
   public SMambaNet(int lookback, int horizon, int channels, int dModel, int layers, int dState, int dFf,
       double dropout, int period, LinearForecaster ridge) {
-    this.lookback = Checks.positive("lookback", lookback);
-    this.horizon = Checks.positive("horizon", horizon);
-    this.channels = Checks.positive("channels", channels);
+    super(lookback, horizon, channels, period, ridge);
     this.dModel = Checks.positive("d_model", dModel);
     this.dFf = Checks.positive("d_ff", dFf);
     this.dState = Checks.positive("d_state", dState);
     Checks.positive("layers", layers);
     this.dropout = new Dropout(dropout);
     int dtRank = (dModel + 15) / 16;
-    Checks.nonNegative("cycle period", period);
-    frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
     embedding = new Linear(layout, "embedding", lookback, dModel, true);
     mamba = new BidirectionalMamba[layers];
     norm1 = new Norm[layers];
@@ -87,28 +77,7 @@ public final class SMambaNet implements WindowModel {
   @Override
   public String describe() {
     return String.format(java.util.Locale.ROOT, "smamba(L=%d, H=%d, C=%d, d_model=%d, layers=%d, d_state=%d, d_ff=%d, "
-        + "dropout=%s, cycle=%d, skip=%s)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p(),
-        frame.period(), frame.hasSkip() ? "nlinear" : "none");
-  }
-
-  @Override
-  public ParameterLayout layout() {
-    return layout;
-  }
-
-  @Override
-  public int lookback() {
-    return lookback;
-  }
-
-  @Override
-  public int horizon() {
-    return horizon;
-  }
-
-  @Override
-  public int channels() {
-    return channels;
+        + "dropout=%s, %s)", lookback, horizon, channels, dModel, mamba.length, dState, dFf, dropout.p(), frameSettings());
   }
 
   @Override

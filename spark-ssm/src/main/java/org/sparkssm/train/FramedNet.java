@@ -1,0 +1,51 @@
+package org.sparkssm.train;
+
+import org.sparkssm.Checks;
+import org.sparkssm.forecast.LinearForecaster;
+import org.sparkssm.nn.ParameterLayout;
+
+/**
+ * What the forecasting networks share: their shape (L, H, C), their parameter layout and the
+ * {@link ChannelFrame} at both ends (instance norm, the optional cycle, the optional linear skip),
+ * whose tensors come first in the layout.
+ */
+abstract class FramedNet implements WindowModel {
+  final int lookback;
+  final int horizon;
+  final int channels;
+  final ParameterLayout layout = new ParameterLayout();
+  final ChannelFrame frame;
+
+  FramedNet(int lookback, int horizon, int channels, int period, LinearForecaster ridge) {
+    this.lookback = Checks.positive("lookback", lookback);
+    this.horizon = Checks.positive("horizon", horizon);
+    this.channels = Checks.positive("channels", channels);
+    Checks.nonNegative("cycle period", period);
+    this.frame = new ChannelFrame(layout, lookback, horizon, channels, period, ridge);
+  }
+
+  /** The frame's settings as {@link #describe()} ends them. */
+  String frameSettings() {
+    return "cycle=" + frame.period() + ", skip=" + (frame.hasSkip() ? "nlinear" : "none");
+  }
+
+  @Override
+  public final ParameterLayout layout() {
+    return layout;
+  }
+
+  @Override
+  public final int lookback() {
+    return lookback;
+  }
+
+  @Override
+  public final int horizon() {
+    return horizon;
+  }
+
+  @Override
+  public final int channels() {
+    return channels;
+  }
+}
