@@ -97,7 +97,17 @@ public final class LtsfTraining {
         (System.nanoTime() - start) / 1e9, models.size() * rates.length);
   }
 
+  /** Runs the command line; a bad argument or setting prints one line naming it and exits with 2. */
   public static void main(String[] args) throws IOException {
+    try {
+      runCommandLine(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("ltsf-training: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  private static void runCommandLine(String[] args) throws IOException {
     Map<String, String> a = parse(args);
     Path dir = Path.of(a.getOrDefault("--data", "../shared/data"));
     String[] datasets = a.getOrDefault("--datasets", "ETTh1").split(",");
@@ -165,11 +175,18 @@ public final class LtsfTraining {
     throw Checks.fail("--cycle auto: no known daily period for '%s'; give the period in rows", dataset);
   }
 
+  private static final java.util.Set<String> OPTIONS = java.util.Set.of("--data", "--datasets", "-L", "-H", "--models",
+      "--d-model", "--layers", "--d-state", "--d-ff", "--dropout", "--cycle", "--skip", "--lr", "--epochs", "--batch",
+      "--patience", "--seed", "--threads", "--windows-per-epoch", "--loss", "--weight-decay", "--out");
+
   private static Map<String, String> parse(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("-") || i + 1 >= args.length) {
-        Checks.fail("arguments: expected '--option value' pairs, got '%s'", args[i]);
+      if (!OPTIONS.contains(args[i])) {
+        Checks.fail("unknown option '%s'; the options are %s", args[i], new java.util.TreeSet<>(OPTIONS));
+      }
+      if (i + 1 >= args.length) {
+        Checks.fail("option %s: expected a value", args[i]);
       }
       m.put(args[i], args[++i]);
     }
@@ -180,7 +197,11 @@ public final class LtsfTraining {
     String[] p = s.split(",");
     int[] r = new int[p.length];
     for (int i = 0; i < p.length; i++) {
-      r[i] = Integer.parseInt(p[i].trim());
+      try {
+        r[i] = Integer.parseInt(p[i].trim());
+      } catch (NumberFormatException e) {
+        throw Checks.fail("expected a comma-separated list of integers, got '%s'", s);
+      }
     }
     return r;
   }
@@ -189,7 +210,11 @@ public final class LtsfTraining {
     String[] p = s.split(",");
     double[] r = new double[p.length];
     for (int i = 0; i < p.length; i++) {
-      r[i] = Double.parseDouble(p[i].trim());
+      try {
+        r[i] = Double.parseDouble(p[i].trim());
+      } catch (NumberFormatException e) {
+        throw Checks.fail("expected a comma-separated list of numbers, got '%s'", s);
+      }
     }
     return r;
   }
