@@ -56,7 +56,9 @@ public final class S4dNet extends FramedNet {
     for (int i = 0; i < layers; i++) {
       String p = "layers." + i + ".";
       norms[i] = Norm.layerNorm(layout, p + "norm", dModel, 1e-5);
-      s4d[i] = new S4dLayer(layout, p + "s4d", dModel, dState, SCAN_CHUNK);
+      // Convolution mode: at L ~ 10^2 one kernel per call and a direct convolution cost far less than the
+      // recurrence and its adjoint (same layer, same parameters, equal results; S4dLayerTest).
+      s4d[i] = new S4dLayer(layout, p + "s4d", dModel, dState, SCAN_CHUNK, S4dLayer.Mode.CONVOLUTION);
       out[i] = new Linear(layout, p + "out", dModel, 2 * dModel, true);
     }
     norm = Norm.layerNorm(layout, "norm", dModel, 1e-5);

@@ -3,12 +3,14 @@ package org.sparkssm.nn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.sparkssm.scan.VectorSupport;
 import org.sparkssm.testing.TestData;
 import org.sparkssm.testing.Tolerances;
 
@@ -397,6 +399,170 @@ class S4dLayerTest {
     GradientCheck.check("dL/dh_{-1}", h0, g, loss, 100, rnd);
   }
 
+  // ---- convolution mode -------------------------------------------------------------------
+
+  /** One forward and backward of a layer: y, du, gw (accumulated into zeros). */
+  private record Pass(double[] y, double[] du, double[] gw) {
+    static Pass run(S4dLayer layer, int size, double[] w, double[] u, double[] dy, int batch, int len) {
+      S4dLayer.Cache cache = layer.newCache(batch, len);
+      double[] y = new double[u.length];
+      layer.forward(w, u, 0, batch, len, y, 0, cache);
+      double[] gw = new double[size];
+      double[] du = new double[u.length];
+      Arrays.fill(du, Double.NaN); // overwritten
+      layer.backward(w, gw, dy, 0, batch, len, du, 0, cache);
+      return new Pass(y, du, gw);
+    }
+  }
+
+  @Test
+  void convolutionModeEqualsRecurrentMode() {
+    SplittableRandom rnd = new SplittableRandom(71);
+    for (int len : new int[] {1, 7, 33, 96}) {
+      for (int batch = 1; batch <= 3; batch++) {
+        for (int rep = 0; rep < 3; rep++) {
+          int H = 1 + rnd.nextInt(3);
+          int M = 1 + rnd.nextInt(9);
+          int chunk = 1 + rnd.nextInt(40);
+          ParameterLayout layout = new ParameterLayout();
+          S4dLayer rec = new S4dLayer(layout, "s4d", H, M, chunk);
+          ParameterLayout convLayout = new ParameterLayout();
+          S4dLayer conv = new S4dLayer(convLayout, "s4d", H, M, chunk, S4dLayer.Mode.CONVOLUTION);
+          layout.freeze();
+          convLayout.freeze();
+          assertEquals(layout.fingerprint(), convLayout.fingerprint(), "same parameters in both modes");
+          double[] w = randomWeights(layout, Offsets.of(layout, "s4d"), H, M, rnd); // Δ in 1e-3..1
+          if (rep == 2) {
+            rec.init(w, rnd);
+          }
+          double[] u = TestData.gaussian(rnd, batch * len * H, 1.0);
+          double[] dy = TestData.gaussian(rnd, batch * len * H, 1.0);
+          Pass r = Pass.run(rec, layout.size(), w, u, dy, batch, len);
+          Pass c = Pass.run(conv, layout.size(), w, u, dy, batch, len);
+          String what = String.format(java.util.Locale.ROOT, " (H %d, M %d, batch %d, len %d, chunk %d%s)", H, M,
+              batch, len, chunk, rep == 2 ? ", at init" : "");
+          Tolerances.assertClose("y convolution vs recurrent" + what, r.y, c.y, Tolerances.F64);
+          Tolerances.assertClose("du convolution vs recurrent" + what, r.du, c.du, Tolerances.F64);
+          Tolerances.assertClose("gw convolution vs recurrent" + what + " " + layout.tensors(), r.gw, c.gw,
+              Tolerances.F64);
+        }
+      }
+    }
+  }
+
+  @Test
+  void convolutionGradientsMatchFiniteDifferences() {
+    SplittableRandom rnd = new SplittableRandom(72);
+    int[][] shapes = {{1, 1, 1, 1}, {2, 3, 2, 7}, {3, 2, 2, 33}, {1, 9, 3, 20}}; // H, M, batch, len
+    for (int[] s : shapes) {
+      for (boolean atInit : new boolean[] {false, true}) {
+        int H = s[0];
+        int M = s[1];
+        int batch = s[2];
+        int len = s[3];
+        ParameterLayout layout = new ParameterLayout();
+        S4dLayer layer = new S4dLayer(layout, "s4d", H, M, 4, S4dLayer.Mode.CONVOLUTION);
+        layout.freeze();
+        double[] w = randomWeights(layout, Offsets.of(layout, "s4d"), H, M, rnd);
+        if (atInit) {
+          layer.init(w, rnd);
+        }
+        double[] u = TestData.gaussian(rnd, batch * len * H, 1.0);
+        double[] r = TestData.gaussian(rnd, batch * len * H, 1.0);
+        double[] y = new double[u.length];
+        S4dLayer.Cache lossCache = layer.newCache(batch, len);
+        DoubleSupplier loss = () -> {
+          layer.forward(w, u, 0, batch, len, y, 0, lossCache);
+          return GradientCheck.dot(r, y, 0);
+        };
+        Pass p = Pass.run(layer, layout.size(), w, u, r, batch, len);
+        String what = String.format(java.util.Locale.ROOT, "convolution H %d, M %d, batch %d, len %d%s, tensors %s", H,
+            M, batch, len, atInit ? ", at init" : "", layout.tensors());
+        GradientCheck.check("gw (" + what + ")", w, p.gw, loss, 10_000, rnd);
+        GradientCheck.check("du (" + what + ")", u, p.du, loss, 10_000, rnd);
+      }
+    }
+  }
+
+  @Test
+  void convolutionModeMayRunInPlaceAndMatchesTheNaiveTwin() {
+    SplittableRandom rnd = new SplittableRandom(73);
+    int H = 3;
+    int M = 4;
+    int batch = 2;
+    int len = 13;
+    ParameterLayout layout = new ParameterLayout();
+    S4dLayer layer = new S4dLayer(layout, "s4d", H, M, S4dLayer.DEFAULT_CHUNK, S4dLayer.Mode.CONVOLUTION);
+    layout.freeze();
+    assertEquals(S4dLayer.Mode.CONVOLUTION, layer.mode());
+    Offsets o = Offsets.of(layout, "s4d");
+    double[] w = randomWeights(layout, o, H, M, rnd);
+    double[] u = TestData.gaussian(rnd, batch * len * H, 1.0);
+    double[] dy = TestData.gaussian(rnd, batch * len * H, 1.0);
+    Pass ref = Pass.run(layer, layout.size(), w, u, dy, batch, len);
+    Tolerances.assertClose("y vs the naive twin", naiveForward(w, o, H, M, u, batch, len), ref.y, Tolerances.F64);
+
+    S4dLayer.Cache cache = layer.newCache(batch + 1, len); // a larger cache serves fewer sequences
+    double[] inPlace = u.clone();
+    layer.forward(w, inPlace, 0, batch, len, inPlace, 0, cache);
+    Tolerances.assertClose("y in place", ref.y, inPlace, Tolerances.F64);
+    double[] gw = new double[layout.size()];
+    double[] g = dy.clone();
+    layer.backward(w, gw, g, 0, batch, len, g, 0, cache); // du over dy
+    Tolerances.assertClose("du in place", ref.du, g, Tolerances.F64);
+    Tolerances.assertClose("gw with du in place", ref.gw, gw, Tolerances.F64);
+    layer.backward(w, gw, dy, 0, batch, len, new double[u.length], 0, cache);
+    for (int i = 0; i < gw.length; i++) {
+      Tolerances.assertClose("gw accumulates [" + i + "]", 2 * ref.gw[i], gw[i], Tolerances.F64);
+    }
+  }
+
+  @Test
+  void convolutionKernelsVectorPathMatchesScalarTwin() {
+    assumeTrue(VectorSupport.ENABLED, "Vector API not in the boot layer");
+    SplittableRandom rnd = new SplittableRandom(74);
+    for (int H : new int[] {1, 3, 8, 13, 64}) {
+      for (int len : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 13, 33}) {
+        int n = len * H;
+        double[] kern = TestData.gaussian(rnd, n + 2, 1.0);
+        double[] u = TestData.gaussian(rnd, n + 5, 1.0);
+        double[] skip = TestData.gaussian(rnd, H, 1.0);
+        String what = " (H " + H + ", len " + len + ")";
+
+        double[] expected = new double[n + 1];
+        S4dLayer.convolveScalar(kern, 2, u, 5, skip, expected, 1, len, H, 0);
+        double[] y = new double[n + 1];
+        int d = S4dConvolutionVector.convolve(kern, 2, u, 5, skip, y, 1, len, H);
+        S4dLayer.convolveScalar(kern, 2, u, 5, skip, y, 1, len, H, d);
+        Tolerances.assertClose("convolve vector vs scalar" + what, expected, y, Tolerances.F64);
+
+        for (boolean withSkip : new boolean[] {false, true}) {
+          double[] sk = withSkip ? skip : null;
+          for (boolean accumulate : new boolean[] {false, true}) {
+            double[] start = TestData.gaussian(rnd, n + 3, 1.0);
+            double[] ref = start.clone();
+            S4dLayer.correlateScalar(kern, 2, u, 5, sk, ref, 3, len, H, accumulate, 0);
+            double[] c = start.clone();
+            d = S4dConvolutionVector.correlate(kern, 2, u, 5, sk, c, 3, len, H, accumulate);
+            S4dLayer.correlateScalar(kern, 2, u, 5, sk, c, 3, len, H, accumulate, d);
+            String how = what + (withSkip ? " skip" : "") + (accumulate ? " +=" : "");
+            Tolerances.assertClose("correlate vector vs scalar" + how, ref, c, Tolerances.F64);
+          }
+          // In place, c over b at the same offset.
+          double[] ref = new double[n];
+          S4dLayer.correlateScalar(kern, 2, u, 5, sk, ref, 0, len, H, false, 0);
+          double[] b = u.clone();
+          double[] scalarInPlace = u.clone();
+          d = S4dConvolutionVector.correlate(kern, 2, b, 5, sk, b, 5, len, H, false);
+          S4dLayer.correlateScalar(kern, 2, b, 5, sk, b, 5, len, H, false, d);
+          S4dLayer.correlateScalar(kern, 2, scalarInPlace, 5, sk, scalarInPlace, 5, len, H, false, 0);
+          Tolerances.assertClose("correlate in place" + what, ref, 0, b, 5, n, Tolerances.F64);
+          Tolerances.assertClose("correlate scalar in place" + what, ref, 0, scalarInPlace, 5, n, Tolerances.F64);
+        }
+      }
+    }
+  }
+
   // ---- init and arguments -----------------------------------------------------------------
 
   @Test
@@ -407,6 +573,7 @@ class S4dLayerTest {
     S4dLayer layer = new S4dLayer(layout, "s4d", H, M);
     layout.freeze();
     assertEquals(S4dLayer.DEFAULT_CHUNK, layer.chunk());
+    assertEquals(S4dLayer.Mode.RECURRENT, layer.mode());
     assertEquals(2 * H + 6 * H * M, layout.size());
     Offsets o = Offsets.of(layout, "s4d");
     double[] w = new double[layout.size()];
@@ -440,6 +607,7 @@ class S4dLayerTest {
     assertFails("modes", () -> new S4dLayer(layout, "b", 2, 0, 4));
     assertFails("chunk", () -> new S4dLayer(layout, "c", 2, 2, 0));
     assertFails("layout", () -> new S4dLayer(null, "d", 2, 2, 4));
+    assertFails("mode", () -> new S4dLayer(layout, "e", 2, 2, 4, null));
     S4dLayer layer = new S4dLayer(layout, "s4d", 2, 3, 4);
     layout.freeze();
     assertFails("batch", () -> layer.newCache(0, 5));
