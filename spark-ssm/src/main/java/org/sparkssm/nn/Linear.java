@@ -49,6 +49,14 @@ public final class Linear {
     }
   }
 
+  /** W and b = 0: a map that starts as nothing (a residual branch's output, a head learning a residual). */
+  public void zero(double[] w) {
+    Init.fill(w, weight, out * in, 0.0);
+    if (bias >= 0) {
+      Init.fill(w, bias, out, 0.0);
+    }
+  }
+
   /** {@code y = x Wᵀ + b} (overwrites y). */
   public void forward(double[] w, double[] x, int xOff, int rows, double[] y, int yOff) {
     MatMul.xWt(x, xOff, rows, in, w, weight, out, y, yOff);

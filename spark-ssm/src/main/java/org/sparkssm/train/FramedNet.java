@@ -29,6 +29,19 @@ abstract class FramedNet implements WindowModel {
     return "cycle=" + frame.period() + ", skip=" + (frame.hasSkip() ? "nlinear" : "none");
   }
 
+  /**
+   * With a linear skip, the output maps start at zero, so the untrained network is exactly the
+   * closed-form forecaster and training learns its residual from there (the trainer's epoch 0
+   * keeps it when no epoch does better on validation). Without a skip, nothing changes.
+   */
+  void zeroHeadUnderSkip(double[] w, org.sparkssm.nn.Linear... heads) {
+    if (frame.hasSkip()) {
+      for (int i = 0; i < heads.length; i++) {
+        heads[i].zero(w);
+      }
+    }
+  }
+
   @Override
   public final ParameterLayout layout() {
     return layout;

@@ -29,6 +29,7 @@ public final class LinearNet extends FramedNet {
   public void init(double[] w, long seed) {
     frame.init(w);
     head.init(w, new SplittableRandom(seed));
+    zeroHeadUnderSkip(w, head);
   }
 
   private static final class Work implements Workspace {

@@ -88,6 +88,7 @@ public final class S4dNet extends FramedNet {
     decoder.init(w, rnd);
     timeHead.init(w, rnd);
     skip.init(w, rnd);
+    zeroHeadUnderSkip(w, timeHead, skip);
   }
 
   /** Activations of one forward. Sequences: {@code seqs = batch × C}, steps {@code seqs × L}. */

@@ -94,6 +94,7 @@ public final class SMambaNet extends FramedNet {
     }
     norm.init(w);
     projector.init(w, rnd);
+    zeroHeadUnderSkip(w, projector);
   }
 
   /** Activations of one forward, kept for the backward. Token rows: {@code rows = batch × C}. */

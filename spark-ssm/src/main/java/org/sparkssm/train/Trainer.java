@@ -43,7 +43,10 @@ public final class Trainer {
   public record Epoch(int epoch, double trainLoss, double validationMse, double validationMae, double learningRate,
       double seconds) {}
 
-  /** The outcome: the best weights (by validation MSE) and the history. */
+  /**
+   * The outcome: the best weights (by validation MSE; epoch 0 = the starting weights) and the
+   * history, epoch 0 first when there are validation windows.
+   */
   public record Result(double[] weights, int bestEpoch, double bestValidationMse, List<Epoch> history, long steps,
       double seconds) {}
 
@@ -89,6 +92,15 @@ public final class Trainer {
     int sinceBest = 0;
     long step = 0;
     try {
+      if (validation.size() > 0) {
+        // Epoch 0: the starting weights are a candidate too. A network that starts as its linear
+        // skip (zero-initialized head), or a fine-tuned checkpoint, is kept unchanged when no
+        // epoch improves on it.
+        double[] val = score(model, w, validation, cfg.threads(), pool);
+        history.add(new Epoch(0, Double.NaN, val[0], val[1], 0.0, 0.0));
+        bestMse = val[0];
+        bestEpoch = 0;
+      }
       for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
         long epochStart = System.nanoTime();
         int[] order = permutation(train.size(), cfg.seed() * 0x9E3779B97F4A7C15L + epoch);

@@ -82,8 +82,25 @@ class TrainerTest {
       min = Math.min(min, e.validationMse());
     }
     assertEquals(min, r.bestValidationMse(), 0.0);
-    assertEquals(6, r.history().size());
-    assertTrue(r.history().get(5).trainLoss() < r.history().get(0).trainLoss());
+    assertEquals(7, r.history().size(), "epoch 0 (the starting weights) and 6 epochs");
+    assertEquals(before, r.history().get(0).validationMse(), 0.0);
+    assertTrue(r.history().get(6).trainLoss() < r.history().get(1).trainLoss());
+  }
+
+  @Test
+  void aNetworkStartingAsItsLinearSkipIsKeptWhenTrainingDoesNotHelp() {
+    double[][] s = sines(400, 8);
+    Windows train = Windows.of(s, 0, 300, 24, 6);
+    Windows val = Windows.of(s, 300 - 24, 400, 24, 6);
+    LinearNet net = new LinearNet(24, 6, 3, 0, DeepNetsTest.ridge(24, 6));
+    double[] w0 = new double[net.layout().size()];
+    net.init(w0, 7);
+    double[] skipAlone = Trainer.score(net, w0, val, 1);
+    // A learning rate far too large: every epoch is worse than the start, so epoch 0 is kept.
+    Trainer.Result r = Trainer.train(net, train, val, quick().withLearningRate(5.0).withClipNorm(0));
+    assertEquals(0, r.bestEpoch());
+    assertArrayEquals(w0, r.weights(), 0.0);
+    assertEquals(skipAlone[0], r.bestValidationMse(), 0.0);
   }
 
   @Test
