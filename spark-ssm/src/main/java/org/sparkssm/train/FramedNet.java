@@ -42,6 +42,25 @@ abstract class FramedNet implements WindowModel {
     }
   }
 
+  /** Dropout in place over each window's rows, its mask seeded by the window's seed and the site; training only. */
+  static void dropWindows(org.sparkssm.nn.Dropout dropout, long[] seeds, int site, double[] x, double[] mask,
+      int batch, int perWindow) {
+    if (seeds == null || !dropout.active()) {
+      return;
+    }
+    for (int b = 0; b < batch; b++) {
+      dropout.forward(Trainer.mix(seeds[b], site), x, b * perWindow, perWindow, x, b * perWindow, mask,
+          b * perWindow);
+    }
+  }
+
+  /** The backward of {@link #dropWindows} in place; nothing unless the forward ran in training mode. */
+  static void undropWindows(org.sparkssm.nn.Dropout dropout, boolean training, double[] g, double[] mask, int n) {
+    if (training && dropout.active()) {
+      org.sparkssm.nn.Dropout.backward(mask, 0, g, 0, n, g, 0);
+    }
+  }
+
   @Override
   public final ParameterLayout layout() {
     return layout;

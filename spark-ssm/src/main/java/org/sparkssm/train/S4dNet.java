@@ -154,16 +154,6 @@ public final class S4dNet extends FramedNet {
     return new Work(Checks.positive("batch", maxBatch));
   }
 
-  private void drop(long[] seeds, int site, double[] x, double[] mask, int batch, int perWindow) {
-    if (seeds == null || !dropout.active()) {
-      return;
-    }
-    for (int b = 0; b < batch; b++) {
-      dropout.forward(Trainer.mix(seeds[b], site), x, b * perWindow, perWindow, x, b * perWindow, mask,
-          b * perWindow);
-    }
-  }
-
   @Override
   public void forward(double[] w, double[] x, long[] rows, int batch, double[] pred, Workspace workspace,
       long[] seeds) {
@@ -180,7 +170,7 @@ public final class S4dNet extends FramedNet {
       norms[i].forward(w, ws.e[i], 0, steps, ws.z[i], 0, ws.zStats[i], 0);
       s4d[i].forward(w, ws.z[i], 0, seqs, L, ws.s[i], 0, ws.cache[i]);
       Nonlinearity.GELU.forward(ws.s[i], 0, ws.a[i], 0, steps * dm);
-      drop(seeds, 2 * i, ws.a[i], ws.aMask[i], batch, C * L * dm);
+      dropWindows(dropout, seeds, 2 * i, ws.a[i], ws.aMask[i], batch, C * L * dm);
       out[i].forward(w, ws.a[i], 0, steps, ws.o[i], 0);
       double[] next = ws.e[i + 1];
       double[] prev = ws.e[i];
@@ -190,7 +180,7 @@ public final class S4dNet extends FramedNet {
           next[r * dm + h] = o[r * 2 * dm + h] * sigmoid(o[r * 2 * dm + dm + h]); // GLU
         }
       }
-      drop(seeds, 2 * i + 1, next, ws.gMask[i], batch, C * L * dm);
+      dropWindows(dropout, seeds, 2 * i + 1, next, ws.gMask[i], batch, C * L * dm);
       Tensors.addInto(next, 0, prev, 0, steps * dm);
     }
     double[] last = ws.e[s4d.length];
@@ -213,7 +203,6 @@ public final class S4dNet extends FramedNet {
     final int seqs = batch * C;
     final int steps = seqs * L;
     final int dm = dModel;
-    boolean masks = ws.training && dropout.active();
     frame.backwardOut(gw, dPred, batch, ws.gy, ws.frame);
     boolean tokens = frame.needsTokenGradient();
     skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, tokens ? ws.du : null, 0);
@@ -225,9 +214,7 @@ public final class S4dNet extends FramedNet {
       // e[i+1] = e[i] + drop(glu(o)): the residual passes g through; the branch gets drop'(g).
       double[] gBranch = ws.g3;
       System.arraycopy(g, 0, gBranch, 0, steps * dm);
-      if (masks) {
-        Dropout.backward(ws.gMask[i], 0, gBranch, 0, steps * dm, gBranch, 0);
-      }
+      undropWindows(dropout, ws.training, gBranch, ws.gMask[i], steps * dm);
       double[] o = ws.o[i];
       for (int r = 0; r < steps; r++) {
         for (int h = 0; h < dm; h++) {
@@ -239,9 +226,7 @@ public final class S4dNet extends FramedNet {
         }
       }
       out[i].backward(w, gw, ws.a[i], 0, ws.go, 0, steps, ws.g1, 0);
-      if (masks) {
-        Dropout.backward(ws.aMask[i], 0, ws.g1, 0, steps * dm, ws.g1, 0);
-      }
+      undropWindows(dropout, ws.training, ws.g1, ws.aMask[i], steps * dm);
       Nonlinearity.GELU.backward(ws.s[i], 0, ws.g1, 0, ws.g1, 0, steps * dm);
       s4d[i].backward(w, gw, ws.g1, 0, seqs, L, gBranch, 0, ws.cache[i]); // gBranch = d z
       norms[i].backward(w, gw, ws.e[i], 0, ws.zStats[i], 0, gBranch, 0, steps, ws.g1, 0);

@@ -170,23 +170,6 @@ public final class SMambaNet extends FramedNet {
     return new Work(Checks.positive("batch", maxBatch));
   }
 
-  /** Dropout in place over each window's rows, its mask seeded by the window's seed and the site. */
-  private void drop(long[] seeds, int site, double[] x, double[] mask, int batch, int perWindow) {
-    if (seeds == null || !dropout.active()) {
-      return;
-    }
-    for (int b = 0; b < batch; b++) {
-      dropout.forward(Trainer.mix(seeds[b], site), x, b * perWindow, perWindow, x, b * perWindow, mask,
-          b * perWindow);
-    }
-  }
-
-  private void undrop(boolean training, double[] g, double[] mask, int n) {
-    if (training && dropout.active()) {
-      Dropout.backward(mask, 0, g, 0, n, g, 0);
-    }
-  }
-
   @Override
   public void forward(double[] w, double[] x, long[] rowsOf, int batch, double[] pred, Workspace workspace,
       long[] seeds) {
@@ -199,19 +182,19 @@ public final class SMambaNet extends FramedNet {
     frame.in(w, x, rowsOf, batch, ws.tokens, ws.frame);
     double[] e = mamba.length > 0 ? ws.in[0] : ws.last;
     embedding.forward(w, ws.tokens, 0, rows, e, 0);
-    drop(seeds, 0, e, ws.embedMask, batch, C * dm);
+    dropWindows(dropout, seeds, 0, e, ws.embedMask, batch, C * dm);
     for (int i = 0; i < mamba.length; i++) {
       double[] next = i + 1 < mamba.length ? ws.in[i + 1] : ws.last;
       double[] cur = ws.in[i];
       mamba[i].forward(w, cur, 0, batch, C, ws.mixed[i], 0, ws.mambaCache[i]);
-      drop(seeds, 1 + 4 * i, ws.mixed[i], ws.mixMask[i], batch, C * dm);
+      dropWindows(dropout, seeds, 1 + 4 * i, ws.mixed[i], ws.mixMask[i], batch, C * dm);
       Tensors.add(cur, 0, ws.mixed[i], 0, ws.r1[i], 0, rows * dm);
       norm1[i].forward(w, ws.r1[i], 0, rows, ws.n1[i], 0, ws.n1Stats[i], 0);
       ffn1[i].forward(w, ws.n1[i], 0, rows, ws.h[i], 0);
       Nonlinearity.GELU.forward(ws.h[i], 0, ws.a[i], 0, rows * dFf);
-      drop(seeds, 2 + 4 * i, ws.a[i], ws.aMask[i], batch, C * dFf);
+      dropWindows(dropout, seeds, 2 + 4 * i, ws.a[i], ws.aMask[i], batch, C * dFf);
       ffn2[i].forward(w, ws.a[i], 0, rows, ws.f[i], 0);
-      drop(seeds, 3 + 4 * i, ws.f[i], ws.fMask[i], batch, C * dm);
+      dropWindows(dropout, seeds, 3 + 4 * i, ws.f[i], ws.fMask[i], batch, C * dm);
       Tensors.add(ws.n1[i], 0, ws.f[i], 0, ws.r2[i], 0, rows * dm);
       norm2[i].forward(w, ws.r2[i], 0, rows, next, 0, ws.n2Stats[i], 0);
     }
@@ -240,20 +223,20 @@ public final class SMambaNet extends FramedNet {
       double[] dr2 = spare;
       // f = drop(ffn2(a)); d n1 gets d r2 directly (residual) plus the FFN path.
       System.arraycopy(dr2, 0, ws.g3, 0, rows * dm); // g3 = d f (before undrop)
-      undrop(mode, ws.g3, ws.fMask[i], rows * dm);
+      undropWindows(dropout, mode, ws.g3, ws.fMask[i], rows * dm);
       ffn2[i].backward(w, gw, ws.a[i], 0, ws.g3, 0, rows, ws.gh, 0);
-      undrop(mode, ws.gh, ws.aMask[i], rows * dFf);
+      undropWindows(dropout, mode, ws.gh, ws.aMask[i], rows * dFf);
       Nonlinearity.GELU.backward(ws.h[i], 0, ws.gh, 0, ws.gh, 0, rows * dFf);
       ffn1[i].backward(w, gw, ws.n1[i], 0, ws.gh, 0, rows, g, 0); // g = d n1 via FFN
       Tensors.addInto(g, 0, dr2, 0, rows * dm); // + residual
       // n1 = norm1(r1), r1 = E + mixed
       norm1[i].backward(w, gw, ws.r1[i], 0, ws.n1Stats[i], 0, g, 0, rows, spare, 0); // spare = d r1
       System.arraycopy(spare, 0, ws.g3, 0, rows * dm);
-      undrop(mode, ws.g3, ws.mixMask[i], rows * dm);
+      undropWindows(dropout, mode, ws.g3, ws.mixMask[i], rows * dm);
       mamba[i].backward(w, gw, ws.g3, 0, batch, C, g, 0, ws.mambaCache[i]); // g = d E via mamba
       Tensors.addInto(g, 0, spare, 0, rows * dm); // + residual
     }
-    undrop(mode, g, ws.embedMask, rows * dm);
+    undropWindows(dropout, mode, g, ws.embedMask, rows * dm);
     // The windows are data: the tokens' gradient matters only to the cycle.
     boolean tokens = frame.needsTokenGradient();
     embedding.backward(w, gw, ws.tokens, 0, g, 0, rows, tokens ? ws.dTokens : null, 0);
