@@ -26,7 +26,8 @@ import org.sparkssm.nn.Tensors;
  * Mamba blocks as S-Mamba configures them: expand 1 (d_inner = d_model), d_conv 2,
  * dt_rank = ⌈d_model / 16⌉. Tensor names follow S-Mamba's modules ({@code layers.i.mamba.in_proj.weight},
  * {@code layers.i.mamba_r...}, {@code layers.i.ffn1.weight}, {@code norm.weight}, {@code projector.weight}).
- * S-Mamba also appends the calendar features as extra tokens; this network reads the values only.
+ * S-Mamba also appends the calendar features as extra tokens; this network reads the values only,
+ * and can learn a periodic component instead ({@link ChannelFrame}'s cycle).
  */
 public final class SMambaNet extends FramedNet {
   private static final int D_CONV = 2;
