@@ -80,7 +80,7 @@ public final class LtsfTraining {
         Trainer.Result r = Trainer.train(model, train, val, cfg.withLearningRate(rate));
         if (log != null) {
           log.printf(Locale.ROOT, "  %s H=%d %s lr=%s: val %.4f (epoch %d of %d), %.0f s%n", dataset, horizon,
-              spec.settings(), rate, r.bestValidationMse(), r.bestEpoch(), r.history().size(), r.seconds());
+              spec.settings(), rate, r.bestValidationMse(), r.bestEpoch(), r.epochsTrained(), r.seconds());
         }
         if (best == null || r.bestValidationMse() < best.bestValidationMse()) {
           best = r;
@@ -93,7 +93,7 @@ public final class LtsfTraining {
     Windows test = Windows.of(z, split.from(Part.TEST, lookback), split.to(Part.TEST), lookback, horizon);
     double[] scores = Trainer.score(bestModel, best.weights(), test, cfg.threads());
     return new Cell(dataset, bestSpec.settings(), lookback, horizon, bestRate, scores[0], scores[1],
-        best.bestValidationMse(), best.bestEpoch(), best.history().size(), train.size(), train.skipped(), cfg.seed(),
+        best.bestValidationMse(), best.bestEpoch(), best.epochsTrained(), train.size(), train.skipped(), cfg.seed(),
         (System.nanoTime() - start) / 1e9, models.size() * rates.length);
   }
 

@@ -48,7 +48,12 @@ public final class Trainer {
    * history, epoch 0 first when there are validation windows.
    */
   public record Result(double[] weights, int bestEpoch, double bestValidationMse, List<Epoch> history, long steps,
-      double seconds) {}
+      double seconds) {
+    /** Epochs actually trained (the history without epoch 0). */
+    public int epochsTrained() {
+      return history.isEmpty() ? 0 : history.get(history.size() - 1).epoch();
+    }
+  }
 
   /** Trains from the model's seeded initialization. */
   public static Result train(WindowModel model, Windows train, Windows validation, TrainingConfig cfg) {

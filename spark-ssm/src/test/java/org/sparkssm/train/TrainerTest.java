@@ -83,6 +83,7 @@ class TrainerTest {
     }
     assertEquals(min, r.bestValidationMse(), 0.0);
     assertEquals(7, r.history().size(), "epoch 0 (the starting weights) and 6 epochs");
+    assertEquals(6, r.epochsTrained());
     assertEquals(before, r.history().get(0).validationMse(), 0.0);
     assertTrue(r.history().get(6).trainLoss() < r.history().get(1).trainLoss());
   }
