@@ -50,9 +50,20 @@ public final class InstanceNorm {
   /** {@code y = f · σ + μ} over H rows. */
   public static void denormalize(double[] f, int fOff, int H, int C, double[] stats, int statsOff, double[] y,
       int yOff) {
+    denormalize(f, fOff, H, C, stats, statsOff, null, 0, y, yOff);
+  }
+
+  /**
+   * {@code y = f · σ + base} over H rows, the base ({@code H × C}) in place of μ when not null:
+   * a forecast around another forecaster's (a linear skip), on the window's scale. The
+   * gradient with respect to f is the same, {@link #backwardDenormalize}'s {@code df}.
+   */
+  public static void denormalize(double[] f, int fOff, int H, int C, double[] stats, int statsOff, double[] base,
+      int baseOff, double[] y, int yOff) {
     for (int t = 0; t < H; t++) {
       for (int c = 0; c < C; c++) {
-        y[yOff + t * C + c] = f[fOff + t * C + c] * stats[statsOff + C + c] + stats[statsOff + c];
+        double level = base == null ? stats[statsOff + c] : base[baseOff + t * C + c];
+        y[yOff + t * C + c] = f[fOff + t * C + c] * stats[statsOff + C + c] + level;
       }
     }
   }

@@ -64,7 +64,8 @@ final class ChannelFrame {
     final double[] f; // (B, H, C): the network's output with the cycle, before denormalization
     final double[] gf; // (B, H, C)
     final long[] rows; // each window's first row
-    final double[] base; // (B, H, C): μ, or the linear skip's forecast
+    final double[] base; // (B, H, C): the linear skip's forecast (unused without a skip)
+    final double[] dStats; // (2C) scratch: the statistics' gradient, not needed
     final double[] column; // (L) one channel's window
     final double[] forecast; // (H)
     final double[] skipWork;
@@ -76,6 +77,7 @@ final class ChannelFrame {
       gf = new double[batch * H * C];
       rows = new long[batch];
       base = new double[batch * H * C];
+      dStats = new double[2 * C];
       column = new double[L];
       forecast = new double[H];
       this.skipWork = new double[skipWork];
@@ -93,20 +95,13 @@ final class ChannelFrame {
     for (int b = 0; b < batch; b++) {
       norm.normalize(x, b * L * C, L, C, ws.xn, b * L * C, ws.stats, b * 2 * C);
       int H = horizon;
-      for (int c = 0; c < C; c++) {
-        if (skip == null) {
-          double mu = ws.stats[b * 2 * C + c];
-          for (int k = 0; k < H; k++) {
-            ws.base[(b * H + k) * C + c] = mu;
-          }
-        } else {
-          for (int t = 0; t < L; t++) {
-            ws.column[t] = x[(b * L + t) * C + c];
-          }
-          skip.predict(ws.column, 0, ws.forecast, 0, ws.skipWork);
-          for (int k = 0; k < H; k++) {
-            ws.base[(b * H + k) * C + c] = ws.forecast[k];
-          }
+      for (int c = 0; skip != null && c < C; c++) {
+        for (int t = 0; t < L; t++) {
+          ws.column[t] = x[(b * L + t) * C + c];
+        }
+        skip.predict(ws.column, 0, ws.forecast, 0, ws.skipWork);
+        for (int k = 0; k < H; k++) {
+          ws.base[(b * H + k) * C + c] = ws.forecast[k];
         }
       }
       if (cycle != null) {
@@ -127,12 +122,8 @@ final class ChannelFrame {
       if (cycle != null) {
         cycle.apply(w, 1.0, ws.f, b * H * C, H, ws.rows[b] + L);
       }
-      for (int k = 0; k < H; k++) {
-        for (int c = 0; c < C; c++) {
-          int i = (b * H + k) * C + c;
-          pred[i] = ws.f[i] * ws.stats[b * 2 * C + C + c] + ws.base[i];
-        }
-      }
+      InstanceNorm.denormalize(ws.f, b * H * C, H, C, ws.stats, b * 2 * C, skip == null ? null : ws.base, b * H * C,
+          pred, b * H * C);
     }
   }
 
@@ -142,13 +133,9 @@ final class ChannelFrame {
     int H = horizon;
     int C = channels;
     for (int b = 0; b < batch; b++) {
-      // df = dŷ σ; the statistics' and the skip's gradients would reach the window only, which is data.
-      for (int k = 0; k < H; k++) {
-        for (int c = 0; c < C; c++) {
-          int i = (b * H + k) * C + c;
-          ws.gf[i] = dPred[i] * ws.stats[b * 2 * C + C + c];
-        }
-      }
+      // df = dŷ σ; the statistics' and the skip's gradients (dStats) reach only the window, which is data.
+      InstanceNorm.backwardDenormalize(ws.f, b * H * C, dPred, b * H * C, H, C, ws.stats, b * 2 * C, ws.gf, b * H * C,
+          ws.dStats, 0);
       if (cycle != null) {
         cycle.backward(gw, 1.0, ws.gf, b * H * C, H, ws.rows[b] + L);
       }

@@ -9,9 +9,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -28,6 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.sparkssm.nn.AdamW;
 import org.sparkssm.nn.Loss;
 import org.sparkssm.nn.ParameterLayout;
+import org.sparkssm.testing.FmaPeak;
 
 /**
  * One training step of the forecasting networks on one core, for BENCHMARKS.md: forward + MSE loss
@@ -172,33 +170,12 @@ public class TrainStepBenchmark {
     return net.step();
   }
 
-  private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_PREFERRED;
-
-  /** 8 independent register accumulators × 2^20 FMAs per call: the practical FMA peak of a core. */
+  /** The core's FMA peak in the same run ({@link FmaPeak}). */
   @Benchmark
   public double fmaPeak() {
-    DoubleVector a0 = DoubleVector.broadcast(SPECIES, 1.0);
-    DoubleVector a1 = a0;
-    DoubleVector a2 = a0;
-    DoubleVector a3 = a0;
-    DoubleVector a4 = a0;
-    DoubleVector a5 = a0;
-    DoubleVector a6 = a0;
-    DoubleVector a7 = a0;
-    DoubleVector m = DoubleVector.broadcast(SPECIES, 0.999999);
-    DoubleVector k = DoubleVector.broadcast(SPECIES, 1e-9);
-    for (int i = 0; i < (1 << 20); i++) {
-      a0 = a0.fma(m, k);
-      a1 = a1.fma(m, k);
-      a2 = a2.fma(m, k);
-      a3 = a3.fma(m, k);
-      a4 = a4.fma(m, k);
-      a5 = a5.fma(m, k);
-      a6 = a6.fma(m, k);
-      a7 = a7.fma(m, k);
-    }
-    return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).reduceLanes(VectorOperators.ADD);
+    return FmaPeak.run();
   }
+
 
   private static double sum(double[] v) {
     double s = 0;
