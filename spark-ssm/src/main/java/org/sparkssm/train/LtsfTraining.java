@@ -27,7 +27,10 @@ import org.sparkssm.forecast.LtsfSplit.Part;
  * the training windows with early stopping on the validation windows; the candidate with the
  * lowest validation MSE is the only one scored on the test windows, once.
  *
- * <p>Command line (one line per cell on stdout; {@code --out} appends tab-separated rows):
+ * <p>Command line (one line per cell on stdout; {@code --out} appends tab-separated rows). Every
+ * option defaults to the benchmark protocol ({@link TrainingConfig#ltsf()}, {@link #standardCandidates}:
+ * {@code --cycle auto} is the file's daily period where known, none otherwise; {@code --skip
+ * none,nlinear} makes both candidates); a comma list makes one candidate per value:
  * <pre>
  *   java -cp spark-ssm/target/classes org.sparkssm.train.LtsfTraining --data ../shared/data \
  *       --datasets ETTh1 -L 96 -H 96,192 --models smamba --d-model 64,128 --lr 1e-3,5e-4 --out cells.tsv
@@ -36,10 +39,10 @@ import org.sparkssm.forecast.LtsfSplit.Part;
 public final class LtsfTraining {
   private LtsfTraining() {}
 
-  /** One evaluated cell: the chosen setting and its test scores. */
+  /** One evaluated cell: the chosen setting, its test scores and the trained pick itself. */
   public record Cell(String dataset, String settings, int lookback, int horizon, double learningRate, double mse,
       double mae, double validationMse, int bestEpoch, int epochsRun, int trainWindows, int skippedWindows, long seed,
-      double seconds, int candidates) {
+      double seconds, int candidates, int testWindows, TrainedForecaster forecaster) {
     static final String HEADER = "dataset\tsettings\tL\tH\tlr\ttest_mse\ttest_mae\tval_mse\tbest_epoch\tepochs\t"
         + "train_windows\tskipped\tseed\tseconds\tcandidates";
 
@@ -94,7 +97,25 @@ public final class LtsfTraining {
     double[] scores = Trainer.score(bestModel, best.weights(), test, cfg.threads());
     return new Cell(dataset, bestSpec.settings(), lookback, horizon, bestRate, scores[0], scores[1],
         best.bestValidationMse(), best.bestEpoch(), best.epochsTrained(), train.size(), train.skipped(), cfg.seed(),
-        (System.nanoTime() - start) / 1e9, models.size() * rates.length);
+        (System.nanoTime() - start) / 1e9, models.size() * rates.length, test.size(),
+        new TrainedForecaster(bestModel, best.weights()));
+  }
+
+  /**
+   * The benchmark's candidates for a model name on a dataset (the protocol BENCHMARKS.md reports):
+   * the name's defaults with the dataset's daily cycle where it is known ({@link #dailyPeriod}),
+   * with and without the {@code nlinear} skip, picked on validation. Train them with
+   * {@link TrainingConfig#ltsf()}.
+   */
+  public static List<DeepModels> standardCandidates(String model, String dataset) {
+    DeepModels plain = DeepModels.named(model);
+    int cycle = dailyPeriod(dataset);
+    List<DeepModels> out = new ArrayList<>();
+    for (boolean skip : new boolean[] {false, true}) {
+      out.add(new DeepModels(plain.name(), plain.dModel(), plain.layers(), plain.dState(), plain.dFf(),
+          plain.dropout(), cycle, skip));
+    }
+    return out;
   }
 
   /** Runs the command line; a bad argument or setting prints one line naming it and exits with 2. */
@@ -113,17 +134,18 @@ public final class LtsfTraining {
     String[] datasets = a.getOrDefault("--datasets", "ETTh1").split(",");
     int[] horizons = ints(a.getOrDefault("-H", "96"));
     int lookback = Integer.parseInt(a.getOrDefault("-L", "96"));
-    double[] rates = doubles(a.getOrDefault("--lr", "1e-3"));
-    TrainingConfig cfg = TrainingConfig.defaults()
-        .withEpochs(Integer.parseInt(a.getOrDefault("--epochs", "10")))
-        .withBatchSize(Integer.parseInt(a.getOrDefault("--batch", "32")))
-        .withPatience(Integer.parseInt(a.getOrDefault("--patience", "3")))
-        .withSeed(Long.parseLong(a.getOrDefault("--seed", "2021")))
-        .withThreads(Integer.parseInt(a.getOrDefault("--threads",
-            String.valueOf(Runtime.getRuntime().availableProcessors()))))
-        .withWindowsPerEpoch(Integer.parseInt(a.getOrDefault("--windows-per-epoch", "0")))
+    TrainingConfig std = TrainingConfig.ltsf();
+    double[] rates = doubles(a.getOrDefault("--lr", String.valueOf(std.learningRate())));
+    TrainingConfig cfg = std
+        .withEpochs(Integer.parseInt(a.getOrDefault("--epochs", String.valueOf(std.epochs()))))
+        .withBatchSize(Integer.parseInt(a.getOrDefault("--batch", String.valueOf(std.batchSize()))))
+        .withPatience(Integer.parseInt(a.getOrDefault("--patience", String.valueOf(std.patience()))))
+        .withSeed(Long.parseLong(a.getOrDefault("--seed", String.valueOf(std.seed()))))
+        .withThreads(Integer.parseInt(a.getOrDefault("--threads", String.valueOf(std.threads()))))
+        .withWindowsPerEpoch(Integer.parseInt(a.getOrDefault("--windows-per-epoch",
+            String.valueOf(std.windowsPerEpoch()))))
         .withLoss(org.sparkssm.nn.Loss.parse(a.getOrDefault("--loss", "mse")))
-        .withWeightDecay(Double.parseDouble(a.getOrDefault("--weight-decay", "0")));
+        .withWeightDecay(Double.parseDouble(a.getOrDefault("--weight-decay", String.valueOf(std.weightDecay()))));
     String out = a.get("--out");
     if (out != null && !Files.exists(Path.of(out))) {
       Files.writeString(Path.of(out), Cell.HEADER + "\n", StandardCharsets.UTF_8);
@@ -136,8 +158,8 @@ public final class LtsfTraining {
         for (int dm : ints(a.getOrDefault("--d-model", "-1"))) {
           for (int layers : ints(a.getOrDefault("--layers", "-1"))) {
             for (int state : ints(a.getOrDefault("--d-state", "-1"))) {
-              for (String cycle : a.getOrDefault("--cycle", "0").split(",")) {
-                for (String skip : a.getOrDefault("--skip", "none").split(",")) {
+              for (String cycle : a.getOrDefault("--cycle", "auto").split(",")) {
+                for (String skip : a.getOrDefault("--skip", "none,nlinear").split(",")) {
                   models.add(new DeepModels(name, dm, layers, state, Integer.parseInt(a.getOrDefault("--d-ff", "-1")),
                       Double.parseDouble(a.getOrDefault("--dropout", "NaN")),
                       cycle.equals("auto") ? dailyPeriod(ds) : Integer.parseInt(cycle), skip.equals("nlinear")));
@@ -160,7 +182,10 @@ public final class LtsfTraining {
     }
   }
 
-  /** Rows per day of the benchmark files (CycleNet's cycle lengths): hourly ETTh, 15-minute ETTm, 10-minute Weather. */
+  /**
+   * Rows per day of the benchmark files (CycleNet's cycle lengths: hourly ETTh, 15-minute ETTm,
+   * 10-minute Weather), or 0 (no cycle) for a file that is not one of the benchmark's.
+   */
   static int dailyPeriod(String dataset) {
     String d = dataset.toLowerCase(Locale.ROOT);
     if (d.startsWith("etth")) {
@@ -172,7 +197,7 @@ public final class LtsfTraining {
     if (d.startsWith("weather")) {
       return 144;
     }
-    throw Checks.fail("--cycle auto: no known daily period for '%s'; give the period in rows", dataset);
+    return 0;
   }
 
   private static final java.util.Set<String> OPTIONS = java.util.Set.of("--data", "--datasets", "-L", "-H", "--models",

@@ -50,6 +50,14 @@ public record TrainingConfig(int epochs, int batchSize, double learningRate, Lea
         Math.max(1, Runtime.getRuntime().availableProcessors()));
   }
 
+  /**
+   * The forecasting benchmark's protocol (BENCHMARKS.md, issue #11): lr 3e-4 with cosine decay,
+   * up to 16 epochs of 8,000 windows drawn per epoch, patience 3, batch 32, seed 2021.
+   */
+  public static TrainingConfig ltsf() {
+    return defaults().withLearningRate(3e-4).withEpochs(16).withWindowsPerEpoch(8000);
+  }
+
   public TrainingConfig withEpochs(int e) {
     return new TrainingConfig(e, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
         windowsPerEpoch, seed, threads);

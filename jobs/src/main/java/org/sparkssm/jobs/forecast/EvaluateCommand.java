@@ -37,6 +37,10 @@ import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.WindowSplit;
+import org.sparkssm.train.DeepModels;
+import org.sparkssm.train.LtsfTraining;
+import org.sparkssm.train.TrainedForecaster;
+import org.sparkssm.train.TrainingConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,12 +54,15 @@ import picocli.CommandLine.Option;
         "Runs the standard long-sequence forecasting benchmark: multivariate files (ETTh1, ETTh2, ETTm1, ETTm2, "
             + "weather), the published train/validation/test borders, z-scores from the training rows, every "
             + "channel's stride-1 windows, MSE and MAE on the normalized scale over every test window. Each model "
-            + "is fitted in one distributed pass (ridge λ chosen on the validation windows). Writes <out>/results "
-            + "(Parquet), <out>/report.md and <out>/evaluate.png.",
+            + "is fitted in one distributed pass (ridge λ chosen on the validation windows). The trained networks "
+            + "(smamba, s4dnet, rlinear) train on the driver with the benchmark protocol (both ridge-skip candidates, "
+            + "early stopping on the validation windows; distributed training is a later step). Writes "
+            + "<out>/results (Parquet), <out>/report.md and <out>/evaluate.png.",
         ""},
     footer = {"", "Examples:",
         "  spark-ssm evaluate --data ../shared/data --datasets ETTh1 -H 96",
-        "  spark-ssm evaluate --data ../shared/data -m naive,nlinear,legt,s4d -L 96,336 -H 96,192,336,720"})
+        "  spark-ssm evaluate --data ../shared/data -m naive,nlinear,legt,s4d -L 96,336 -H 96,192,336,720",
+        "  spark-ssm evaluate --data ../shared/data --datasets ETTm1 -m nlinear,smamba -H 96"})
 public final class EvaluateCommand extends SparkCommand {
   @Option(names = "--data", paramLabel = "DIR", defaultValue = "../shared/data",
       description = "Folder of the benchmark CSV files, by URI (default: ${DEFAULT-VALUE}).")
@@ -66,7 +73,8 @@ public final class EvaluateCommand extends SparkCommand {
   private List<String> datasets;
 
   @Option(names = {"-m", "--models"}, paramLabel = "NAMES", split = ",", defaultValue = "naive,nlinear,legt,s4d,ssm",
-      description = "Models (see forecast --help; default: ${DEFAULT-VALUE}).")
+      description = "Models: the closed-form ones (see forecast --help) and the trained networks smamba, s4dnet, "
+          + "rlinear (default: ${DEFAULT-VALUE}).")
   private List<String> models;
 
   @Option(names = {"-L", "--lookback"}, paramLabel = "ROWS", split = ",", defaultValue = "96",
@@ -81,6 +89,14 @@ public final class EvaluateCommand extends SparkCommand {
       description = "Output folder (default: ${DEFAULT-VALUE}).")
   private String out;
 
+  @Option(names = "--epochs", paramLabel = "N",
+      description = "Trained networks: the most epochs, early stopping on validation (default: the protocol's 16).")
+  private Integer epochs;
+
+  @Option(names = "--seed", paramLabel = "N",
+      description = "Trained networks: the seed of initialization, window draws and dropout (default: 2021).")
+  private Long seed;
+
   @Mixin
   private OutputOptions output;
 
@@ -88,16 +104,21 @@ public final class EvaluateCommand extends SparkCommand {
       .add("model", DataTypes.StringType).add("lookback", DataTypes.IntegerType).add("horizon", DataTypes.IntegerType)
       .add("mse", DataTypes.DoubleType).add("mae", DataTypes.DoubleType).add("lambda_rel", DataTypes.DoubleType)
       .add("train_windows", DataTypes.LongType).add("test_windows", DataTypes.LongType)
-      .add("seconds", DataTypes.DoubleType);
+      .add("seconds", DataTypes.DoubleType).add("settings", DataTypes.StringType);
 
   @Override
   protected void validate() {
     for (String m : models) {
       try {
-        ForecastModels.features(m, 8);
+        if (!trained(m)) {
+          ForecastModels.features(m, 8);
+        }
       } catch (IllegalArgumentException e) {
         throw usageError("--models: %s", e.getMessage());
       }
+    }
+    if (epochs != null && epochs < 1) {
+      throw usageError("--epochs: expected >= 1, got %d", epochs);
     }
     for (int v : lookbacks) {
       if (v < 1) {
@@ -129,28 +150,40 @@ public final class EvaluateCommand extends SparkCommand {
       for (int l : lookbacks) {
         for (int h : horizons) {
           for (String m : models) {
-            split.check(file, ltsf.rows(), ForecastModels.features(m, l).lookback(), h);
+            split.check(file, ltsf.rows(), trained(m) ? l : ForecastModels.features(m, l).lookback(), h);
           }
-          LinearForecaster best = null;
+          Forecast best = null;
           double bestMse = Double.POSITIVE_INFINITY;
           for (String m : models) {
-            long start = System.nanoTime();
-            SsmForecast.Fitted fit = SsmForecast.on(df).model(m).lookback(l).horizon(h).split(protocol).fit();
-            SsmForecast.Metrics score = fit.evaluate(df);
-            double seconds = (System.nanoTime() - start) / 1e9;
+            Row row;
+            Forecast forecast;
+            if (trained(m)) {
+              TrainingConfig cfg = training();
+              LtsfTraining.Cell c = LtsfTraining.run(name, ltsf, split, LtsfTraining.standardCandidates(m, name),
+                  new double[] {cfg.learningRate()}, l, h, cfg, null);
+              row = RowFactory.create(name, m, l, h, c.mse(), c.mae(), Double.NaN, (long) c.trainWindows(),
+                  (long) c.testWindows(), c.seconds(), c.settings());
+              forecast = Forecast.of(m, c.forecaster());
+            } else {
+              long start = System.nanoTime();
+              SsmForecast.Fitted fit = SsmForecast.on(df).model(m).lookback(l).horizon(h).split(protocol).fit();
+              SsmForecast.Metrics score = fit.evaluate(df);
+              row = RowFactory.create(name, m, l, h, score.mse(), score.mae(), fit.lambdaRel(), fit.trainWindows(),
+                  score.windows(), (System.nanoTime() - start) / 1e9, m);
+              forecast = Forecast.of(fit.forecaster());
+            }
             done++;
-            summary("[%d/%d] %s L=%d H=%d %-8s MSE %.4f MAE %.4f (λ_rel %s, %.1f s)", done, total, name, l, h, m,
-                score.mse(), score.mae(), Double.isNaN(fit.lambdaRel()) ? "-" : String.format(Locale.ROOT, "%.0e",
-                    fit.lambdaRel()), seconds);
-            results.add(RowFactory.create(name, m, l, h, score.mse(), score.mae(), fit.lambdaRel(), fit.trainWindows(),
-                score.windows(), seconds));
-            if (score.mse() < bestMse) {
-              bestMse = score.mse();
-              best = fit.forecaster();
+            summary("[%d/%d] %s L=%d H=%d %-8s MSE %.4f MAE %.4f (%s, %.1f s)", done, total, name, l, h, m,
+                row.getDouble(4), row.getDouble(5), trained(m) ? row.getString(10) : Double.isNaN(row.getDouble(6))
+                    ? "λ_rel -" : String.format(Locale.ROOT, "λ_rel %.0e", row.getDouble(6)), row.getDouble(9));
+            results.add(row);
+            if (row.getDouble(4) < bestMse) {
+              bestMse = row.getDouble(4);
+              best = forecast;
             }
           }
           if (views.size() < 4 && l == lookbacks.get(0) && h == horizons.get(0)) {
-            views.add(lastTestWindow(name, ltsf, z, split, best, text));
+            views.add(lastTestWindow(name, ltsf, z, split, best, h, text));
           }
         }
       }
@@ -165,12 +198,14 @@ public final class EvaluateCommand extends SparkCommand {
     for (Row r : results) {
       table.add(Arrays.asList(r.getString(0), r.getString(1), r.getInt(2), r.getInt(3),
           String.format(Locale.ROOT, "%.4f", r.getDouble(4)), String.format(Locale.ROOT, "%.4f", r.getDouble(5)),
-          r.isNullAt(6) || Double.isNaN(r.getDouble(6)) ? "-" : String.format(Locale.ROOT, "%.0e", r.getDouble(6))));
+          r.isNullAt(6) || Double.isNaN(r.getDouble(6)) ? "-" : String.format(Locale.ROOT, "%.0e", r.getDouble(6)),
+          trained(r.getString(1)) ? r.getString(10) : "-"));
     }
     Path report = MarkdownReport.titled("spark-ssm evaluate: LTSF benchmark")
         .paragraph("Multivariate setting, published borders, z-scores from the training rows (population std), "
             + "stride-1 windows of every channel, MSE and MAE on the normalized scale over every test window.")
-        .table(List.of("dataset", "model", "L", "H", "MSE", "MAE", "λ_rel"), table)
+        .table(List.of("dataset", "model", "L", "H", "MSE", "MAE", "λ_rel", "trained network (picked on validation)"),
+            table)
         .image("Last test window of the OT channel (best model by MSE at the first L and H)", "evaluate.png")
         .write(reportDir.resolve("report.md"));
     summary("evaluate: %d runs", results.size());
@@ -243,12 +278,63 @@ public final class EvaluateCommand extends SparkCommand {
     }, Encoders.row(schema));
   }
 
+  private static boolean trained(String model) {
+    return Arrays.asList(DeepModels.NAMES).contains(model.trim().toLowerCase(Locale.ROOT));
+  }
+
+  private TrainingConfig training() {
+    TrainingConfig cfg = TrainingConfig.ltsf();
+    return cfg.withEpochs(epochs != null ? epochs : cfg.epochs()).withSeed(seed != null ? seed : cfg.seed());
+  }
+
+  /** The forecast of one channel's window by a fitted model of either kind, for the plot. */
+  private interface Forecast {
+    String name();
+
+    int lookback();
+
+    double[] predict(double[][] z, int channel, int start);
+
+    static Forecast of(LinearForecaster model) {
+      return new Forecast() {
+        public String name() {
+          return model.features().name();
+        }
+
+        public int lookback() {
+          return model.lookback();
+        }
+
+        public double[] predict(double[][] z, int channel, int start) {
+          double[] yhat = new double[model.horizon()];
+          model.predict(z[channel], start, yhat, 0, new double[model.workspaceSize()]);
+          return yhat;
+        }
+      };
+    }
+
+    static Forecast of(String name, TrainedForecaster model) {
+      return new Forecast() {
+        public String name() {
+          return name;
+        }
+
+        public int lookback() {
+          return model.model().lookback();
+        }
+
+        public double[] predict(double[][] z, int channel, int start) {
+          return model.forecast(z, start)[channel];
+        }
+      };
+    }
+  }
+
   /** The last test window of the last channel (OT), normalized: lookback, actual and forecast. */
   private static Plots.SeriesView lastTestWindow(String name, LtsfData ltsf, double[][] z, LtsfSplit split,
-      LinearForecaster model, Text text) {
+      Forecast model, int h, Text text) {
     int c = ltsf.channels() - 1;
     int l = model.lookback();
-    int h = model.horizon();
     int origin = split.testEnd() - h; // first target row
     Instant[] ht = new Instant[l];
     double[] hv = new double[l];
@@ -256,15 +342,14 @@ public final class EvaluateCommand extends SparkCommand {
       ht[i] = text.at(origin - l + i);
       hv[i] = z[c][origin - l + i];
     }
-    double[] yhat = new double[h];
-    model.predict(z[c], origin - l, yhat, 0, new double[model.workspaceSize()]);
+    double[] yhat = model.predict(z, c, origin - l);
     Instant[] at = new Instant[h];
     double[] av = new double[h];
     for (int i = 0; i < h; i++) {
       at[i] = text.at(origin + i);
       av[i] = z[c][origin + i];
     }
-    return new Plots.SeriesView(name + " " + ltsf.column(c) + " (" + model.features().name() + ")",
+    return new Plots.SeriesView(name + " " + ltsf.column(c) + " (" + model.name() + ")",
         new Plots.Line(ht, hv), new Plots.Line(at, av), new Plots.Line(at.clone(), yhat));
   }
 }

@@ -14,8 +14,12 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sparkssm.forecast.LtsfData;
+import org.sparkssm.forecast.LtsfSplit;
 import org.sparkssm.jobs.JobsTests;
 import org.sparkssm.jobs.JobsTests.Run;
+import org.sparkssm.train.LtsfTraining;
+import org.sparkssm.train.TrainingConfig;
 
 class ForecastCommandTest {
   private final SparkSession spark = JobsTests.session();
@@ -107,16 +111,20 @@ class ForecastCommandTest {
     return all;
   }
 
-  @Test
-  void evaluateReproducesThePublishedRepeatBaselineOnEtth1() throws Exception {
-    Path data = null;
+  /** The benchmark files above the build folder, or the test is skipped. */
+  private static Path benchmarkData() {
     for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
       if (Files.exists(dir.resolve("shared/data/ETTh1.csv"))) {
-        data = dir.resolve("shared/data");
-        break;
+        return dir.resolve("shared/data");
       }
     }
-    Assumptions.assumeTrue(data != null, "benchmark data (shared/data/ETTh1.csv) not found above the build folder");
+    Assumptions.abort("benchmark data (shared/data/ETTh1.csv) not found above the build folder");
+    return null;
+  }
+
+  @Test
+  void evaluateReproducesThePublishedRepeatBaselineOnEtth1() throws Exception {
+    Path data = benchmarkData();
     Path out = tmp.resolve("eval");
     Run r = JobsTests.run("evaluate", "--data", data.toString(), "--datasets", "ETTh1", "-m", "naive,nlinear",
         "-L", "96", "-H", "96", "-o", out.toString());
@@ -130,5 +138,37 @@ class ForecastCommandTest {
     assertEquals(0.7132, naive.getDouble(5), 5e-4);
     assertTrue(results.get(1).getDouble(4) < 0.5, "nlinear well below naive: " + results.get(1));
     assertTrue(Files.readString(out.resolve("report.md")).contains("| ETTh1 | naive | 96 | 96 | 1.294"));
+  }
+
+  @Test
+  void evaluateTrainsNetworksWithTheEngineProtocolAndItsNumbers() throws Exception {
+    Path data = benchmarkData();
+    Path out = tmp.resolve("eval-trained");
+    Run r = JobsTests.run("evaluate", "--data", data.toString(), "--datasets", "ETTh1", "-m", "rlinear,naive",
+        "-L", "96", "-H", "24", "--epochs", "2", "--seed", "5", "-o", out.toString());
+    assertEquals(0, r.code(), r::err);
+    assertTrue(r.out().contains("[1/2] ETTh1 L=96 H=24 rlinear") && r.out().contains("rlinear(cycle=24"), r.out());
+    Row rlinear = spark.read().parquet(out.resolve("results").toString()).where("model = 'rlinear'").first();
+
+    // The same cell from the engine's driver: the same windows, candidates, seed and numbers, exactly.
+    LtsfData ltsf = LtsfData.read(data.resolve("ETTh1.csv"));
+    TrainingConfig cfg = TrainingConfig.ltsf().withEpochs(2).withSeed(5);
+    LtsfTraining.Cell cell = LtsfTraining.run("ETTh1", ltsf, LtsfSplit.forFile("ETTh1.csv", ltsf.rows()),
+        LtsfTraining.standardCandidates("rlinear", "ETTh1"), new double[] {cfg.learningRate()}, 96, 24, cfg, null);
+    assertEquals(cell.mse(), rlinear.getDouble(4), 0.0);
+    assertEquals(cell.mae(), rlinear.getDouble(5), 0.0);
+    assertEquals(cell.settings(), rlinear.getString(10));
+    assertEquals(cell.testWindows(), rlinear.getLong(8));
+    assertTrue(cell.mse() < 1.0, "a trained linear map well below naive's scale: " + cell);
+    assertTrue(Files.readString(out.resolve("report.md")).contains(cell.settings()));
+
+    Run bad = JobsTests.run("evaluate", "--data", data.toString(), "-m", "smamba,mamba9", "-o",
+        tmp.resolve("bad").toString());
+    assertEquals(2, bad.code(), bad::out);
+    assertTrue(bad.err().contains("--models") && bad.err().contains("mamba9"), bad.err());
+    Run zero = JobsTests.run("evaluate", "--data", data.toString(), "-m", "smamba", "--epochs", "0", "-o",
+        tmp.resolve("bad").toString());
+    assertEquals(2, zero.code(), zero::out);
+    assertTrue(zero.err().contains("--epochs: expected >= 1, got 0"), zero.err());
   }
 }
