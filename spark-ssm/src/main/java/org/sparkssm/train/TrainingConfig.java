@@ -52,10 +52,10 @@ public record TrainingConfig(int epochs, int batchSize, double learningRate, Lea
 
   /**
    * The forecasting benchmark's protocol (BENCHMARKS.md, issue #11): lr 3e-4 with cosine decay,
-   * up to 16 epochs of 8,000 windows drawn per epoch, patience 3, batch 32, seed 2021.
+   * up to 8 epochs of 8,000 windows drawn per epoch, patience 3, batch 32, seed 2021.
    */
   public static TrainingConfig ltsf() {
-    return defaults().withLearningRate(3e-4).withEpochs(16).withWindowsPerEpoch(8000);
+    return defaults().withLearningRate(3e-4).withEpochs(8).withWindowsPerEpoch(8000);
   }
 
   public TrainingConfig withEpochs(int e) {

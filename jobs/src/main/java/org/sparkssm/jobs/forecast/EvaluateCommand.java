@@ -90,7 +90,7 @@ public final class EvaluateCommand extends SparkCommand {
   private String out;
 
   @Option(names = "--epochs", paramLabel = "N",
-      description = "Trained networks: the most epochs, early stopping on validation (default: the protocol's 16).")
+      description = "Trained networks: the most epochs, early stopping on validation (default: the protocol's 8).")
   private Integer epochs;
 
   @Option(names = "--seed", paramLabel = "N",

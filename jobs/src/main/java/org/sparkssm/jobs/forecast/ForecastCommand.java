@@ -17,8 +17,10 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.Durations;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -26,7 +28,10 @@ import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
+import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.forecast.WindowSplit;
+import org.sparkssm.spark.scan.InputColumns;
+import org.sparkssm.spark.scan.TimeCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,8 +46,11 @@ import picocli.CommandLine.Option;
         "Fits one forecaster of the next H values from the last L (channel-independent, ridge on SSM memory "
             + "features, one distributed pass) over every series of a long-format table, holds out each series' "
             + "last H rows to score it (MSE, MAE, against repeating the last value), and forecasts H rows past "
-            + "each series' end. Writes <out>/forecasts and <out>/holdout (Parquet), <out>/forecast.png and "
-            + "<out>/report.md.",
+            + "each series' end. Rows are put on the series' time grid (--freq; inferred by default): absent grid "
+            + "times and null / NaN / infinite values are missing steps, short runs are filled by --fill, and a "
+            + "series that cannot be scored or forecast (too short, or missing values at its end) is skipped by "
+            + "name, never forecast as NaN. Writes <out>/forecasts, <out>/holdout and <out>/skipped (Parquet), "
+            + "<out>/forecast.png and <out>/report.md.",
         ""},
     footer = {"", "Examples:",
         "  spark-ssm forecast                        # the sample panel in data-samples/",
@@ -87,6 +95,31 @@ public final class ForecastCommand extends SparkCommand {
       description = "Rows before the holdout whose windows choose the ridge penalty (default: 2 H).")
   private Integer validationRows;
 
+  @Option(names = "--freq", paramLabel = "STEP", defaultValue = "auto",
+      description = "Time step of every series: auto (the most common gap between consecutive rows), rows (each "
+          + "row is the next step whatever its time), a duration such as 1h or 15min for timestamps and dates, "
+          + "or a number for integer times. A time off the grid fails naming the series (default: ${DEFAULT-VALUE}).")
+  private String freq;
+
+  @Option(names = "--fill", paramLabel = "POLICY", defaultValue = "none",
+      description = "Fills a run of at most --max-gap missing steps between two present values: none, ffill "
+          + "(the value before), linear (between the neighbours) or zero. Longer runs and runs at a series' end "
+          + "stay missing: no window containing one is fitted, scored or forecast from (default: ${DEFAULT-VALUE}).")
+  private String fill;
+
+  @Option(names = "--max-gap", paramLabel = "STEPS", defaultValue = "3",
+      description = "Longest run of missing steps --fill fills (default: ${DEFAULT-VALUE}).")
+  private int maxGap;
+
+  @Option(names = "--min-length", paramLabel = "STEPS",
+      description = "Series with fewer steps are skipped (default: L + H, what the holdout needs).")
+  private Long minLength;
+
+  @Option(names = "--on-skip", paramLabel = "ACTION", defaultValue = "report",
+      description = "A series that cannot be scored or forecast: report (skip it, listed in <out>/skipped and the "
+          + "report) or fail (the job fails naming it) (default: ${DEFAULT-VALUE}).")
+  private String onSkip;
+
   @Option(names = "--plot-series", paramLabel = "N", defaultValue = "4", description = "Series drawn in the plot (default: ${DEFAULT-VALUE}).")
   private int plotSeries;
 
@@ -103,7 +136,31 @@ public final class ForecastCommand extends SparkCommand {
     } catch (IllegalArgumentException e) {
       throw usageError("--model: %s", e.getMessage());
     }
+    try {
+      TimeGrid.Fill.parse(fill);
+    } catch (IllegalArgumentException e) {
+      throw usageError("--fill: %s", e.getMessage().replace("fill: ", ""));
+    }
+    if (maxGap < 0 || maxGap > MAX_GAP) {
+      throw usageError("--max-gap: expected 0 to %d steps, got %d", MAX_GAP, maxGap);
+    }
+    if (minLength != null && minLength < 1) {
+      throw usageError("--min-length: expected >= 1, got %d", minLength);
+    }
+    if (!onSkip.equals("report") && !onSkip.equals("fail")) {
+      throw usageError("--on-skip: expected report or fail, got '%s'", onSkip);
+    }
+    if (!freq.equals("auto") && !freq.equals("rows") && !freq.matches("\\d+")) {
+      try {
+        Durations.parse("--freq", freq);
+      } catch (IllegalArgumentException e) {
+        throw usageError("%s", e.getMessage());
+      }
+    }
   }
+
+  /** The longest --max-gap: a run's times are buffered while it is open. */
+  static final int MAX_GAP = 1_000_000;
 
   @Override
   protected int run(SparkSession spark) throws Exception {
@@ -119,21 +176,46 @@ public final class ForecastCommand extends SparkCommand {
     }
     String forecastsUri = out + "/forecasts";
     String holdoutUri = out + "/holdout";
-    output.requireAbsent(spark, forecastsUri, holdoutUri);
+    String skippedUri = out + "/skipped";
+    output.requireAbsent(spark, forecastsUri, holdoutUri, skippedUri);
     Dataset<Row> table = Tables.read(spark, input, format).cache();
-    requireLongEnough(table);
+    try {
+      return forecast(spark, table, forecastsUri, holdoutUri, skippedUri);
+    } finally {
+      // Also after a failure: a session shared with other work (tests, notebooks) must not keep
+      // serving this input from the cache once its file changes.
+      table.unpersist();
+    }
+  }
+
+  private int forecast(SparkSession spark, Dataset<Row> table, String forecastsUri, String holdoutUri,
+      String skippedUri) throws java.io.IOException {
+    requireColumns(table);
+    TimeGrid grid = new TimeGrid(step(table), TimeGrid.Fill.parse(fill), maxGap);
+    long minSteps = minLength != null ? minLength : lookback + horizon;
     int val = validationRows == null ? 2 * horizon : validationRows;
     WindowSplit split = WindowSplit.lastRows(val, horizon);
-    SsmForecast.Fitted fit = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
-        .model(model).lookback(lookback).horizon(horizon).split(split).fit();
+    SsmForecast spec = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
+        .lookback(lookback).horizon(horizon).split(split).grid(grid).minLength(minSteps);
+    SsmForecast.Fitted naiveFit = spec.model("naive").fit(); // no pass over the data
+    // Which series cannot be served is known before the fit, so --on-skip fail costs no fitting.
+    Dataset<Row> skipped = naiveFit.skippedSeries(table).orderBy(columns.series());
+    List<Row> firstSkipped = skipped.limit(SKIPPED_SHOWN).collectAsList();
+    long skippedCount = firstSkipped.size() < SKIPPED_SHOWN ? firstSkipped.size() : skipped.count();
+    if (skippedCount > 0 && onSkip.equals("fail")) {
+      Row r = firstSkipped.get(0);
+      throw new IllegalArgumentException(String.format("series '%s' (column '%s'): %s%s (--on-skip fail)", r.get(0),
+          columns.series(), r.getString(5), skippedCount > 1 ? ", and " + (skippedCount - 1) + " more series" : ""));
+    }
+    SsmForecast.Fitted fit = spec.model(model).fit();
     SsmForecast.Metrics score = fit.evaluate(table);
-    SsmForecast.Metrics naive = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
-        .model("naive").lookback(lookback).horizon(horizon).split(split).fit().evaluate(table);
+    SsmForecast.Metrics naive = naiveFit.evaluate(table);
 
     Dataset<Row> future = fit.forecast(table);
     Dataset<Row> holdout = fit.testPredictions(table);
     Tables.write(future, forecastsUri, DataFormat.PARQUET, output.mode());
     Tables.write(holdout, holdoutUri, DataFormat.PARQUET, output.mode());
+    Tables.write(skipped.coalesce(1), skippedUri, DataFormat.PARQUET, output.mode());
 
     Path reportDir = ReportFiles.localFolder(out, "target/forecast-report");
     Files.createDirectories(reportDir);
@@ -147,19 +229,38 @@ public final class ForecastCommand extends SparkCommand {
     settings.put("model", model);
     settings.put("lookback L", lookback);
     settings.put("horizon H", horizon);
-    settings.put("holdout", "the last H rows of each series (" + score.windows() + " series scored)");
+    settings.put("time step", grid.onGrid() ? TimeCodec.formatStep(grid.step(), timeType(table))
+        + (freq.equals("auto") ? " (inferred)" : "") : "each row");
+    settings.put("missing steps", grid.fill() == TimeGrid.Fill.NONE ? "left missing"
+        : grid.fill().name().toLowerCase(java.util.Locale.ROOT) + " fill of runs up to " + maxGap + " steps");
+    settings.put("holdout", "the last H steps of each series (" + score.windows() + " series scored)");
+    settings.put("series skipped (see skipped/)", skippedCount);
     settings.put("ridge λ_rel (by validation on the " + val + " rows before)", fit.lambdaRel());
     settings.put("training windows", fit.trainWindows());
-    Path report = MarkdownReport.titled("spark-ssm forecast").settings(settings).heading("Holdout metrics")
-        .metrics(metrics).image("Forecast vs. actual", "forecast.png").write(reportDir.resolve("report.md"));
+    MarkdownReport md = MarkdownReport.titled("spark-ssm forecast").settings(settings).heading("Holdout metrics")
+        .metrics(metrics).image("Forecast vs. actual", "forecast.png");
+    if (skippedCount > 0) {
+      List<List<?>> rows = new ArrayList<>();
+      for (Row r : firstSkipped) {
+        rows.add(List.of(String.valueOf(r.get(0)), r.getLong(1), r.getLong(2), r.getBoolean(3) ? "yes" : "no",
+            r.getBoolean(4) ? "yes" : "no", r.getString(5)));
+      }
+      md = md.heading("Skipped series").paragraph(skippedCount > firstSkipped.size()
+          ? "The first " + firstSkipped.size() + " of " + skippedCount + " (all are in skipped/):" : "All of them:")
+          .table(List.of("series", "steps", "missing", "scored", "forecast", "reason"), rows);
+    }
+    Path report = md.write(reportDir.resolve("report.md"));
 
     summary("forecast: %s, L=%d, H=%d: holdout MSE %.4f, MAE %.4f (naive: MSE %.4f, MAE %.4f)", model, lookback,
         horizon, score.mse(), score.mae(), naive.mse(), naive.mae());
     summary("  forecasts: %s", forecastsUri);
     summary("  holdout:   %s", holdoutUri);
+    if (skippedCount > 0) {
+      summary("  skipped:   %s (%d series, e.g. '%s': %s)", skippedUri, skippedCount, firstSkipped.get(0).get(0),
+          firstSkipped.get(0).getString(5));
+    }
     summary("  metrics:   %s", report);
     summary("  plot:      %s", png);
-    table.unpersist();
     return 0;
   }
 
@@ -240,25 +341,61 @@ public final class ForecastCommand extends SparkCommand {
     return Instant.ofEpochSecond(((Number) time).longValue());
   }
 
-  /**
-   * Every series is scored on a holdout window of L + H rows, so a shorter one is bad input: fail
-   * naming the shortest (a missing series column is left to SsmForecast, which names it).
-   */
-  private void requireLongEnough(Dataset<Row> table) {
-    String key = columns.series();
-    if (!List.of(table.columns()).contains(key)) {
-      return;
-    }
-    List<Row> shortest = table.groupBy(col(key)).count().orderBy(col("count"), col(key)).limit(1).collectAsList();
-    if (shortest.isEmpty()) {
-      throw new IllegalArgumentException("input '" + input + "': expected rows, got an empty table");
-    }
-    long rows = shortest.get(0).getLong(1);
-    if (rows < lookback + horizon) {
-      throw new IllegalArgumentException(String.format("series '%s' (column '%s'): expected at least L + H = %d rows "
-          + "(lookback %d + horizon %d), got %d", shortest.get(0).get(0), key, lookback + horizon, lookback, horizon,
-          rows));
-    }
+  /** Series named in the report (all of them are in the skipped table). */
+  private static final int SKIPPED_SHOWN = 20;
+
+  /** Fails naming a missing or mistyped key, time or value column before any job runs. */
+  private void requireColumns(Dataset<Row> table) {
+    InputColumns.field(table.schema(), columns.series(), "series");
+    InputColumns.time(table.schema(), columns.time());
+    InputColumns.numeric(table.schema(), value);
   }
 
+  private org.apache.spark.sql.types.DataType timeType(Dataset<Row> table) {
+    return table.schema().apply(columns.time()).dataType();
+  }
+
+  /** The grid step in the time column's encoded units from --freq (0: rows are steps). */
+  private long step(Dataset<Row> table) {
+    org.apache.spark.sql.types.DataType type = timeType(table);
+    boolean integer = type.equals(DataTypes.LongType) || type.equals(DataTypes.IntegerType);
+    if (freq.equals("rows")) {
+      return 0;
+    }
+    if (freq.equals("auto")) {
+      return inferredStep(table, type);
+    }
+    if (integer) {
+      if (!freq.matches("\\d+") || Long.parseLong(freq) < 1) {
+        throw new IllegalArgumentException(String.format("--freq: time column '%s' holds integers, expected a "
+            + "positive integer step, got '%s'", columns.time(), freq));
+      }
+      return Long.parseLong(freq);
+    }
+    long micros = Durations.micros(Durations.parse("--freq", freq));
+    if (type.equals(DataTypes.DateType)) {
+      if (micros % 86_400_000_000L != 0) {
+        throw new IllegalArgumentException(String.format(
+            "--freq: time column '%s' holds dates, expected whole days, got '%s'", columns.time(), freq));
+      }
+      return micros / 86_400_000_000L;
+    }
+    return micros;
+  }
+
+  /** The most common gap between consecutive times of a series, over all series (ties: the smaller). */
+  private long inferredStep(Dataset<Row> table, org.apache.spark.sql.types.DataType type) {
+    String s = columns.series();
+    Dataset<Row> t = table.select(col(s), TimeCodec.encode(col(columns.time()), type).as("__t"));
+    Dataset<Row> gaps = t.select(col("__t").minus(functions.lag(col("__t"), 1)
+        .over(org.apache.spark.sql.expressions.Window.partitionBy(col(s)).orderBy(col("__t")))).as("__gap"))
+        .where(col("__gap").gt(0));
+    List<Row> mode = gaps.groupBy("__gap").count().orderBy(col("count").desc(), col("__gap")).limit(1)
+        .collectAsList();
+    if (mode.isEmpty()) {
+      throw new IllegalArgumentException(String.format("--freq auto: expected two rows with different times in "
+          + "some series (column '%s') to infer the step, got none; give --freq", columns.time()));
+    }
+    return mode.get(0).getLong(0);
+  }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.LocalDateTime;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
@@ -70,8 +71,11 @@ class ForecastCommandTest {
         "-i", noKeyCsv.toString(), "-o", out);
     expectFailure(1, "value column 'y': expected a numeric type, got string", "-i", textCsv.toString(), "-o", out,
         "-L", "1", "-H", "1");
-    expectFailure(1, "series 'b' (column 'unique_id'): expected at least L + H = 5 rows (lookback 3 + horizon 2), "
-        + "got 3", "-i", shortCsv.toString(), "-o", out, "-L", "3", "-H", "2");
+    expectFailure(1, "series 'b' (column 'unique_id'): 3 steps, fewer than the minimum length 5 (--on-skip fail)",
+        "-i", shortCsv.toString(), "-o", out, "-L", "3", "-H", "2", "--on-skip", "fail");
+    expectFailure(2, "--fill: expected one of none, ffill, linear, zero, got 'mean'", "--fill", "mean", "-o", out);
+    expectFailure(2, "--freq: expected a duration such as 15min", "--freq", "hourly", "-o", out);
+    expectFailure(2, "--on-skip: expected report or fail, got 'ignore'", "--on-skip", "ignore", "-o", out);
     expectFailure(2, "--lookback, --horizon: expected >= 1, got 0, 24", "-L", "0", "-o", out);
     expectFailure(2, "--lookback, --horizon: expected >= 1, got 96, -1", "-H", "-1", "-o", out);
     expectFailure(2, "--model: model: expected one of naive, linear, nlinear", "-m", "bogus", "-o", out);
@@ -90,6 +94,60 @@ class ForecastCommandTest {
         + "(use --overwrite)", ok);
     Run again = JobsTests.run(concat("forecast", concat("--overwrite", ok)));
     assertEquals(0, again.code(), again::err);
+  }
+
+  @Test
+  void missingValuesGapsAndShortSeriesAreSkippedByNameOrFilledNeverForecastAsNaN() throws Exception {
+    // Hourly: series a ends with an empty value; b lacks 01:00 before its last row and 20:00, 21:00;
+    // c has 3 rows. Before: a got NaN forecasts, b's future stepped by 2 h, c failed the whole job.
+    LocalDateTime t0 = LocalDateTime.of(2024, 1, 1, 0, 0);
+    java.time.format.DateTimeFormatter f = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    StringBuilder csv = new StringBuilder("unique_id,ds,y\n");
+    for (int t = 0; t < 60; t++) {
+      csv.append("a,").append(t0.plusHours(t).format(f)).append(',').append(t == 59 ? "" : Math.sin(t / 3.0))
+          .append('\n');
+      if (t != 20 && t != 21 && t != 57) {
+        csv.append("b,").append(t0.plusHours(t).format(f)).append(',').append(Math.cos(t / 4.0)).append('\n');
+      }
+    }
+    for (int t = 0; t < 3; t++) {
+      csv.append("c,").append(t0.plusHours(t).format(f)).append(",1.0\n");
+    }
+    Path panel = Files.writeString(tmp.resolve("gaps.csv"), csv);
+    Path out = tmp.resolve("gaps");
+    Run r = JobsTests.run("forecast", "-i", panel.toString(), "-o", out.toString(), "-m", "nlinear", "-L", "8",
+        "-H", "4", "--fill", "linear", "--max-gap", "2");
+    assertEquals(0, r.code(), r::err);
+    assertTrue(r.out().contains("skipped:") && r.out().contains("2 series"), r.out());
+    List<Row> future = spark.read().parquet(out.resolve("forecasts").toString()).orderBy("step").collectAsList();
+    assertEquals(4, future.size(), future::toString);
+    for (int k = 0; k < 4; k++) {
+      assertEquals("b", future.get(k).getString(0));
+      assertTrue(Double.isFinite(future.get(k).getDouble(3)));
+      assertEquals(t0.plusHours(60 + k), future.get(k).getTimestamp(1).toLocalDateTime(), "hourly after 59:00");
+    }
+    List<Row> skipped = spark.read().parquet(out.resolve("skipped").toString()).orderBy("unique_id").collectAsList();
+    assertEquals(List.of("a", "c"), skipped.stream().map(x -> x.getString(0)).toList());
+    assertTrue(skipped.get(0).getString(5).contains("a missing value in its last L = 8 steps"), skipped::toString);
+    assertTrue(skipped.get(1).getString(5).contains("3 steps, fewer than the minimum length 12"), skipped::toString);
+    String report = Files.readString(out.resolve("report.md"));
+    assertTrue(report.contains("Skipped series") && report.contains("| a |") && report.contains("| c |"), report);
+    assertTrue(report.contains("PT1H (inferred)"), report);
+
+    // Without a fill, b's last L + H steps are incomplete too: no series can be scored, and the job says so.
+    Run none = JobsTests.run("forecast", "-i", panel.toString(), "-o", tmp.resolve("none").toString(), "-m",
+        "nlinear", "-L", "8", "-H", "4", "--min-length", "4");
+    assertEquals(1, none.code(), none::out);
+    assertTrue(none.err().contains("expected at least one test window of 12 rows with no missing value"),
+        none.err());
+
+    // A time off the hourly grid fails naming the series and the time in ISO-8601.
+    panel = Files.writeString(tmp.resolve("offgrid.csv"), csv + "c,2024-01-01 03:30:00,1.0\n");
+    expectFailure(1, "off the grid", "-i", panel.toString(), "-o", tmp.resolve("off").toString(), "-m", "nlinear",
+        "-L", "8", "-H", "4");
+    Run off = JobsTests.run("forecast", "--quiet", "-i", panel.toString(), "-o", tmp.resolve("off").toString(),
+        "-m", "nlinear", "-L", "8", "-H", "4");
+    assertTrue(off.err().contains("series unique_id = 'c'") && off.err().contains("2024-01-01T03:30"), off.err());
   }
 
   /** Runs {@code forecast --quiet args}; asserts the exit code and that stderr starts with one line holding {@code message}. */

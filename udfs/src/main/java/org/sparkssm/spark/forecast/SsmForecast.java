@@ -55,10 +55,15 @@ import org.sparkssm.spark.scan.TimeCodec;
  * distributed the same way.
  *
  * <h2>Policies</h2>
- * Steps are rows: times order the rows and label the forecasts, gaps are not modelled. A window
- * containing a missing value (null, NaN, infinite) is skipped; a series whose last L values are
- * not all present gets NaN forecasts. A null key or time, or a duplicate time in a series, fails
- * naming the column and the series. Future times continue each series at its last gap.
+ * Rows become steps by a {@link TimeGrid} ({@link #grid}): by default each row is the next step;
+ * on a grid, missing grid times are missing steps and a time off the grid fails naming the series
+ * and the time. A missing step (null, NaN, ±∞, or an absent grid time) is filled by the grid's
+ * policy when its run is short, else it stays missing: a window containing one is neither trained,
+ * scored nor forecast from, and a series whose last L steps are not all present gets no forecast
+ * (it is listed by {@link Fitted#skippedSeries}, never given NaN). Series shorter than
+ * {@link #minLength} are left out of everything and listed the same way. A null key or time, or a
+ * duplicate time in a series, fails naming the column, the series and the time (ISO-8601). Future
+ * times step by the grid (without one: by each series' last gap).
  */
 public final class SsmForecast {
   private final Dataset<Row> input;
@@ -70,6 +75,8 @@ public final class SsmForecast {
   private int horizon = 24;
   private WindowSplit split = WindowSplit.lastRows(24, 0);
   private double[] lambdas = RidgeStats.DEFAULT_LAMBDAS.clone();
+  private TimeGrid grid = TimeGrid.ROWS;
+  private long minLength;
 
   private SsmForecast(Dataset<Row> input) {
     this.input = Checks.notNull("input", input);
@@ -127,6 +134,18 @@ public final class SsmForecast {
     return this;
   }
 
+  /** How rows become steps and what fills a missing one (default {@link TimeGrid#ROWS}). */
+  public SsmForecast grid(TimeGrid timeGrid) {
+    this.grid = Checks.notNull("grid", timeGrid);
+    return this;
+  }
+
+  /** Series with fewer steps are left out of fitting, scoring and forecasting (default 0: none). */
+  public SsmForecast minLength(long steps) {
+    this.minLength = Checks.nonNegative("min length", steps);
+    return this;
+  }
+
   /** Checks the columns before any job runs (MLlib's transformSchema). */
   void validate() {
     StructType schema = input.schema();
@@ -139,17 +158,17 @@ public final class SsmForecast {
   public Fitted fit() {
     validate();
     WindowFeatures features = ForecastModels.features(model, lookback);
-    Columns c = new Columns(series, time, value, input.schema().apply(time).dataType());
+    Columns c = new Columns(series, time, value, input.schema().apply(time).dataType(), grid, minLength);
     if (!ForecastModels.isFitted(model)) {
       return new Fitted(c, LinearForecaster.naive(lookback, horizon), split, model, 0, 0, Double.NaN, Double.NaN);
     }
     Dataset<Row> sorted = sortedRows(input, c);
-    Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+    Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, c);
     WindowSplit s = split;
     int h = horizon;
     FlatMapFunction<Iterator<Row>, FitStats> accumulate = part -> {
       FitStats stats = new FitStats(features, h);
-      WindowWalker walker = new WindowWalker(features.lookback() + h, c.series, c.time);
+      WindowWalker walker = c.walker(features.lookback() + h);
       while (part.hasNext()) {
         Row r = part.next();
         walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
@@ -208,46 +227,74 @@ public final class SsmForecast {
     T merge(T other);
   }
 
-  /** Column names and the time type, shipped to tasks. */
+  /** How the input is read (column names, time type, grid, minimum length), shipped to tasks. */
   static final class Columns implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     final String series;
     final String time;
     final String value;
     final DataType timeType;
+    final TimeGrid grid;
+    final long minLength;
 
-    Columns(String series, String time, String value, DataType timeType) {
+    Columns(String series, String time, String value, DataType timeType, TimeGrid grid, long minLength) {
       this.series = series;
       this.time = time;
       this.value = value;
       this.timeType = timeType;
+      this.grid = grid;
+      this.minLength = minLength;
+    }
+
+    WindowWalker walker(int span) {
+      return new WindowWalker(span, series, time, timeType, grid);
+    }
+
+    /** A series' steps from its row count and first and last times (encoded). */
+    Column steps(Column rows, Column first, Column last) {
+      return grid.onGrid() ? last.minus(first).divide(grid.step()).cast(DataTypes.LongType).plus(1) : rows;
     }
   }
 
-  /** {@code [key, t: long, v: double]}, hash-partitioned by series and sorted by time within. */
+  /**
+   * {@code [key, t: long, v: double]} of the series with at least the minimum length,
+   * hash-partitioned by series and sorted by time within.
+   */
   static Dataset<Row> sortedRows(Dataset<Row> df, Columns c) {
+    return sortedRows(df, c, c.minLength);
+  }
+
+  private static Dataset<Row> sortedRows(Dataset<Row> df, Columns c, long minLength) {
     for (String name : new String[] {c.series, c.time, c.value}) {
       InputColumns.field(df.schema(), name, "input");
     }
-    return df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
+    Dataset<Row> rows = df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
         col(c.value).cast(DataTypes.DoubleType).as("__v"))
         // An explicit partition count: adaptive execution coalesces only count-less repartitions, and
         // the partial sums must fall the same way whatever the input's layout.
-        .repartition(df.sparkSession().sessionState().conf().numShufflePartitions(), col(c.series))
-        .sortWithinPartitions(col(c.series), col("__t"));
+        .repartition(df.sparkSession().sessionState().conf().numShufflePartitions(), col(c.series));
+    if (minLength > 0) {
+      org.apache.spark.sql.expressions.WindowSpec whole =
+          org.apache.spark.sql.expressions.Window.partitionBy(col(c.series));
+      rows = rows.withColumn("__steps", c.steps(functions.count(functions.lit(1)).over(whole),
+          functions.min("__t").over(whole), functions.max("__t").over(whole)))
+          .where(col("__steps").geq(minLength)).drop("__steps");
+    }
+    return rows.sortWithinPartitions(col(c.series), col("__t"));
   }
 
   private static double valueOf(Row r) {
     return r.isNullAt(2) ? Double.NaN : r.getDouble(2);
   }
 
-  /** Rows per series when the split counts from each series' end; null otherwise. */
-  private static Broadcast<Map<Object, Long>> seriesRows(Dataset<Row> sorted, WindowSplit split) {
+  /** Steps per series when the split counts from each series' end; null otherwise. */
+  private static Broadcast<Map<Object, Long>> seriesRows(Dataset<Row> sorted, WindowSplit split, Columns c) {
     if (!split.needsSeriesRows()) {
       return null;
     }
     Map<Object, Long> counts = new HashMap<>();
-    for (Row r : sorted.groupBy(sorted.columns()[0]).count().collectAsList()) {
+    for (Row r : sorted.groupBy(sorted.columns()[0]).agg(c.steps(functions.count(functions.lit(1)),
+        functions.min("__t"), functions.max("__t"))).collectAsList()) {
       counts.put(r.get(0), r.getLong(1));
     }
     return sorted.sparkSession().sparkContext().broadcast(counts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
@@ -396,7 +443,7 @@ public final class SsmForecast {
         String model, WindowSplit split) {
       Checks.notNull("forecaster", forecaster);
       return new Fitted(new Columns(Checks.notNull("series", series), Checks.notNull("time", time),
-          Checks.notNull("value", value), Checks.notNull("timeType", timeType)), forecaster,
+          Checks.notNull("value", value), Checks.notNull("timeType", timeType), TimeGrid.ROWS, 0), forecaster,
           Checks.notNull("split", split), Checks.notNull("model", model), 0, 0, Double.NaN, Double.NaN);
     }
 
@@ -434,8 +481,9 @@ public final class SsmForecast {
 
     /**
      * The next H values of every series after its last row: {@code series, time, step (1..H),
-     * forecast}. Future times continue each series at its last gap (one time unit for a series of
-     * one row).
+     * forecast}. Future times step by the grid; without one, by each series' last gap (one time
+     * unit for a series of one row). A series whose last L steps are not all present gets no rows
+     * ({@link #skippedSeries} names it).
      */
     public Dataset<Row> forecast(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
@@ -445,7 +493,7 @@ public final class SsmForecast {
           .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         LinearForecaster f = model.value();
-        WindowWalker walker = new WindowWalker(f.lookback(), c.series, c.time);
+        WindowWalker walker = c.walker(f.lookback());
         List<Row> rows = new ArrayList<>();
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[f.horizon()];
@@ -454,7 +502,7 @@ public final class SsmForecast {
         while (part.hasNext()) {
           Row r = part.next();
           if (walker.key() != null && walker.startsSeries(r.get(0))) {
-            emitFuture(walker, f, work, yhat, previous, last, rows);
+            emitFuture(walker, f, work, yhat, previous, last, rows, c.grid);
           }
           if (!walker.startsSeries(r.get(0))) {
             previous = last;
@@ -465,7 +513,7 @@ public final class SsmForecast {
           walker.add(r.get(0), r.isNullAt(1), last, valueOf(r), null);
         }
         if (walker.key() != null) {
-          emitFuture(walker, f, work, yhat, previous, last, rows);
+          emitFuture(walker, f, work, yhat, previous, last, rows, c.grid);
         }
         return rows.iterator();
       }, Encoders.row(schema));
@@ -474,13 +522,12 @@ public final class SsmForecast {
     }
 
     private static void emitFuture(WindowWalker walker, LinearForecaster f, double[] work, double[] yhat,
-        long previous, long last, List<Row> rows) {
-      if (walker.lastSpanPresent()) {
-        f.predict(walker.values(), walker.lastSpanOffset(), yhat, 0, work);
-      } else {
-        Arrays.fill(yhat, Double.NaN);
+        long previous, long last, List<Row> rows, TimeGrid grid) {
+      if (!walker.lastSpanPresent()) {
+        return;
       }
-      long gap = previous == Long.MIN_VALUE ? 1 : last - previous;
+      f.predict(walker.values(), walker.lastSpanOffset(), yhat, 0, work);
+      long gap = grid.onGrid() ? grid.step() : previous == Long.MIN_VALUE ? 1 : last - previous;
       for (int k = 0; k < yhat.length; k++) {
         rows.add(RowFactory.create(walker.key(), last + gap * (k + 1), k + 1, yhat[k]));
       }
@@ -490,7 +537,7 @@ public final class SsmForecast {
     public Metrics evaluate(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
       Broadcast<LinearForecaster> model = broadcast(df);
-      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
       Columns c = columns;
       WindowSplit s = split;
       FlatMapFunction<Iterator<Row>, Metrics> score = part -> {
@@ -500,7 +547,7 @@ public final class SsmForecast {
         Metrics m = new Metrics();
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[h];
-        WindowWalker walker = new WindowWalker(l + h, c.series, c.time);
+        WindowWalker walker = c.walker(l + h);
         while (part.hasNext()) {
           Row r = part.next();
           walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
@@ -541,7 +588,7 @@ public final class SsmForecast {
     public Dataset<Row> testPredictions(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
       Broadcast<LinearForecaster> model = broadcast(df);
-      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split);
+      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
       Columns c = columns;
       WindowSplit s = split;
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
@@ -554,7 +601,7 @@ public final class SsmForecast {
         List<Row> emitted = new ArrayList<>();
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[h];
-        WindowWalker walker = new WindowWalker(l + h, c.series, c.time);
+        WindowWalker walker = c.walker(l + h);
         while (part.hasNext()) {
           Row r = part.next();
           walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
@@ -573,6 +620,72 @@ public final class SsmForecast {
       }, Encoders.row(schema));
       return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col("step"),
           col("actual"), col("forecast"));
+    }
+
+    /**
+     * The series this forecaster cannot fully serve, one row each: {@code series, steps, missing
+     * (steps left missing after the fill policy), scored (has a complete test window, or the split
+     * has no test part), forecast
+     * (its last L steps are present), reason}. A series shorter than the minimum length is neither
+     * scored nor forecast. Series that are both scored and forecast are not listed.
+     */
+    public Dataset<Row> skippedSeries(Dataset<Row> df) {
+      Dataset<Row> sorted = sortedRows(df, columns, 0);
+      Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
+      Columns c = columns;
+      WindowSplit s = split;
+      int l = forecaster.lookback();
+      int h = forecaster.horizon();
+      StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
+          .add("steps", DataTypes.LongType).add("missing", DataTypes.LongType).add("scored", DataTypes.BooleanType)
+          .add("forecast", DataTypes.BooleanType).add("reason", DataTypes.StringType);
+      return sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
+        List<Row> out = new ArrayList<>();
+        WindowWalker walker = c.walker(l + h);
+        long[] testWindows = new long[1];
+        while (part.hasNext()) {
+          Row r = part.next();
+          if (walker.key() != null && walker.startsSeries(r.get(0))) {
+            addSkipped(walker, !s.hasTest() || testWindows[0] > 0, l, h, c.minLength, out);
+            testWindows[0] = 0;
+          }
+          walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
+              (key, values, times, off, lastRow) -> {
+                long seriesRows = rows == null ? 0 : rows.value().get(key);
+                if (s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1])
+                    == WindowSplit.Part.TEST) {
+                  testWindows[0]++;
+                }
+              });
+        }
+        if (walker.key() != null) {
+          addSkipped(walker, !s.hasTest() || testWindows[0] > 0, l, h, c.minLength, out);
+        }
+        return out.iterator();
+      }, Encoders.row(schema));
+    }
+
+    private static void addSkipped(WindowWalker walker, boolean scored, int l, int h, long minLength,
+        List<Row> out) {
+      long steps = walker.rows();
+      if (steps < minLength) {
+        out.add(RowFactory.create(walker.key(), steps, walker.missing(), false, false,
+            String.format("%d steps, fewer than the minimum length %d", steps, minLength)));
+        return;
+      }
+      boolean forecast = walker.lastPresent(l);
+      if (forecast && scored) {
+        return;
+      }
+      List<String> why = new ArrayList<>();
+      if (!forecast) {
+        why.add(steps < l ? String.format("%d steps, fewer than the lookback L = %d", steps, l)
+            : String.format("a missing value in its last L = %d steps", l));
+      }
+      if (!scored) {
+        why.add(String.format("no test window of L + H = %d steps without a missing value", l + h));
+      }
+      out.add(RowFactory.create(walker.key(), steps, walker.missing(), scored, forecast, String.join("; ", why)));
     }
 
     private Broadcast<LinearForecaster> broadcast(Dataset<Row> df) {

@@ -58,6 +58,11 @@ public final class WindowSplit implements Serializable {
     return new WindowSplit(false, 0, 0, 0, validationRows, testRows);
   }
 
+  /** Whether any window can fall in the test part. */
+  boolean hasTest() {
+    return byTime ? validationEnd < testEnd : testRows > 0;
+  }
+
   /** Whether {@link #partOf} needs each series' row count. */
   boolean needsSeriesRows() {
     return !byTime;

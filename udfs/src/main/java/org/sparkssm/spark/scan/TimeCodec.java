@@ -47,4 +47,30 @@ public final class TimeCodec {
     }
     return t.cast(type);
   }
+
+  /** An encoded time as ISO-8601 for messages: instants in UTC, wall-clock times, dates, or the number. */
+  public static String format(long t, DataType type) {
+    if (type.equals(DataTypes.TimestampType)) {
+      return java.time.Instant.EPOCH.plus(t, java.time.temporal.ChronoUnit.MICROS).toString();
+    }
+    if (type.equals(DataTypes.TimestampNTZType)) {
+      return java.time.LocalDateTime.ofEpochSecond(Math.floorDiv(t, 1_000_000L),
+          (int) Math.floorMod(t, 1_000_000L) * 1000, java.time.ZoneOffset.UTC).toString();
+    }
+    if (type.equals(DataTypes.DateType)) {
+      return java.time.LocalDate.ofEpochDay(t).toString();
+    }
+    return Long.toString(t);
+  }
+
+  /** A grid step in encoded units for messages: an ISO-8601 duration, days, or the number. */
+  public static String formatStep(long step, DataType type) {
+    if (type.equals(DataTypes.TimestampType) || type.equals(DataTypes.TimestampNTZType)) {
+      return java.time.Duration.of(step, java.time.temporal.ChronoUnit.MICROS).toString();
+    }
+    if (type.equals(DataTypes.DateType)) {
+      return step + (step == 1 ? " day" : " days");
+    }
+    return Long.toString(step);
+  }
 }

@@ -2,6 +2,7 @@ package org.sparkssm.spark.forecast;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -155,9 +156,24 @@ class SsmForecastTest {
     long trainB = 90 - 15 + 1; // windows whose targets end before row 90 (validation: the last 10 rows)
     long trainA = trainB - 15; // minus the 15 windows that contain row 40
     assertEquals(trainA + trainB, fit.trainWindows());
+    // Never a NaN forecast: series a (a missing value in its last L rows) gets none and is named.
     List<Row> future = fit.forecast(df).orderBy("unique_id", "step").collectAsList();
-    assertTrue(Double.isNaN(future.get(0).getDouble(3)), "series a's last window has a missing value");
-    assertTrue(Double.isFinite(future.get(5).getDouble(3)));
+    assertEquals(5, future.size());
+    assertTrue(future.stream().allMatch(r -> r.getString(0).equals("b") && Double.isFinite(r.getDouble(3))));
+    List<Row> skipped = fit.skippedSeries(df).collectAsList();
+    assertEquals(1, skipped.size(), skipped::toString);
+    assertEquals("a", skipped.get(0).getString(0));
+    assertEquals(100L, skipped.get(0).getLong(1));
+    assertEquals(2L, skipped.get(0).getLong(2));
+    assertFalse(skipped.get(0).getBoolean(4));
+    assertTrue(skipped.get(0).getString(5).contains("a missing value in its last L = 10 steps"), skipped::toString);
+
+    // Linear fill of runs up to 2 steps: a's gaps are filled, it trains fully and gets a forecast.
+    SsmForecast.Fitted filled = SsmForecast.on(df).model("nlinear").lookback(10).horizon(5)
+        .split(WindowSplit.lastRows(10, 0)).grid(new TimeGrid(0, TimeGrid.Fill.LINEAR, 2)).fit();
+    assertEquals(2 * trainB, filled.trainWindows());
+    assertEquals(10, filled.forecast(df).count());
+    assertEquals(0, filled.skippedSeries(df).count());
 
     rows.add(RowFactory.create("b", 50L, 1.0));
     Dataset<Row> dup = spark.createDataFrame(rows, LONG_FORMAT);
@@ -170,6 +186,39 @@ class SsmForecastTest {
     assertTrue(bad.getMessage().startsWith("value column 'nope'"), bad.getMessage());
     bad = assertThrows(IllegalArgumentException.class, () -> SsmForecast.on(df).model("arima"));
     assertTrue(bad.getMessage().startsWith("model:"), bad.getMessage());
+  }
+
+  @Test
+  void aTimeGridInsertsMissingStepsFillsShortRunsAndRejectsOffGridTimes() {
+    // Series a: every 2 time units, with t = 40, 42 absent (a run of 2) and t = 100..104 absent (3).
+    List<Row> rows = new ArrayList<>();
+    for (long t = 0; t < 200; t += 2) {
+      if (t != 40 && t != 42 && (t < 100 || t > 104)) {
+        rows.add(RowFactory.create("a", t, Math.sin(t / 7.0)));
+      }
+    }
+    Dataset<Row> df = spark.createDataFrame(rows, LONG_FORMAT);
+    SsmForecast on = SsmForecast.on(df).model("nlinear").lookback(8).horizon(4).split(WindowSplit.lastRows(8, 4));
+    // 100 grid steps; runs left missing break windows: each run of k missing steps costs 12 - 1 + k windows.
+    long all = 100 - 12 + 1;
+    SsmForecast.Fitted none = on.grid(new TimeGrid(2, TimeGrid.Fill.NONE, 0)).fit();
+    SsmForecast.Fitted linear2 = on.grid(new TimeGrid(2, TimeGrid.Fill.LINEAR, 2)).fit();
+    SsmForecast.Fitted linear3 = on.grid(new TimeGrid(2, TimeGrid.Fill.LINEAR, 3)).fit();
+    long trainAll = all - 1 - 8 - 3; // the last 4 + 8 steps hold the test and validation targets
+    assertEquals(trainAll - (11 + 2) - (11 + 3), none.trainWindows());
+    assertEquals(trainAll - (11 + 3), linear2.trainWindows());
+    assertEquals(trainAll, linear3.trainWindows());
+    // Future times step by the grid, after the last time 198.
+    List<Row> future = linear3.forecast(df).orderBy("step").collectAsList();
+    assertEquals(List.of(200L, 202L, 204L, 206L), future.stream().map(r -> r.getLong(1)).toList());
+
+    rows.add(RowFactory.create("b", 0L, 1.0));
+    rows.add(RowFactory.create("b", 3L, 1.0));
+    Dataset<Row> offGrid = spark.createDataFrame(rows, LONG_FORMAT);
+    Exception e = assertThrows(Exception.class, () -> SsmForecast.on(offGrid).model("nlinear").lookback(8).horizon(4)
+        .split(WindowSplit.lastRows(8, 4)).grid(new TimeGrid(2, TimeGrid.Fill.NONE, 0)).fit());
+    String message = SparkTests.rootMessage(e);
+    assertTrue(message.contains("got 3 after 0 in series unique_id = 'b'") && message.contains("grid of 2"), message);
   }
 
   /** The benchmark files, found as the engine's protocol test finds them (never copied in). */
