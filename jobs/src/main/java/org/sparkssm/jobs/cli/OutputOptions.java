@@ -14,6 +14,11 @@ public final class OutputOptions {
     return overwrite ? WriteMode.OVERWRITE : WriteMode.ERROR;
   }
 
+  /** Refuses an output folder that is a file, or that holds anything unless --overwrite (see {@link Tables#requireOutputFolder}). */
+  public void requireOutputFolder(SparkSession spark, String uri) {
+    Tables.requireOutputFolder(spark, uri, overwrite);
+  }
+
   /**
    * Fails naming the first of {@code uris} that exists, unless {@code --overwrite} was given: a
    * job with several outputs checks them all before it writes the first.

@@ -27,6 +27,15 @@ final class SparkLogging {
   private static final String[] QUIET_LOGGERS = {"org.apache.hadoop.util.NativeCodeLoader"};
 
   /**
+   * Loggers that report a failed task or job with its stack trace (ERROR): the job prints the
+   * cause as one line itself (see {@link Failures}), so without --verbose they are silent.
+   */
+  private static final String[] FAILURE_LOGGERS = {"org.apache.spark.executor.Executor",
+      "org.apache.spark.scheduler.TaskSetManager", "org.apache.spark.scheduler.TaskSchedulerImpl",
+      "org.apache.spark.scheduler.DAGScheduler", "org.apache.spark.sql.execution.datasources.FileFormatWriter",
+      "org.apache.spark.util.Utils", "org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec"};
+
+  /**
    * Sets the root level to INFO ({@code verbose}) or WARN; returns the action that restores the
    * previous levels (jobs run in tests share the JVM).
    */
@@ -51,14 +60,10 @@ final class SparkLogging {
       root.setLevel(verbose ? Level.INFO : Level.WARN);
       if (!verbose) {
         for (String name : QUIET_LOGGERS) {
-          LoggerConfig own = config.getLoggerConfig(name);
-          if (own.getName().equals(name)) {
-            quietBefore.put(own, own.getLevel());
-            own.setLevel(Level.ERROR);
-          } else {
-            config.addLogger(name, new LoggerConfig(name, Level.ERROR, true));
-            added.add(name);
-          }
+          quiet(config, name, Level.ERROR, quietBefore, added);
+        }
+        for (String name : FAILURE_LOGGERS) {
+          quiet(config, name, Level.OFF, quietBefore, added);
         }
       }
       context.updateLoggers();
@@ -71,6 +76,18 @@ final class SparkLogging {
     } catch (LinkageError | ClassCastException | URISyntaxException e) {
       // Another logging back end than log4j2 core: its own configuration decides.
       return () -> {};
+    }
+  }
+
+  private static void quiet(Configuration config, String name, Level level, Map<LoggerConfig, Level> before,
+      List<String> added) {
+    LoggerConfig own = config.getLoggerConfig(name);
+    if (own.getName().equals(name)) {
+      before.put(own, own.getLevel());
+      own.setLevel(level);
+    } else {
+      config.addLogger(name, new LoggerConfig(name, level, true));
+      added.add(name);
     }
   }
 

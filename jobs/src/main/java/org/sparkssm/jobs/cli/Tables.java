@@ -73,6 +73,33 @@ public final class Tables {
         "output '" + uri + "': expected a path that does not exist, got an existing one (use --overwrite)");
   }
 
+  /**
+   * Checks a job's output folder before any work: a plain file there is refused, and so is a
+   * folder that holds anything unless {@code overwrite} (a job writes several files into it, and
+   * none of a user's files may be replaced unasked).
+   */
+  public static void requireOutputFolder(SparkSession spark, String uri, boolean overwrite) {
+    Path path = new Path(uri);
+    FileSystem fs = fileSystem(spark, path);
+    try {
+      if (!fs.exists(path)) {
+        return;
+      }
+      FileStatus status = fs.getFileStatus(path);
+      if (!status.isDirectory()) {
+        throw new IllegalArgumentException("output '" + uri + "': expected a folder, got a file");
+      }
+      FileStatus[] children = fs.listStatus(path);
+      if (children.length > 0 && !overwrite) {
+        throw new IllegalArgumentException(String.format("output '%s': expected an absent or empty folder, got one "
+            + "holding %d %s, e.g. '%s' (use --overwrite)", uri, children.length, children.length == 1 ? "entry" : "entries",
+            children[0].getPath().getName()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("output '" + uri + "': " + e.getMessage(), e);
+    }
+  }
+
   /** Whether {@code uri} exists on its file system. */
   public static boolean exists(SparkSession spark, String uri) {
     Path path = new Path(uri);

@@ -134,7 +134,7 @@ public final class EvaluateCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) throws Exception {
-    output.requireAbsent(spark, out + "/results");
+    output.requireOutputFolder(spark, out);
     int total = datasets.size() * lookbacks.size() * horizons.size() * models.size();
     int done = 0;
     List<Row> results = new ArrayList<>();

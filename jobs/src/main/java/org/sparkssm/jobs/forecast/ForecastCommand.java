@@ -177,7 +177,7 @@ public final class ForecastCommand extends SparkCommand {
     String forecastsUri = out + "/forecasts";
     String holdoutUri = out + "/holdout";
     String skippedUri = out + "/skipped";
-    output.requireAbsent(spark, forecastsUri, holdoutUri, skippedUri);
+    output.requireOutputFolder(spark, out);
     Dataset<Row> table = Tables.read(spark, input, format).cache();
     try {
       return forecast(spark, table, forecastsUri, holdoutUri, skippedUri);

@@ -90,10 +90,19 @@ class ForecastCommandTest {
     Files.writeString(panel, csv);
     String[] ok = {"-i", panel.toString(), "-o", out, "-m", "nlinear", "-L", "8", "-H", "4"};
     assertEquals(0, JobsTests.run(concat("forecast", ok)).code());
-    expectFailure(1, "output '" + out + "/forecasts': expected a path that does not exist, got an existing one "
-        + "(use --overwrite)", ok);
+    expectFailure(1, "output '" + out + "': expected an absent or empty folder, got one holding 5 entries", ok);
     Run again = JobsTests.run(concat("forecast", concat("--overwrite", ok)));
     assertEquals(0, again.code(), again::err);
+
+    // A user's own file in the output folder is never replaced unasked; a plain file is no folder.
+    Path mine = tmp.resolve("mine");
+    Files.createDirectories(mine);
+    Files.writeString(mine.resolve("report.md"), "my notes");
+    expectFailure(1, "output '" + mine + "': expected an absent or empty folder, got one holding 1 entry, e.g. "
+        + "'report.md' (use --overwrite)", "-i", panel.toString(), "-o", mine.toString(), "-L", "8", "-H", "4");
+    assertEquals("my notes", Files.readString(mine.resolve("report.md")));
+    expectFailure(1, "output '" + panel + "': expected a folder, got a file", "-i", panel.toString(), "-o",
+        panel.toString(), "-L", "8", "-H", "4");
   }
 
   @Test
