@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
     description = {
         "Times the scan paths on generated data and prints the ratios recorded in BENCHMARKS.md: many (Arrow "
             + "scan vs. a bare grouped pass vs. a row UDF over collect_list), long (one series, two passes on P "
-            + "partitions vs. 1), incremental (1 % new rows vs. a full rescan), stack (a two-stage LayerStack vs. "
+            + "partitions vs. 1), incremental (1 %% new rows vs. a full rescan), stack (a two-stage LayerStack vs. "
             + "one layer). Each timing is the best of 3 runs, forced with the noop sink.",
         ""},
     footer = {"", "Examples:",

@@ -90,16 +90,19 @@ public final class ScoreCommand extends SparkCommand {
     if (blockTokens != null && (tokensColumn != null || per != Per.token || withLogits)) {
       throw usageError("--block-tokens: expected long input with --per token and no --with-logits");
     }
+    // A bad checkpoint is bad input, not a bad command line: one line (exit 1), no usage text, and
+    // found before Spark starts.
     for (String f : new String[] {"config.json", "model.safetensors"}) {
       if (!Files.isRegularFile(checkpoint.resolve(f))) {
-        throw usageError("--checkpoint: expected a directory with config.json and model.safetensors, got no %s in %s",
-            f, checkpoint);
+        throw new IllegalArgumentException(String.format("--checkpoint: expected a directory with config.json and "
+            + "model.safetensors, got no %s in %s", f, checkpoint));
       }
     }
     try {
-      model = MambaModel.load(checkpoint); // a bad checkpoint fails before Spark starts
+      model = MambaModel.load(checkpoint);
     } catch (IOException | IllegalArgumentException e) {
-      throw usageError("--checkpoint: %s", e.getMessage());
+      // Not chained: the one-line report prints the deepest cause, which would drop the option's name.
+      throw new IllegalArgumentException("--checkpoint: " + e.getMessage());
     }
   }
 

@@ -81,17 +81,19 @@ class ScoreCommandTest {
   }
 
   @Test
-  void aBadCheckpointIsAUsageErrorBeforeSparkStarts() throws Exception {
+  void aBadCheckpointIsOneLineBeforeSparkStartsWithoutTheUsageText() throws Exception {
     Path bad = Files.createDirectories(dir.resolve("ckpt"));
     Files.copy(Paths.get(CHECKPOINT, "config.json"), bad.resolve("config.json"));
     Run missing = JobsTests.run("score", "--checkpoint", bad.toString(), "-i", SAMPLE, "-o", dir.resolve("o").toString());
-    assertEquals(2, missing.code());
+    assertEquals(1, missing.code());
     assertTrue(missing.err().contains("no model.safetensors"), missing.err());
+    assertEquals(1, missing.err().strip().lines().count(), missing::err);
     byte[] model = Files.readAllBytes(Paths.get(CHECKPOINT, "model.safetensors"));
     Files.write(bad.resolve("model.safetensors"), java.util.Arrays.copyOf(model, model.length / 2));
     Run truncated = JobsTests.run("score", "--checkpoint", bad.toString(), "-i", SAMPLE, "-o",
         dir.resolve("o").toString());
-    assertEquals(2, truncated.code());
+    assertEquals(1, truncated.code());
     assertTrue(truncated.err().contains("model.safetensors") && truncated.err().contains("truncated"), truncated.err());
+    assertEquals(1, truncated.err().strip().lines().count(), truncated::err);
   }
 }

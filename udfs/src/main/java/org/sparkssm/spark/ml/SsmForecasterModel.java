@@ -31,7 +31,7 @@ import org.sparkssm.spark.forecast.WindowSplit;
  * after its last row, in long format ({@code seriesCol, timeCol, stepCol, predictionCol} and, per
  * interval level, {@code <predictionCol>_lo_<percent>}, {@code <predictionCol>_hi_<percent>}).
  * Future times continue each series at its last gap. A series whose last L values are not all
- * present gets NaN forecasts.
+ * present gets no rows (never NaN forecasts).
  *
  * <p>Saved as MLlib's metadata JSON (params) plus one Parquet row under {@code path/data}
  * ({@link ForecasterData}: weights, fit summary, interval half-widths, a format version).

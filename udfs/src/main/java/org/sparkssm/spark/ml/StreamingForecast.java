@@ -26,8 +26,8 @@ import org.sparkssm.spark.scan.TimeCodec;
  * {@link SsmForecasterModel#transform} on a streaming DataFrame: each series keeps its last L
  * values and last two times in Spark's state store, and every micro-batch that brings rows of a
  * series emits its next H forecasts after the batch's last row, as the batch transform would for
- * the rows seen so far. Same policies as the batch path (NaN forecasts until L present values;
- * future times continue at the last gap); a row at or before the series' last time fails the
+ * the rows seen so far. Same policies as the batch path (no forecast rows while the last L values
+ * are not all present; future times continue at the last gap); a row at or before the series' last time fails the
  * query naming the series (late rows cannot change forecasts already emitted). No state timeout:
  * a series' L values are kept for the life of the query.
  */
@@ -118,11 +118,10 @@ final class StreamingForecast {
       for (int i = 0; i < l && present; i++) {
         present = Double.isFinite(window[i]);
       }
-      if (present) {
-        forecaster.predict(window, 0, yhat, 0, new double[forecaster.workspaceSize()]);
-      } else {
-        java.util.Arrays.fill(yhat, Double.NaN);
+      if (!present) {
+        return java.util.Collections.emptyIterator(); // never a NaN forecast: nothing until L present values
       }
+      forecaster.predict(window, 0, yhat, 0, new double[forecaster.workspaceSize()]);
       long gap = previous == Long.MIN_VALUE ? 1 : last - previous;
       List<Row> out = new ArrayList<>(yhat.length);
       for (int k = 0; k < yhat.length; k++) {
