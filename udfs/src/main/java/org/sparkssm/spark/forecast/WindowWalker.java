@@ -134,8 +134,13 @@ final class WindowWalker {
               TimeCodec.formatStep(grid.step(), timeType), TimeCodec.format(time, timeType),
               TimeCodec.format(lastTime, timeType), seriesColumn, key));
         }
-        for (long k = 1; k < between / grid.step(); k++) {
-          missingStep(lastTime + k * grid.step());
+        long absent = between / grid.step() - 1;
+        if (gap + absent <= gapTimes.length) {
+          for (long k = 1; k <= absent; k++) {
+            missingStep(lastTime + k * grid.step());
+          }
+        } else {
+          gap += absent; // too long to fill: the times are not needed, and a loop could run for ages
         }
       }
     }

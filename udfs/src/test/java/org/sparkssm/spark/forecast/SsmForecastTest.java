@@ -212,6 +212,17 @@ class SsmForecastTest {
     List<Row> future = linear3.forecast(df).orderBy("step").collectAsList();
     assertEquals(List.of(200L, 202L, 204L, 206L), future.stream().map(r -> r.getLong(1)).toList());
 
+    // A gap of 10^15 steps costs no time: series d's two halves are windowed apart.
+    List<Row> far = new ArrayList<>();
+    for (long t = 0; t < 30; t++) {
+      far.add(RowFactory.create("d", t, Math.sin(t)));
+      far.add(RowFactory.create("d", 1_000_000_000_000_000L + t, Math.sin(t)));
+    }
+    SsmForecast.Fitted split = SsmForecast.on(spark.createDataFrame(far, LONG_FORMAT)).model("nlinear").lookback(8)
+        .horizon(4).split(WindowSplit.byTime(Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE))
+        .grid(new TimeGrid(1, TimeGrid.Fill.LINEAR, 3)).fit();
+    assertEquals(2 * (30 - 12 + 1), split.trainWindows());
+
     rows.add(RowFactory.create("b", 0L, 1.0));
     rows.add(RowFactory.create("b", 3L, 1.0));
     Dataset<Row> offGrid = spark.createDataFrame(rows, LONG_FORMAT);
