@@ -30,7 +30,6 @@ import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.forecast.WindowSplit;
-import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.spark.scan.TimeCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -141,8 +140,8 @@ public final class ForecastCommand extends SparkCommand {
     } catch (IllegalArgumentException e) {
       throw usageError("--fill: %s", e.getMessage().replace("fill: ", ""));
     }
-    if (maxGap < 0 || maxGap > MAX_GAP) {
-      throw usageError("--max-gap: expected 0 to %d steps, got %d", MAX_GAP, maxGap);
+    if (maxGap < 0 || maxGap > TimeGrid.MAX_GAP) {
+      throw usageError("--max-gap: expected 0 to %d steps, got %d", TimeGrid.MAX_GAP, maxGap);
     }
     if (minLength != null && minLength < 1) {
       throw usageError("--min-length: expected >= 1, got %d", minLength);
@@ -158,9 +157,6 @@ public final class ForecastCommand extends SparkCommand {
       }
     }
   }
-
-  /** The longest --max-gap: a run's times are buffered while it is open. */
-  static final int MAX_GAP = 1_000_000;
 
   @Override
   protected int run(SparkSession spark) throws Exception {
@@ -190,7 +186,7 @@ public final class ForecastCommand extends SparkCommand {
 
   private int forecast(SparkSession spark, Dataset<Row> table, String forecastsUri, String holdoutUri,
       String skippedUri) throws java.io.IOException {
-    requireColumns(table);
+    SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value).validate();
     TimeGrid grid = new TimeGrid(step(table), TimeGrid.Fill.parse(fill), maxGap);
     long minSteps = minLength != null ? minLength : lookback + horizon;
     int val = validationRows == null ? 2 * horizon : validationRows;
@@ -343,13 +339,6 @@ public final class ForecastCommand extends SparkCommand {
 
   /** Series named in the report (all of them are in the skipped table). */
   private static final int SKIPPED_SHOWN = 20;
-
-  /** Fails naming a missing or mistyped key, time or value column before any job runs. */
-  private void requireColumns(Dataset<Row> table) {
-    InputColumns.field(table.schema(), columns.series(), "series");
-    InputColumns.time(table.schema(), columns.time());
-    InputColumns.numeric(table.schema(), value);
-  }
 
   private org.apache.spark.sql.types.DataType timeType(Dataset<Row> table) {
     return table.schema().apply(columns.time()).dataType();

@@ -146,8 +146,8 @@ public final class SsmForecast {
     return this;
   }
 
-  /** Checks the columns before any job runs (MLlib's transformSchema). */
-  void validate() {
+  /** Checks the columns before any job runs (MLlib's transformSchema); {@link #fit} calls it too. */
+  public void validate() {
     StructType schema = input.schema();
     InputColumns.field(schema, series, "series");
     InputColumns.time(schema, time);

@@ -45,18 +45,20 @@ public record TimeGrid(long step, Fill fill, int maxGap) implements Serializable
   /** Each row is the next step; missing values are left missing. */
   public static final TimeGrid ROWS = new TimeGrid(0, Fill.NONE, 0);
 
+  /** The longest max gap: an open run's times are buffered (8 bytes each) until it closes. */
+  public static final int MAX_GAP = 1_000_000;
+
   public TimeGrid {
     Checks.nonNegative("step", step);
     Checks.notNull("fill", fill);
     Checks.nonNegative("max gap", maxGap);
+    if (maxGap > MAX_GAP) {
+      Checks.fail("max gap: expected at most %d steps, got %d", MAX_GAP, maxGap);
+    }
   }
 
   public boolean onGrid() {
     return step > 0;
   }
 
-  /** Steps from {@code from} to {@code to} on the grid (both included); rows are counted elsewhere. */
-  long stepsBetween(long from, long to) {
-    return (to - from) / step + 1;
-  }
 }

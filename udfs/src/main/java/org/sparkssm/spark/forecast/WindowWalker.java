@@ -83,11 +83,6 @@ final class WindowWalker {
     return (int) ((row - span) % span);
   }
 
-  /** The time of the current series' last row. */
-  long lastTime() {
-    return lastTime;
-  }
-
   double[] values() {
     return values;
   }
