@@ -3,15 +3,10 @@ package org.sparkssm.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,35 +36,10 @@ class OneLineErrorsTest {
         + String.join("\n", verbose));
   }
 
-  /** Runs the jobs' main class in a new JVM; its stderr lines, the JVM's own incubator notice left out. */
+  /** Runs the jobs' main class in a new JVM that fails (exit 1); its stderr lines. */
   private List<String> stderr(String... args) throws Exception {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElse("java"));
-    command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(a -> a.startsWith("--add-") || a.startsWith("-XX:+IgnoreUnrecognized")
-            || a.startsWith("-Djdk.reflect") || a.startsWith("-Dio.netty") || a.startsWith("-Duser.timezone"))
-        .collect(Collectors.toList()));
-    command.add("-Djava.io.tmpdir=" + tmp);
-    command.add("-cp");
-    command.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))
-        .replace(File.pathSeparator + File.pathSeparator, File.pathSeparator));
-    command.add(Main.class.getName());
-    command.addAll(List.of(args));
-    command.addAll(List.of("--master", "local[1]"));
-    Path err = tmp.resolve("stderr-" + System.nanoTime() + ".txt");
-    Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(err.toFile()).start();
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the job finished");
-    assertEquals(1, p.exitValue(), () -> read(err));
-    return read(err).lines().filter(l -> !l.startsWith("WARNING: Using incubator modules"))
-        .collect(Collectors.toList());
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.readString(file, StandardCharsets.UTF_8);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    JobProcess job = JobProcess.start(tmp, Map.of(), args);
+    assertEquals(1, job.waitFor(), job::stderr);
+    return job.stderrLines();
   }
 }

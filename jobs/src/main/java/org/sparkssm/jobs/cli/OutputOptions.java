@@ -1,36 +1,22 @@
 package org.sparkssm.jobs.cli;
 
+import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;
 
-/** The {@code --overwrite} switch of every subcommand that writes tables (a picocli mixin). */
+/** The {@code --overwrite} switch of every subcommand that writes outputs (a picocli mixin). */
 public final class OutputOptions {
   @Option(names = "--overwrite",
-      description = "Replace outputs that exist. Without it an existing output is refused before any work is done.")
+      description = "Replace outputs that exist; the previous ones stay in place until the new ones are complete. "
+          + "Without it an output folder holding anything is refused before any work is done.")
   private boolean overwrite;
 
-  /** How {@link Tables#write} treats an existing path. */
-  public WriteMode mode() {
-    return overwrite ? WriteMode.OVERWRITE : WriteMode.ERROR;
-  }
-
-  /** Refuses an output folder that is a file, or that holds anything unless --overwrite (see {@link Tables#requireOutputFolder}). */
-  public void requireOutputFolder(SparkSession spark, String uri) {
-    Tables.requireOutputFolder(spark, uri, overwrite);
-  }
-
   /**
-   * Fails naming the first of {@code uris} that exists, unless {@code --overwrite} was given: a
-   * job with several outputs checks them all before it writes the first.
+   * Starts the commit of a job's outputs before any work ({@link OutputCommit#begin}): stopped
+   * earlier runs are recovered, existing outputs refused unless --overwrite. {@code primary} is
+   * published last.
    */
-  public void requireAbsent(SparkSession spark, String... uris) {
-    if (overwrite) {
-      return;
-    }
-    for (String uri : uris) {
-      if (Tables.exists(spark, uri)) {
-        throw Tables.existingOutput(uri);
-      }
-    }
+  public OutputCommit begin(SparkSession spark, Consumer<String> notices, String primary, String... others) {
+    return OutputCommit.begin(spark.sparkContext().hadoopConfiguration(), overwrite, notices, primary, others);
   }
 }

@@ -95,6 +95,12 @@ public abstract class SparkCommand implements Callable<Integer> {
     }
   }
 
+  /** Prints a notice on stderr (also under --quiet): what the job did to outputs it found. */
+  protected final void notice(String message) {
+    err().println(spec.name() + ": " + message);
+    err().flush();
+  }
+
   private static SparkSession runningSession() {
     scala.Option<SparkSession> active = SparkSession.getActiveSession();
     if (active.isDefined()) {

@@ -9,16 +9,15 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * Reads and writes the jobs' tables by URI ({@code file:}, {@code hdfs:}, or a plain path on the
  * default file system) through Spark's DataFrameReader and DataFrameWriter.
  *
- * <p>Writes go through Spark's commit protocol: task output is promoted only when the job commits,
- * so a failed job leaves no data files. Spark would still leave the (empty) output folder it
- * created; {@link #write} removes it when the path did not exist before, so the same command can be
- * run again unchanged.
+ * <p>Writes go through Spark's commit protocol into a staging folder of an {@link OutputCommit},
+ * which makes a job's outputs visible together.
  */
 public final class Tables {
   private Tables() {}
@@ -41,62 +40,15 @@ public final class Tables {
   }
 
   /**
-   * Writes {@code df} to {@code uri}. With {@link WriteMode#ERROR} an existing path fails before any
-   * work is done; with {@link WriteMode#OVERWRITE} Spark deletes the old output first (so a failed
-   * overwrite leaves no output, old or new).
+   * Writes {@code df} to {@code uri}, replacing what is there: jobs write into the staging folders
+   * of an {@link OutputCommit}, which checks the real outputs before any work and publishes them.
    */
-  public static void write(Dataset<Row> df, String uri, DataFormat format, WriteMode mode) {
-    Path path = new Path(uri);
-    FileSystem fs = fileSystem(df.sparkSession(), path);
-    boolean existed = exists(fs, path);
-    if (existed && mode == WriteMode.ERROR) {
-      throw existingOutput(uri);
-    }
-    try {
-      var writer = df.write().mode(mode.saveMode());
-      if (format == DataFormat.CSV) {
-        writer.option("header", "true").csv(uri);
-      } else {
-        writer.parquet(uri);
-      }
-    } catch (Throwable e) { // Spark's SparkException is checked in Java's eyes but undeclared
-      if (!existed) {
-        deleteQuietly(fs, path, e);
-      }
-      throw e;
-    }
-  }
-
-  /** The error for an output that exists when the job may not replace it. */
-  static IllegalArgumentException existingOutput(String uri) {
-    return new IllegalArgumentException(
-        "output '" + uri + "': expected a path that does not exist, got an existing one (use --overwrite)");
-  }
-
-  /**
-   * Checks a job's output folder before any work: a plain file there is refused, and so is a
-   * folder that holds anything unless {@code overwrite} (a job writes several files into it, and
-   * none of a user's files may be replaced unasked).
-   */
-  public static void requireOutputFolder(SparkSession spark, String uri, boolean overwrite) {
-    Path path = new Path(uri);
-    FileSystem fs = fileSystem(spark, path);
-    try {
-      if (!fs.exists(path)) {
-        return;
-      }
-      FileStatus status = fs.getFileStatus(path);
-      if (!status.isDirectory()) {
-        throw new IllegalArgumentException("output '" + uri + "': expected a folder, got a file");
-      }
-      FileStatus[] children = fs.listStatus(path);
-      if (children.length > 0 && !overwrite) {
-        throw new IllegalArgumentException(String.format("output '%s': expected an absent or empty folder, got one "
-            + "holding %d %s, e.g. '%s' (use --overwrite)", uri, children.length, children.length == 1 ? "entry" : "entries",
-            children[0].getPath().getName()));
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("output '" + uri + "': " + e.getMessage(), e);
+  public static void write(Dataset<Row> df, String uri, DataFormat format) {
+    var writer = df.write().mode(SaveMode.Overwrite);
+    if (format == DataFormat.CSV) {
+      writer.option("header", "true").csv(uri);
+    } else {
+      writer.parquet(uri);
     }
   }
 
@@ -154,14 +106,6 @@ public final class Tables {
       return fs.exists(path);
     } catch (IOException e) {
       throw new UncheckedIOException("'" + path + "': " + e.getMessage(), e);
-    }
-  }
-
-  private static void deleteQuietly(FileSystem fs, Path path, Throwable failure) {
-    try {
-      fs.delete(path, true);
-    } catch (IOException e) {
-      failure.addSuppressed(e);
     }
   }
 }

@@ -30,6 +30,7 @@ import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.LtsfData;
 import org.sparkssm.forecast.LtsfSplit;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
@@ -134,7 +135,18 @@ public final class EvaluateCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) throws Exception {
-    output.requireOutputFolder(spark, out);
+    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+      List<String> summaryLines = evaluate(spark, commit);
+      commit.publish();
+      for (String line : summaryLines) {
+        summary("%s", line);
+      }
+    }
+    return 0;
+  }
+
+  /** Runs every cell, writes the outputs into the commit's staging folder; returns the summary lines. */
+  private List<String> evaluate(SparkSession spark, OutputCommit commit) throws Exception {
     int total = datasets.size() * lookbacks.size() * horizons.size() * models.size();
     int done = 0;
     List<Row> results = new ArrayList<>();
@@ -189,10 +201,9 @@ public final class EvaluateCommand extends SparkCommand {
       }
       df.unpersist();
     }
-    String resultsUri = out + "/results";
-    Tables.write(spark.createDataFrame(results, RESULTS).coalesce(1), resultsUri, DataFormat.PARQUET, output.mode());
-    Path reportDir = ReportFiles.localFolder(out, "target/evaluate-report");
-    Files.createDirectories(reportDir);
+    Tables.write(spark.createDataFrame(results, RESULTS).coalesce(1), commit.staged(out) + "/results",
+        DataFormat.PARQUET);
+    Path reportDir = Files.createTempDirectory("spark-ssm-evaluate-report");
     Path png = Plots.forecastVsActual(reportDir.resolve("evaluate.png"), "best model, last test window", views);
     List<List<?>> table = new ArrayList<>();
     for (Row r : results) {
@@ -208,11 +219,11 @@ public final class EvaluateCommand extends SparkCommand {
             table)
         .image("Last test window of the OT channel (best model by MSE at the first L and H)", "evaluate.png")
         .write(reportDir.resolve("report.md"));
-    summary("evaluate: %d runs", results.size());
-    summary("  results: %s", resultsUri);
-    summary("  metrics: %s", report);
-    summary("  plot:    %s", png);
-    return 0;
+    commit.putLocalFile(out, report);
+    commit.putLocalFile(out, png);
+    Files.deleteIfExists(reportDir);
+    return List.of("evaluate: " + results.size() + " runs", "  results: " + out + "/results",
+        "  metrics: " + out + "/report.md", "  plot:    " + out + "/evaluate.png");
   }
 
   /** A file's text and, from its first two dates, its start and step (for the plot's time axis). */

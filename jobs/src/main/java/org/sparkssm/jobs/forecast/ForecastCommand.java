@@ -20,7 +20,7 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.jobs.cli.DataFormat;
-import org.sparkssm.jobs.cli.Durations;
+import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -149,12 +149,10 @@ public final class ForecastCommand extends SparkCommand {
     if (!onSkip.equals("report") && !onSkip.equals("fail")) {
       throw usageError("--on-skip: expected report or fail, got '%s'", onSkip);
     }
-    if (!freq.equals("auto") && !freq.equals("rows") && !freq.matches("\\d+")) {
-      try {
-        Durations.parse("--freq", freq);
-      } catch (IllegalArgumentException e) {
-        throw usageError("%s", e.getMessage());
-      }
+    try {
+      TimeGrid.checkFreq("--freq", freq);
+    } catch (IllegalArgumentException e) {
+      throw usageError("%s", e.getMessage());
     }
   }
 
@@ -170,24 +168,29 @@ public final class ForecastCommand extends SparkCommand {
             + "repository root, or make it with the command in data-samples/README.md)");
       }
     }
-    String forecastsUri = out + "/forecasts";
-    String holdoutUri = out + "/holdout";
-    String skippedUri = out + "/skipped";
-    output.requireOutputFolder(spark, out);
-    Dataset<Row> table = Tables.read(spark, input, format).cache();
-    try {
-      return forecast(spark, table, forecastsUri, holdoutUri, skippedUri);
-    } finally {
-      // Also after a failure: a session shared with other work (tests, notebooks) must not keep
-      // serving this input from the cache once its file changes.
-      table.unpersist();
+    List<String> summaryLines;
+    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+      Dataset<Row> table = Tables.read(spark, input, format).cache();
+      try {
+        summaryLines = forecast(spark, table, commit);
+      } finally {
+        // Also after a failure: a session shared with other work (tests, notebooks) must not keep
+        // serving this input from the cache once its file changes.
+        table.unpersist();
+      }
+      commit.publish();
     }
+    for (String line : summaryLines) {
+      summary("%s", line);
+    }
+    return 0;
   }
 
-  private int forecast(SparkSession spark, Dataset<Row> table, String forecastsUri, String holdoutUri,
-      String skippedUri) throws java.io.IOException {
+  /** Writes every output into the commit's staging folder; returns the summary lines. */
+  private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit) throws java.io.IOException {
     SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value).validate();
-    TimeGrid grid = new TimeGrid(step(table), TimeGrid.Fill.parse(fill), maxGap);
+    TimeGrid grid = new TimeGrid(TimeGrid.step(table, columns.series(), columns.time(), freq, "--freq"),
+        TimeGrid.Fill.parse(fill), maxGap);
     long minSteps = minLength != null ? minLength : lookback + horizon;
     int val = validationRows == null ? 2 * horizon : validationRows;
     WindowSplit split = WindowSplit.lastRows(val, horizon);
@@ -209,12 +212,12 @@ public final class ForecastCommand extends SparkCommand {
 
     Dataset<Row> future = fit.forecast(table);
     Dataset<Row> holdout = fit.testPredictions(table);
-    Tables.write(future, forecastsUri, DataFormat.PARQUET, output.mode());
-    Tables.write(holdout, holdoutUri, DataFormat.PARQUET, output.mode());
-    Tables.write(skipped.coalesce(1), skippedUri, DataFormat.PARQUET, output.mode());
+    String staged = commit.staged(out);
+    Tables.write(future, staged + "/forecasts", DataFormat.PARQUET);
+    Tables.write(holdout, staged + "/holdout", DataFormat.PARQUET);
+    Tables.write(skipped.coalesce(1), staged + "/skipped", DataFormat.PARQUET);
 
-    Path reportDir = ReportFiles.localFolder(out, "target/forecast-report");
-    Files.createDirectories(reportDir);
+    Path reportDir = Files.createTempDirectory("spark-ssm-forecast-report");
     Path png = Plots.forecastVsActual(reportDir.resolve("forecast.png"),
         model + ", L=" + lookback + ", H=" + horizon, views(spark, table, holdout, future));
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
@@ -246,18 +249,22 @@ public final class ForecastCommand extends SparkCommand {
           .table(List.of("series", "steps", "missing", "scored", "forecast", "reason"), rows);
     }
     Path report = md.write(reportDir.resolve("report.md"));
+    commit.putLocalFile(out, report);
+    commit.putLocalFile(out, png);
+    Files.deleteIfExists(reportDir);
 
-    summary("forecast: %s, L=%d, H=%d: holdout MSE %.4f, MAE %.4f (naive: MSE %.4f, MAE %.4f)", model, lookback,
-        horizon, score.mse(), score.mae(), naive.mse(), naive.mae());
-    summary("  forecasts: %s", forecastsUri);
-    summary("  holdout:   %s", holdoutUri);
+    List<String> summaryLines = new ArrayList<>();
+    summaryLines.add(String.format(java.util.Locale.ROOT, "forecast: %s, L=%d, H=%d: holdout MSE %.4f, MAE %.4f "
+        + "(naive: MSE %.4f, MAE %.4f)", model, lookback, horizon, score.mse(), score.mae(), naive.mse(), naive.mae()));
+    summaryLines.add("  forecasts: " + out + "/forecasts");
+    summaryLines.add("  holdout:   " + out + "/holdout");
     if (skippedCount > 0) {
-      summary("  skipped:   %s (%d series, e.g. '%s': %s)", skippedUri, skippedCount, firstSkipped.get(0).get(0),
-          firstSkipped.get(0).getString(5));
+      summaryLines.add(String.format("  skipped:   %s/skipped (%d series, e.g. '%s': %s)", out, skippedCount,
+          firstSkipped.get(0).get(0), firstSkipped.get(0).getString(5)));
     }
-    summary("  metrics:   %s", report);
-    summary("  plot:      %s", png);
-    return 0;
+    summaryLines.add("  metrics:   " + out + "/report.md");
+    summaryLines.add("  plot:      " + out + "/forecast.png");
+    return summaryLines;
   }
 
   /** MSE, MAE and the MSE relative to naive, in that column order. */
@@ -342,49 +349,5 @@ public final class ForecastCommand extends SparkCommand {
 
   private org.apache.spark.sql.types.DataType timeType(Dataset<Row> table) {
     return table.schema().apply(columns.time()).dataType();
-  }
-
-  /** The grid step in the time column's encoded units from --freq (0: rows are steps). */
-  private long step(Dataset<Row> table) {
-    org.apache.spark.sql.types.DataType type = timeType(table);
-    boolean integer = type.equals(DataTypes.LongType) || type.equals(DataTypes.IntegerType);
-    if (freq.equals("rows")) {
-      return 0;
-    }
-    if (freq.equals("auto")) {
-      return inferredStep(table, type);
-    }
-    if (integer) {
-      if (!freq.matches("\\d+") || Long.parseLong(freq) < 1) {
-        throw new IllegalArgumentException(String.format("--freq: time column '%s' holds integers, expected a "
-            + "positive integer step, got '%s'", columns.time(), freq));
-      }
-      return Long.parseLong(freq);
-    }
-    long micros = Durations.micros(Durations.parse("--freq", freq));
-    if (type.equals(DataTypes.DateType)) {
-      if (micros % 86_400_000_000L != 0) {
-        throw new IllegalArgumentException(String.format(
-            "--freq: time column '%s' holds dates, expected whole days, got '%s'", columns.time(), freq));
-      }
-      return micros / 86_400_000_000L;
-    }
-    return micros;
-  }
-
-  /** The most common gap between consecutive times of a series, over all series (ties: the smaller). */
-  private long inferredStep(Dataset<Row> table, org.apache.spark.sql.types.DataType type) {
-    String s = columns.series();
-    Dataset<Row> t = table.select(col(s), TimeCodec.encode(col(columns.time()), type).as("__t"));
-    Dataset<Row> gaps = t.select(col("__t").minus(functions.lag(col("__t"), 1)
-        .over(org.apache.spark.sql.expressions.Window.partitionBy(col(s)).orderBy(col("__t")))).as("__gap"))
-        .where(col("__gap").gt(0));
-    List<Row> mode = gaps.groupBy("__gap").count().orderBy(col("count").desc(), col("__gap")).limit(1)
-        .collectAsList();
-    if (mode.isEmpty()) {
-      throw new IllegalArgumentException(String.format("--freq auto: expected two rows with different times in "
-          + "some series (column '%s') to infer the step, got none; give --freq", columns.time()));
-    }
-    return mode.get(0).getLong(0);
   }
 }

@@ -25,7 +25,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.jobs.cli.DataFormat;
-import org.sparkssm.jobs.cli.Durations;
+import org.sparkssm.spark.scan.Durations;
+import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -229,7 +230,10 @@ public final class GenerateCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) {
-    Tables.write(panelFrame(spark), out, format, output.mode());
+    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+      Tables.write(panelFrame(spark), commit.staged(out), format);
+      commit.publish();
+    }
     summary("generate: %d series x %d rows%s (%s, %s) -> %s", series, length,
         dropProbability > 0 ? String.format(Locale.ROOT, " less %.0f%% dropped", 100 * dropProbability) : "", freq,
         format.name().toLowerCase(Locale.ROOT), out);

@@ -8,7 +8,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.jobs.cli.DataFormat;
-import org.sparkssm.jobs.cli.Durations;
+import org.sparkssm.spark.scan.Durations;
+import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -112,33 +113,36 @@ public final class ScanCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) {
-    // Both outputs are checked before either is written: a half-finished run is worse than none.
-    output.requireAbsent(spark, stateOut == null ? new String[] {out} : new String[] {out, stateOut});
-    Dataset<Row> table = Tables.read(spark, input, format);
-    ScanModel m = model.build(values.size(), stepEvery != null);
-    SsmScan scan = SsmScan.on(table).series(columns.series()).time(columns.time())
-        .values(values.toArray(new String[0])).model(m).chunkRows(chunkRows).longSeriesRows(longSeriesRows)
-        .outputArray(outputColumn);
-    if (stateColumn != null) {
-      scan.withState(stateColumn);
-    }
-    if (stepEvery != null) {
-      scan.stepEvery(timeUnits(table.schema().apply(columns.time()).dataType()));
-    }
-    if (resumeFrom != null) {
-      scan.resumeFrom(Tables.read(spark, resumeFrom, DataFormat.PARQUET));
-    }
-    scan.outputSchema(); // every column check, before any job runs
-    if (stateOut == null) {
-      Tables.write(scan.run(), out, DataFormat.PARQUET, output.mode());
-    } else {
-      SsmScan.ScanResult result = scan.runWithState();
-      try {
-        Tables.write(result.output(), out, DataFormat.PARQUET, output.mode());
-        Tables.write(result.states(), stateOut, DataFormat.PARQUET, output.mode());
-      } finally {
-        result.unpersist();
+    // The output appears last, so a reader that sees it (and its _SUCCESS) also finds the state table.
+    try (OutputCommit commit = stateOut == null ? output.begin(spark, this::notice, out)
+        : output.begin(spark, this::notice, out, stateOut)) {
+      Dataset<Row> table = Tables.read(spark, input, format);
+      ScanModel m = model.build(values.size(), stepEvery != null);
+      SsmScan scan = SsmScan.on(table).series(columns.series()).time(columns.time())
+          .values(values.toArray(new String[0])).model(m).chunkRows(chunkRows).longSeriesRows(longSeriesRows)
+          .outputArray(outputColumn);
+      if (stateColumn != null) {
+        scan.withState(stateColumn);
       }
+      if (stepEvery != null) {
+        scan.stepEvery(timeUnits(table.schema().apply(columns.time()).dataType()));
+      }
+      if (resumeFrom != null) {
+        scan.resumeFrom(Tables.read(spark, resumeFrom, DataFormat.PARQUET));
+      }
+      scan.outputSchema(); // every column check, before any job runs
+      if (stateOut == null) {
+        Tables.write(scan.run(), commit.staged(out), DataFormat.PARQUET);
+      } else {
+        SsmScan.ScanResult result = scan.runWithState();
+        try {
+          Tables.write(result.output(), commit.staged(out), DataFormat.PARQUET);
+          Tables.write(result.states(), commit.staged(stateOut), DataFormat.PARQUET);
+        } finally {
+          result.unpersist();
+        }
+      }
+      commit.publish();
     }
     summary("scan: %s over %s -> %s%s", model.describe(), input, out, stateOut == null ? "" : ", states -> " + stateOut);
     return 0;

@@ -3,10 +3,12 @@ package org.sparkssm.jobs.score;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
@@ -108,7 +110,16 @@ public final class ScoreCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) {
-    output.requireAbsent(spark, out);
+    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+      String done = score(spark, commit.staged(out));
+      commit.publish();
+      summary("%s", done);
+    }
+    return 0;
+  }
+
+  /** Scores into {@code staged}; returns the summary line. */
+  private String score(SparkSession spark, String staged) {
     Dataset<Row> table = Tables.read(spark, input, format);
     MambaScore score = MambaScore.with(model);
     if (withLogits) {
@@ -122,19 +133,17 @@ public final class ScoreCommand extends SparkCommand {
       if (blockTokens != null) {
         MambaScore.LongScore blocks = score.blockTokens(blockTokens).scoreAcrossPartitions(table);
         try {
-          Tables.write(blocks.output(), out, DataFormat.PARQUET, output.mode());
+          Tables.write(blocks.output(), staged, DataFormat.PARQUET);
         } finally {
           blocks.unpersist();
         }
-        summary("score: %s across partitions, blocks of %d tokens, over %s -> %s", checkpoint.getFileName(), blockTokens,
-            input, out);
-        return 0;
+        return String.format(Locale.ROOT, "score: %s across partitions, blocks of %d tokens, over %s -> %s",
+            checkpoint.getFileName(), blockTokens, input, out);
       }
       scored = per == Per.token ? score.scoreTokens(table) : score.scoreSequences(table);
     }
-    Tables.write(scored, out, DataFormat.PARQUET, output.mode());
-    summary("score: %s (%s, %d layers, d_model %d) over %s -> %s", checkpoint.getFileName(),
-        model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
-    return 0;
+    Tables.write(scored, staged, DataFormat.PARQUET);
+    return String.format(Locale.ROOT, "score: %s (%s, %d layers, d_model %d) over %s -> %s",
+        checkpoint.getFileName(), model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
   }
 }

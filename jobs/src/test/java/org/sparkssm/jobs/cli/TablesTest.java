@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -22,8 +21,8 @@ class TablesTest {
   void theFormatComesFromTheNameOrTheFolderContents() throws Exception {
     SparkSession spark = JobsTests.session();
     Dataset<Row> df = spark.range(3).selectExpr("id", "id * 0.5 AS y");
-    Tables.write(df, dir.resolve("csv-folder").toString(), DataFormat.CSV, WriteMode.ERROR);
-    Tables.write(df, dir.resolve("pq").toString(), DataFormat.PARQUET, WriteMode.ERROR);
+    Tables.write(df, dir.resolve("csv-folder").toString(), DataFormat.CSV);
+    Tables.write(df, dir.resolve("pq").toString(), DataFormat.PARQUET);
     Path file = dir.resolve("plain.csv");
     Files.writeString(file, "id,y\n1,0.5\n2,1.0\n");
     assertEquals(3, Tables.read(spark, dir.resolve("csv-folder").toString(), null).count());
@@ -33,17 +32,5 @@ class TablesTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Tables.read(spark, dir.resolve("nothing").toString(), null));
     assertTrue(e.getMessage().startsWith("input '") && e.getMessage().contains("nothing"), e.getMessage());
-  }
-
-  @Test
-  void durationsNameTheOption() {
-    assertEquals(Duration.ofMinutes(15), Durations.parse("--freq", "15min"));
-    assertEquals(Duration.ofHours(1), Durations.parse("--freq", "1H"));
-    assertEquals(Duration.ofDays(14), Durations.parse("--freq", "2w"));
-    assertEquals(3_600_000_000L, Durations.micros(Duration.ofHours(1)));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse("--freq", "1 fortnight"));
-    assertTrue(e.getMessage().startsWith("--freq: expected a unit"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> Durations.parse("--freq", "0h"));
-    assertTrue(e.getMessage().startsWith("--freq: expected a positive"), e.getMessage());
   }
 }

@@ -90,7 +90,7 @@ class ForecastCommandTest {
     Files.writeString(panel, csv);
     String[] ok = {"-i", panel.toString(), "-o", out, "-m", "nlinear", "-L", "8", "-H", "4"};
     assertEquals(0, JobsTests.run(concat("forecast", ok)).code());
-    expectFailure(1, "output '" + out + "': expected an absent or empty folder, got one holding 5 entries", ok);
+    expectFailure(1, "output '" + out + "': expected an absent or empty folder, got one holding 6 entries", ok);
     Run again = JobsTests.run(concat("forecast", concat("--overwrite", ok)));
     assertEquals(0, again.code(), again::err);
 

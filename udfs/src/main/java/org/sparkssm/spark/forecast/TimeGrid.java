@@ -1,8 +1,19 @@
 package org.sparkssm.spark.forecast;
 
+import static org.apache.spark.sql.functions.col;
+
 import java.io.Serializable;
+import java.util.List;
 import java.util.Locale;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.Checks;
+import org.sparkssm.spark.scan.Durations;
+import org.sparkssm.spark.scan.TimeCodec;
 
 /**
  * How a series' rows become the evenly spaced steps a forecaster reads, and what becomes of a
@@ -61,4 +72,68 @@ public record TimeGrid(long step, Fill fill, int maxGap) implements Serializable
     return step > 0;
   }
 
+  /** The frequency that infers the step from the data: the most common gap between consecutive times. */
+  public static final String AUTO = "auto";
+
+  /** The frequency that reads each row as the next step. */
+  public static final String ROWS_FREQ = "rows";
+
+  /** Whether {@code freq} has a form {@link #step} accepts for some time type (checked before Spark starts). */
+  public static void checkFreq(String option, String freq) {
+    Checks.notNull(option, freq);
+    if (!freq.equals(AUTO) && !freq.equals(ROWS_FREQ) && !freq.matches("\\d+")) {
+      Durations.parse(option, freq);
+    }
+  }
+
+  /**
+   * The grid step, in the encoded units of {@code df}'s time column, that a frequency names:
+   * {@code auto} (the most common gap between consecutive times of a series, over all series; ties
+   * go to the smaller), {@code rows} (0: each row is the next step), a duration such as {@code 1h}
+   * for timestamps and dates (whole days for dates), or a positive integer for integer times.
+   *
+   * @param option the option or param name the messages give
+   */
+  public static long step(Dataset<Row> df, String series, String time, String freq, String option) {
+    checkFreq(option, freq);
+    DataType type = df.schema().apply(time).dataType();
+    if (freq.equals(ROWS_FREQ)) {
+      return 0;
+    }
+    if (freq.equals(AUTO)) {
+      return inferredStep(df, series, time, type, option);
+    }
+    if (type.equals(DataTypes.LongType) || type.equals(DataTypes.IntegerType)) {
+      if (!freq.matches("\\d+") || Long.parseLong(freq) < 1) {
+        throw Checks.fail("%s: time column '%s' holds integers, expected a positive integer step, got '%s'", option,
+            time, freq);
+      }
+      return Long.parseLong(freq);
+    }
+    if (freq.matches("\\d+")) {
+      throw Checks.fail("%s: time column '%s' holds %s, expected a duration such as 1h, got '%s'", option, time,
+          type.simpleString(), freq);
+    }
+    long micros = Durations.micros(Durations.parse(option, freq));
+    if (type.equals(DataTypes.DateType)) {
+      if (micros % 86_400_000_000L != 0) {
+        throw Checks.fail("%s: time column '%s' holds dates, expected whole days, got '%s'", option, time, freq);
+      }
+      return micros / 86_400_000_000L;
+    }
+    return micros;
+  }
+
+  private static long inferredStep(Dataset<Row> df, String series, String time, DataType type, String option) {
+    Dataset<Row> t = df.select(col(series), TimeCodec.encode(col(time), type).as("__t"));
+    Dataset<Row> gaps = t.select(col("__t").minus(functions.lag(col("__t"), 1)
+        .over(Window.partitionBy(col(series)).orderBy(col("__t")))).as("__gap")).where(col("__gap").gt(0));
+    List<Row> mode = gaps.groupBy("__gap").count().orderBy(col("count").desc(), col("__gap")).limit(1)
+        .collectAsList();
+    if (mode.isEmpty()) {
+      throw Checks.fail("%s auto: expected two rows with different times in some series (column '%s') to infer the "
+          + "step, got none; give the step", option, time);
+    }
+    return mode.get(0).getLong(0);
+  }
 }

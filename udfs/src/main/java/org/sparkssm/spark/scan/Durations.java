@@ -1,4 +1,4 @@
-package org.sparkssm.jobs.cli;
+package org.sparkssm.spark.scan;
 
 import java.time.Duration;
 import java.util.Locale;
