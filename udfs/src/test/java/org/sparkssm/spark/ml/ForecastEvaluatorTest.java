@@ -126,6 +126,26 @@ class ForecastEvaluatorTest {
     String absent = message(() -> e.setIntervalLevel(0.95).evaluate(test));
     assertTrue(absent.contains("intervalLevel 0.95") && absent.contains("'forecast_lo_95'")
         && absent.contains("forecast_lo_80"), absent);
+
+    // The README's naive column for predictWindows output: a naive model's windows, joined.
+    Dataset<Row> naive = new SsmForecaster().setModel("naive").setLookback(24).setHorizon(4)
+        .fit(all.filter(col("ds").lt(400))).predictWindows(all, 100).drop("actual")
+        .withColumnRenamed("forecast", "naive");
+    Dataset<Row> withNaive = test.join(naive, new String[] {"unique_id", "ds", "step"});
+    assertEquals(n, withNaive.count());
+    Map<String, Double> y = new HashMap<>();
+    for (Row row : all.collectAsList()) {
+      y.put(row.getString(0) + "@" + row.getLong(1), row.getDouble(2));
+    }
+    double absError = 0;
+    double absNaive = 0;
+    for (Row r : withNaive.select("unique_id", "ds", "step", "actual", "forecast", "naive").collectAsList()) {
+      assertEquals(y.get(r.getString(0) + "@" + (r.getLong(1) - r.getInt(2))), r.getDouble(5), 0.0, "the value "
+          + "at the origin");
+      absError += Math.abs(r.getDouble(3) - r.getDouble(4));
+      absNaive += Math.abs(r.getDouble(3) - r.getDouble(5));
+    }
+    assertEquals(absError / absNaive, e.setMetricName("mase").evaluate(withNaive), 1e-12);
     test.unpersist();
   }
 
