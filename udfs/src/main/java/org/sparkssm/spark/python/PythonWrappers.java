@@ -28,9 +28,11 @@ import org.sparkssm.spark.sql.SsmFunctions;
  * build time ({@code process-classes}, into {@code udfs/target/python}): a package
  * {@code spark_ssm} with one Python class per stage, deriving from PySpark's
  * {@code JavaTransformer}/{@code JavaEstimator}/{@code JavaModel}/{@code JavaEvaluator} with
- * {@code JavaMLReadable} and {@code JavaMLWritable}, one {@code Param} per JVM param with its doc, default and type converter
- * (read by reflection from a fresh instance), and {@code register_functions(spark)} for the UDF
- * classes. Never edit the output: change the Java classes and rebuild.
+ * {@code JavaMLReadable} and {@code JavaMLWritable}, one {@code Param} per JVM param with its doc,
+ * default and type converter (read by reflection from a fresh instance), and
+ * {@code register_functions(spark)} for the UDF classes; plus a module under the stages' JVM
+ * package name ({@link #javaPackageModule}). Never edit the output: change the Java classes and
+ * rebuild.
  */
 public final class PythonWrappers {
   private PythonWrappers() {}

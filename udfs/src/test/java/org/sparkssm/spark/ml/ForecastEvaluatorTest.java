@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.spark.SparkTests;
 
-/** The stage checklist for {@link ForecastEvaluator}, each metric against its closed form, and its use on real output. */
+/** The stage checklist for {@link ForecastEvaluator}, each metric against its closed form, its use on real output. */
 class ForecastEvaluatorTest {
   @TempDir
   Path tmp;
