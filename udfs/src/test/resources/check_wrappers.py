@@ -1,7 +1,7 @@
 """Imports the generated spark_ssm package against the pyspark stub and exercises its Python logic.
 Run by PythonWrappersTest as: python3 check_wrappers.py (with PYTHONPATH = generated package + stub)."""
 import spark_ssm
-from spark_ssm import SsmFeatures, SsmForecaster, SsmForecasterModel, register_functions
+from spark_ssm import ForecastEvaluator, SsmFeatures, SsmForecaster, SsmForecasterModel, register_functions
 from pyspark.ml.wrapper import JavaParams
 
 f = SsmFeatures(model="s4d-lin", stateSize=8, inputCols=["a", "b"])
@@ -23,12 +23,20 @@ m = e._create_model(("java", "fitted"))
 assert isinstance(m, SsmForecasterModel) and m._java_obj == ("java", "fitted") and m.transferred
 assert m.getHorizon() == 24  # defaults only: the JVM model's values arrive by _transfer_params_from_java
 
-for cls in (SsmFeatures, SsmForecaster, SsmForecasterModel):
+v = ForecastEvaluator(metricName="coverage", intervalLevel=0.8)
+assert JavaParams.created[-1] == ("org.sparkssm.spark.ml.ForecastEvaluator", (v.uid,)), JavaParams.created
+assert v.getMetricName() == "coverage" and v.getIntervalLevel() == 0.8 and v.getLabelCol() == "actual"
+assert v.getPredictionCol() == "forecast" and v.getNaiveCol() == "naive"
+v.setMetricName("mase")
+assert v.getMetricName() == "mase"
+
+for cls in (SsmFeatures, SsmForecaster, SsmForecasterModel, ForecastEvaluator):
     assert cls.read().java_class == cls._java_class, cls
 
 # PySpark resolves a JVM stage's Python class from its JVM class name (Pipeline.load, fit).
 module = __import__("org.sparkssm.spark.ml", fromlist=["SsmFeatures"])
-assert module.SsmFeatures is SsmFeatures
+for cls in (SsmFeatures, SsmForecaster, SsmForecasterModel, ForecastEvaluator):
+    assert getattr(module, cls.__name__) is cls, cls
 
 
 class FakeUdf:

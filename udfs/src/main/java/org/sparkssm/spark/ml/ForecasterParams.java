@@ -99,7 +99,8 @@ final class ForecasterParams {
     return names;
   }
 
-  private static String percent(double level) {
+  /** A level as the interval columns name it: 80 for 0.8, 97_5 for 0.975 (also {@link ForecastEvaluator}'s). */
+  static String percent(double level) {
     String s = new java.math.BigDecimal(Double.toString(level * 100)).stripTrailingZeros().toPlainString();
     return s.replace('.', '_');
   }

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -25,6 +26,7 @@ import org.sparkssm.Checks;
  * ParamMap[] grid = new ParamGridBuilder().addGrid(f.lookback(), new int[] {48, 96}).build();
  * SsmBacktest.Result r = SsmBacktest.of(f).paramMaps(grid).nWindows(4).stepSize(24).run(df);
  * r.metrics().show();                  // param_index, window, origin_offset, mse, mae, values
+ * double mase = new ForecastEvaluator().setMetricName("mase").evaluate(r.predictions());
  * SsmForecasterModel best = f.fit(df, r.bestParamMap());
  * }</pre>
  *
@@ -98,12 +100,22 @@ public final class SsmBacktest {
       .add("mse", DataTypes.DoubleType, false).add("mae", DataTypes.DoubleType, false)
       .add("values", DataTypes.LongType, false);
 
+  /** The columns {@link Result#predictions()} adds to the estimator's. */
+  private static final List<String> PREDICTION_COLUMNS = List.of("param_index", "window", "actual", "naive");
+
   /** Runs every param map over every window: {@code nWindows × paramMaps} fits with refit, else one per map. */
   public Result run(Dataset<?> dataset) {
     estimator.transformSchema(dataset.schema());
     String series = estimator.getOrDefault(estimator.seriesCol());
     String time = estimator.getOrDefault(estimator.timeCol());
     String value = estimator.getOrDefault(estimator.valueCol());
+    for (Param<String> p : List.of(estimator.seriesCol(), estimator.timeCol(), estimator.stepCol(),
+        estimator.predictionCol())) {
+      if (PREDICTION_COLUMNS.contains(estimator.getOrDefault(p))) {
+        Checks.fail("%s '%s': expected a name other than the backtest's own columns %s", p.name(),
+            estimator.getOrDefault(p), PREDICTION_COLUMNS);
+      }
+    }
     WindowSpec bySeries = Window.partitionBy(col(series));
     Dataset<Row> ranked = dataset.toDF()
         .withColumn("__rn", functions.row_number().over(bySeries.orderBy(col(time))))
@@ -112,6 +124,7 @@ public final class SsmBacktest {
     Column[] original = {col(series), col(time), col(value)};
     List<Row> metrics = new ArrayList<>();
     double[] average = new double[paramMaps.length];
+    Dataset<Row> predictions = null;
     try {
       for (int i = 0; i < paramMaps.length; i++) {
         SsmForecaster f = estimator.copy(paramMaps[i]);
@@ -124,17 +137,31 @@ public final class SsmBacktest {
           if (model == null || refit) {
             model = f.fit(ranked.filter(col("__rn").leq(origin.minus(gap))).select(original));
           }
+          String stepName = f.getOrDefault(f.stepCol());
+          String prediction = f.getOrDefault(f.predictionCol());
+          List<Column> forecastCols = new ArrayList<>(List.of(col(series), col(stepName).as("__step"),
+              col(prediction)));
+          List<Column> out = new ArrayList<>(List.of(functions.lit(i).as("param_index"), functions.lit(w).as("window"),
+              col(series), col(time), col("__step").as(stepName), col("actual"), col(prediction), col("naive")));
+          for (String interval : intervalColumns(model)) {
+            forecastCols.add(col(interval));
+            out.add(col(interval));
+          }
           Dataset<Row> forecasts = model.transform(ranked.filter(col("__rn").leq(origin)).select(original))
-              .select(col(series), col(f.getOrDefault(f.stepCol())).as("__step"),
-                  col(f.getOrDefault(f.predictionCol())).as("__forecast"));
+              .select(forecastCols.toArray(new Column[0]));
           Dataset<Row> actual = ranked.filter(col("__rn").gt(origin).and(col("__rn").leq(origin.plus(h))))
-              .select(col(series), col("__rn").minus(origin).cast(DataTypes.IntegerType).as("__step"),
-                  col(value).cast(DataTypes.DoubleType).as("__actual"));
-          Column error = col("__actual").minus(col("__forecast"));
-          Row m = forecasts.join(actual, new String[] {series, "__step"})
+              .select(col(series), col(time), col("__rn").minus(origin).cast(DataTypes.IntegerType).as("__step"),
+                  col(value).cast(DataTypes.DoubleType).as("actual"));
+          // The naive forecast repeats the value at the origin (present: the forecast read it).
+          Dataset<Row> naive = ranked.filter(col("__rn").equalTo(origin))
+              .select(col(series), col(value).cast(DataTypes.DoubleType).as("naive"));
+          Column error = col("actual").minus(col(prediction));
+          Dataset<Row> scored = forecasts.join(actual, new String[] {series, "__step"}).join(naive, series)
               .filter(functions.not(functions.isnan(error)).and(error.isNotNull()))
-              .agg(functions.avg(error.multiply(error)), functions.avg(functions.abs(error)), functions.count(error))
-              .first();
+              .select(out.toArray(new Column[0]));
+          predictions = predictions == null ? scored : predictions.unionByName(scored, true);
+          Row m = scored.agg(functions.avg(error.multiply(error)), functions.avg(functions.abs(error)),
+              functions.count(error)).first();
           long values = m.getLong(2);
           double mse = values == 0 ? Double.NaN : m.getDouble(0);
           metrics.add(RowFactory.create(i, w, offset, mse, values == 0 ? Double.NaN : m.getDouble(1), values));
@@ -145,17 +172,32 @@ public final class SsmBacktest {
       ranked.unpersist();
     }
     Dataset<Row> table = dataset.sparkSession().createDataFrame(metrics, METRICS);
-    return new Result(table, average, paramMaps);
+    return new Result(table, predictions, average, paramMaps);
   }
 
-  /** Per-window metrics, the mean MSE per param map, and the best map. */
+  /** The interval columns the model adds (none without intervalLevels). */
+  private static List<String> intervalColumns(SsmForecasterModel model) {
+    ForecasterParams p = model.forecasterParams();
+    List<String> names = new ArrayList<>();
+    String[] lo = p.intervalColumns("lo");
+    String[] hi = p.intervalColumns("hi");
+    for (int i = 0; i < lo.length; i++) {
+      names.add(lo[i]);
+      names.add(hi[i]);
+    }
+    return names;
+  }
+
+  /** Per-window metrics and forecasts, the mean MSE per param map, and the best map. */
   public static final class Result {
     private final Dataset<Row> metrics;
+    private final Dataset<Row> predictions;
     private final double[] averageMse;
     private final ParamMap[] paramMaps;
 
-    Result(Dataset<Row> metrics, double[] averageMse, ParamMap[] paramMaps) {
+    Result(Dataset<Row> metrics, Dataset<Row> predictions, double[] averageMse, ParamMap[] paramMaps) {
       this.metrics = metrics;
+      this.predictions = predictions;
       this.averageMse = averageMse;
       this.paramMaps = paramMaps;
     }
@@ -163,6 +205,19 @@ public final class SsmBacktest {
     /** {@code param_index, window, origin_offset (rows before each series' end), mse, mae, values}. */
     public Dataset<Row> metrics() {
       return metrics;
+    }
+
+    /**
+     * The scored forecasts, one row per forecast value the metrics count: {@code param_index,
+     * window, seriesCol, timeCol (of the target), stepCol, actual, predictionCol, naive} (the
+     * series' value at the origin, the naive forecast that scales {@link ForecastEvaluator}'s
+     * MASE) and the interval columns of the estimator's {@code intervalLevels}. Score it with
+     * {@link ForecastEvaluator} (its default columns are these), per window or param map after a
+     * filter. Lazy: every action forecasts the windows again from the input with the fitted
+     * models (no refit); persist it to read it more than once.
+     */
+    public Dataset<Row> predictions() {
+      return predictions;
     }
 
     /** Mean over windows of the MSE, per param map (as {@code CrossValidatorModel.avgMetrics}). */

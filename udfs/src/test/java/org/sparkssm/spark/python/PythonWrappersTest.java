@@ -77,8 +77,17 @@ class PythonWrappersTest {
       Files.writeString(p, f.getValue());
     }
     String path = pkg + java.io.File.pathSeparator + resource("/pyspark-stub");
-    python(tmp, path, "-m", "py_compile", pkg.resolve("spark_ssm/ml.py").toString(),
-        pkg.resolve("spark_ssm/functions.py").toString(), pkg.resolve("spark_ssm/__init__.py").toString());
+    List<String> compile = new ArrayList<>(List.of("-m", "py_compile"));
+    for (String file : PythonWrappers.files("0.0.0").keySet()) {
+      if (file.endsWith(".py")) {
+        compile.add(pkg.resolve(file).toString());
+      }
+    }
+    python(tmp, path, compile.toArray(new String[0]));
     assertEquals("ok", python(tmp, path, resource("/check_wrappers.py").toString()).trim());
+    // A fresh process that never imported spark_ssm, as PySpark's PipelineModel.load finds a JVM
+    // stage's Python class: by importing its JVM class name as a module path.
+    assertEquals("spark_ssm.ml", python(tmp, path, "-c", "import sys; m = __import__('org.sparkssm.spark.ml', "
+        + "fromlist=['SsmForecasterModel']); print(m.SsmForecasterModel.__module__)").trim());
   }
 }

@@ -1,0 +1,5 @@
+from pyspark.ml.wrapper import JavaParams
+
+
+class JavaEvaluator(JavaParams):
+    pass
