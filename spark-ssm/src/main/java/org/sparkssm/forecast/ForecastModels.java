@@ -67,6 +67,32 @@ public final class ForecastModels {
     }
   }
 
+  /**
+   * What identifies a featurization beyond its name: {@code name L=… F=… rows=…} (the rows a window
+   * reads: L, or more for models with a long memory such as {@code ssm}).
+   */
+  public static String describe(String name, int lookback) {
+    WindowFeatures f = features(name, lookback);
+    return String.format(Locale.ROOT, "%s L=%d F=%d rows=%d", name.trim().toLowerCase(Locale.ROOT), lookback,
+        f.featureCount(), f.lookback());
+  }
+
+  /**
+   * The features of a fixed probe window (a ramped sine, as long as the window the model reads). A
+   * saved forecaster stores them and a load recomputes them, so a build whose featurization computes
+   * other numbers (another basis, Δt or normalization) is refused instead of mispredicting.
+   */
+  public static double[] probeFeatures(String name, int lookback) {
+    WindowFeatures f = features(name, lookback);
+    double[] window = new double[f.lookback()];
+    for (int i = 0; i < window.length; i++) {
+      window[i] = Math.sin(0.37 * i) + 0.01 * i;
+    }
+    double[] out = new double[f.featureCount()];
+    f.features(window, 0, out, 0);
+    return out;
+  }
+
   private static String base(String name) {
     String n = name.trim().toLowerCase(Locale.ROOT);
     int colon = n.indexOf(':');

@@ -127,10 +127,13 @@ class SsmForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
 
     _java_class = "org.sparkssm.spark.ml.SsmForecaster"
 
+    fill = Param(Params._dummy(), "fill", "fills a run of at most maxGap missing steps (absent grid times, null, NaN or infinite values) between two present values: none, ffill, linear or zero; longer runs and runs at a series' end stay missing and no window containing one is fitted or forecast from", typeConverter=TypeConverters.toString)
+    freq = Param(Params._dummy(), "freq", "time step of every series: rows (each row is the next step, whatever its time), auto (the most common gap between consecutive times), a duration such as 1h or 15min for timestamps and dates, or a number for integer times; a time off the grid fails naming the series", typeConverter=TypeConverters.toString)
     horizon = Param(Params._dummy(), "horizon", "H, rows forecast ahead", typeConverter=TypeConverters.toInt)
     intervalLevels = Param(Params._dummy(), "intervalLevels", "coverage levels in (0, 1) of split-conformal prediction intervals, e.g. [0.8, 0.95] (none by default)", typeConverter=TypeConverters.toListFloat)
     lambdas = Param(Params._dummy(), "lambdas", "ridge penalties relative to the training windows, the validation windows choose one", typeConverter=TypeConverters.toListFloat)
     lookback = Param(Params._dummy(), "lookback", "L, rows of history each forecast reads", typeConverter=TypeConverters.toInt)
+    maxGap = Param(Params._dummy(), "maxGap", "longest run of missing steps fill fills", typeConverter=TypeConverters.toInt)
     model = Param(Params._dummy(), "model", "forecaster: naive, linear, nlinear, legt, legs, s4d, ssm, with :N for the state size where it has one (e.g. legt:64)", typeConverter=TypeConverters.toString)
     predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
     seriesCol = Param(Params._dummy(), "seriesCol", "series key column", typeConverter=TypeConverters.toString)
@@ -140,15 +143,27 @@ class SsmForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
     valueCol = Param(Params._dummy(), "valueCol", "numeric value column to forecast", typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, horizon=None, intervalLevels=None, lambdas=None, lookback=None, model=None, predictionCol=None, seriesCol=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None):
+    def __init__(self, *, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, lookback=None, maxGap=None, model=None, predictionCol=None, seriesCol=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None):
         super().__init__()
         self._java_obj = self._new_java_obj(self._java_class, self.uid)
-        self._setDefault(horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], lookback=96, model="ssm", predictionCol="forecast", seriesCol="unique_id", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y")
+        self._setDefault(fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], lookback=96, maxGap=3, model="ssm", predictionCol="forecast", seriesCol="unique_id", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y")
         self._set(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, horizon=None, intervalLevels=None, lambdas=None, lookback=None, model=None, predictionCol=None, seriesCol=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None):
+    def setParams(self, *, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, lookback=None, maxGap=None, model=None, predictionCol=None, seriesCol=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None):
         return self._set(**self._input_kwargs)
+
+    def getFill(self):
+        return self.getOrDefault(self.fill)
+
+    def setFill(self, value):
+        return self._set(fill=value)
+
+    def getFreq(self):
+        return self.getOrDefault(self.freq)
+
+    def setFreq(self, value):
+        return self._set(freq=value)
 
     def getHorizon(self):
         return self.getOrDefault(self.horizon)
@@ -173,6 +188,12 @@ class SsmForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
 
     def setLookback(self, value):
         return self._set(lookback=value)
+
+    def getMaxGap(self):
+        return self.getOrDefault(self.maxGap)
+
+    def setMaxGap(self, value):
+        return self._set(maxGap=value)
 
     def getModel(self):
         return self.getOrDefault(self.model)
@@ -229,10 +250,13 @@ class SsmForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
 
     _java_class = "org.sparkssm.spark.ml.SsmForecasterModel"
 
+    fill = Param(Params._dummy(), "fill", "fills a run of at most maxGap missing steps (absent grid times, null, NaN or infinite values) between two present values: none, ffill, linear or zero; longer runs and runs at a series' end stay missing and no window containing one is fitted or forecast from", typeConverter=TypeConverters.toString)
+    freq = Param(Params._dummy(), "freq", "time step of every series: rows (each row is the next step, whatever its time), auto (the most common gap between consecutive times), a duration such as 1h or 15min for timestamps and dates, or a number for integer times; a time off the grid fails naming the series", typeConverter=TypeConverters.toString)
     horizon = Param(Params._dummy(), "horizon", "H, rows forecast ahead", typeConverter=TypeConverters.toInt)
     intervalLevels = Param(Params._dummy(), "intervalLevels", "coverage levels in (0, 1) of split-conformal prediction intervals, e.g. [0.8, 0.95] (none by default)", typeConverter=TypeConverters.toListFloat)
     lambdas = Param(Params._dummy(), "lambdas", "ridge penalties relative to the training windows, the validation windows choose one", typeConverter=TypeConverters.toListFloat)
     lookback = Param(Params._dummy(), "lookback", "L, rows of history each forecast reads", typeConverter=TypeConverters.toInt)
+    maxGap = Param(Params._dummy(), "maxGap", "longest run of missing steps fill fills", typeConverter=TypeConverters.toInt)
     model = Param(Params._dummy(), "model", "forecaster: naive, linear, nlinear, legt, legs, s4d, ssm, with :N for the state size where it has one (e.g. legt:64)", typeConverter=TypeConverters.toString)
     predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
     seriesCol = Param(Params._dummy(), "seriesCol", "series key column", typeConverter=TypeConverters.toString)
@@ -245,9 +269,15 @@ class SsmForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
         super().__init__(java_model)
         if java_model is None:
             self._java_obj = self._new_java_obj(self._java_class)
-        self._setDefault(horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], lookback=96, model="ssm", predictionCol="forecast", seriesCol="unique_id", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y")
+        self._setDefault(fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], lookback=96, maxGap=3, model="ssm", predictionCol="forecast", seriesCol="unique_id", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y")
         if java_model is not None:
             self._transfer_params_from_java()
+
+    def getFill(self):
+        return self.getOrDefault(self.fill)
+
+    def getFreq(self):
+        return self.getOrDefault(self.freq)
 
     def getHorizon(self):
         return self.getOrDefault(self.horizon)
@@ -260,6 +290,9 @@ class SsmForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
 
     def getLookback(self):
         return self.getOrDefault(self.lookback)
+
+    def getMaxGap(self):
+        return self.getOrDefault(self.maxGap)
 
     def getModel(self):
         return self.getOrDefault(self.model)

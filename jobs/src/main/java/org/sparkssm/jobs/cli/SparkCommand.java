@@ -67,6 +67,12 @@ public abstract class SparkCommand implements Callable<Integer> {
   /** Checks option combinations before Spark starts; throw {@link #usageError} on a bad one. */
   protected void validate() {}
 
+  /** Whether the command line gave the option (by its longest name), as opposed to its default. */
+  protected final boolean given(String option) {
+    return spec.commandLine().getParseResult() != null
+        && spec.commandLine().getParseResult().hasMatchedOption(option);
+  }
+
   /** The common options (--master, --verbose, --quiet, --conf). */
   protected final CommonOptions common() {
     return common;

@@ -20,6 +20,7 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.jobs.cli.DataFormat;
+import org.sparkssm.jobs.cli.Failures;
 import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
@@ -28,6 +29,8 @@ import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
+import org.sparkssm.spark.ml.SsmForecaster;
+import org.sparkssm.spark.ml.SsmForecasterModel;
 import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.forecast.WindowSplit;
 import org.sparkssm.spark.scan.TimeCodec;
@@ -119,6 +122,22 @@ public final class ForecastCommand extends SparkCommand {
           + "report) or fail (the job fails naming it) (default: ${DEFAULT-VALUE}).")
   private String onSkip;
 
+  @Option(names = "--levels", paramLabel = "PERCENTS", split = ",",
+      description = "Prediction interval levels in percent, e.g. 80,95: split-conformal intervals from the errors on "
+          + "the windows of each series' last --val-rows steps (none of them fitted), as forecast_lo_80 / "
+          + "forecast_hi_80 columns in forecasts/ and bounds in the plot.")
+  private List<Double> levels = new ArrayList<>();
+
+  @Option(names = "--model-out", paramLabel = "URI",
+      description = "Also save the fitted forecaster here (Spark ML's SsmForecasterModel, loadable with --model-in "
+          + "or SsmForecasterModel.load), published with the other outputs.")
+  private String modelOut;
+
+  @Option(names = "--model-in", paramLabel = "URI",
+      description = "Forecast with a saved forecaster instead of fitting one: its model, L, H, grid and fill are "
+          + "used (the options for them may not be given); the holdout is scored with it as saved.")
+  private String modelIn;
+
   @Option(names = "--plot-series", paramLabel = "N", defaultValue = "4", description = "Series drawn in the plot (default: ${DEFAULT-VALUE}).")
   private int plotSeries;
 
@@ -146,6 +165,23 @@ public final class ForecastCommand extends SparkCommand {
     if (minLength != null && minLength < 1) {
       throw usageError("--min-length: expected >= 1, got %d", minLength);
     }
+    for (double level : levels) {
+      if (!(level > 0 && level < 100)) {
+        throw usageError("--levels: expected percentages between 0 and 100, got %s", level);
+      }
+    }
+    if (modelIn != null) {
+      for (String fitted : new String[] {"--model", "--lookback", "--horizon", "--freq", "--fill", "--max-gap",
+          "--val-rows", "--levels"}) {
+        if (given(fitted)) {
+          throw usageError("%s: the forecaster from --model-in brings its own; expected no %s with --model-in",
+              fitted, fitted);
+        }
+      }
+      if (modelOut != null) {
+        throw usageError("--model-out: expected no --model-out with --model-in (the model is saved already)");
+      }
+    }
     if (!onSkip.equals("report") && !onSkip.equals("fail")) {
       throw usageError("--on-skip: expected report or fail, got '%s'", onSkip);
     }
@@ -168,11 +204,13 @@ public final class ForecastCommand extends SparkCommand {
             + "repository root, or make it with the command in data-samples/README.md)");
       }
     }
+    SsmForecasterModel saved = modelIn == null ? null : load(spark, modelIn);
     List<String> summaryLines;
-    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+    try (OutputCommit commit = modelOut == null ? output.begin(spark, this::notice, out)
+        : output.begin(spark, this::notice, out, modelOut)) {
       Dataset<Row> table = Tables.read(spark, input, format).cache();
       try {
-        summaryLines = forecast(spark, table, commit);
+        summaryLines = forecast(spark, table, commit, saved);
       } finally {
         // Also after a failure: a session shared with other work (tests, notebooks) must not keep
         // serving this input from the cache once its file changes.
@@ -186,11 +224,37 @@ public final class ForecastCommand extends SparkCommand {
     return 0;
   }
 
+  /** A saved forecaster, its settings taking the place of the options --model-in excludes. */
+  private SsmForecasterModel load(SparkSession spark, String uri) {
+    if (!Tables.exists(spark, uri + "/metadata")) {
+      throw new IllegalArgumentException("--model-in '" + uri + "': expected a forecaster saved by --model-out or "
+          + "SsmForecasterModel.save, got no such folder");
+    }
+    SsmForecasterModel m;
+    try {
+      m = SsmForecasterModel.load(uri);
+    } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes but undeclared
+      // Not chained: the one-line report prints the deepest cause, which would drop the option's name.
+      throw new IllegalArgumentException("--model-in '" + uri + "': " + Failures.oneLine(e));
+    }
+    model = m.getOrDefault(m.model());
+    lookback = (Integer) m.getOrDefault(m.lookback());
+    horizon = (Integer) m.getOrDefault(m.horizon());
+    levels = new ArrayList<>();
+    for (double level : m.getOrDefault(m.intervalLevels())) {
+      levels.add(100 * level);
+    }
+    fill = m.grid().fill().name().toLowerCase(java.util.Locale.ROOT);
+    maxGap = m.grid().maxGap();
+    return m.setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value);
+  }
+
   /** Writes every output into the commit's staging folder; returns the summary lines. */
-  private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit) throws java.io.IOException {
+  private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit, SsmForecasterModel saved)
+      throws java.io.IOException {
     SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value).validate();
-    TimeGrid grid = new TimeGrid(TimeGrid.step(table, columns.series(), columns.time(), freq, "--freq"),
-        TimeGrid.Fill.parse(fill), maxGap);
+    TimeGrid grid = saved != null ? saved.grid() : new TimeGrid(TimeGrid.step(table, columns.series(),
+        columns.time(), freq, "--freq"), TimeGrid.Fill.parse(fill), maxGap);
     long minSteps = minLength != null ? minLength : lookback + horizon;
     int val = validationRows == null ? 2 * horizon : validationRows;
     WindowSplit split = WindowSplit.lastRows(val, horizon);
@@ -206,13 +270,29 @@ public final class ForecastCommand extends SparkCommand {
       throw new IllegalArgumentException(String.format("series '%s' (column '%s'): %s%s (--on-skip fail)", r.get(0),
           columns.series(), r.getString(5), skippedCount > 1 ? ", and " + (skippedCount - 1) + " more series" : ""));
     }
-    SsmForecast.Fitted fit = spec.model(model).fit();
+    SsmForecasterModel forecaster;
+    SsmForecast.Fitted fit;
+    if (saved != null) {
+      saved.transformSchema(table.schema()); // the time type it was fitted on, before any pass
+      forecaster = saved;
+      fit = SsmForecast.Fitted.of(columns.series(), columns.time(), value, timeType(table), grid, saved.forecaster(),
+          model, split);
+    } else {
+      fit = spec.model(model).fit();
+      double[] fractions = levels.stream().mapToDouble(l -> l / 100).toArray();
+      forecaster = new SsmForecaster().setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value)
+          .setModel(model).setLookback(lookback).setHorizon(horizon).setValidationRows(val)
+          .setIntervalLevels(fractions).setFreq(freq).setFill(fill).setMaxGap(maxGap).modelOf(fit, table);
+    }
     SsmForecast.Metrics score = fit.evaluate(table);
     SsmForecast.Metrics naive = naiveFit.evaluate(table);
 
-    Dataset<Row> future = fit.forecast(table);
+    Dataset<Row> future = forecaster.transform(table);
     Dataset<Row> holdout = fit.testPredictions(table);
     String staged = commit.staged(out);
+    if (modelOut != null) {
+      forecaster.write().overwrite().save(commit.staged(modelOut));
+    }
     Tables.write(future, staged + "/forecasts", DataFormat.PARQUET);
     Tables.write(holdout, staged + "/holdout", DataFormat.PARQUET);
     Tables.write(skipped.coalesce(1), staged + "/skipped", DataFormat.PARQUET);
@@ -225,7 +305,7 @@ public final class ForecastCommand extends SparkCommand {
     metrics.put("naive", metricRow(naive.mse(), naive.mae(), 1.0));
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("input", input);
-    settings.put("model", model);
+    settings.put("model", saved != null ? model + " (loaded from " + modelIn + ", not refitted)" : model);
     settings.put("lookback L", lookback);
     settings.put("horizon H", horizon);
     settings.put("time step", grid.onGrid() ? TimeCodec.formatStep(grid.step(), timeType(table))
@@ -234,8 +314,18 @@ public final class ForecastCommand extends SparkCommand {
         : grid.fill().name().toLowerCase(java.util.Locale.ROOT) + " fill of runs up to " + maxGap + " steps");
     settings.put("holdout", "the last H steps of each series (" + score.windows() + " series scored)");
     settings.put("series skipped (see skipped/)", skippedCount);
-    settings.put("ridge λ_rel (by validation on the " + val + " rows before)", fit.lambdaRel());
-    settings.put("training windows", fit.trainWindows());
+    if (saved != null) {
+      settings.put("ridge λ_rel (chosen when it was fitted)", saved.lambdaRel());
+      settings.put("training windows (when it was fitted)", saved.trainWindows());
+    } else {
+      settings.put("ridge λ_rel (by validation on the " + val + " rows before)", fit.lambdaRel());
+      settings.put("training windows", fit.trainWindows());
+    }
+    if (!levels.isEmpty()) {
+      settings.put("prediction intervals", levels.stream().map(l -> new java.math.BigDecimal(Double.toString(l))
+          .stripTrailingZeros().toPlainString() + " %").collect(java.util.stream.Collectors.joining(", "))
+          + " (split-conformal, calibrated on the windows of each series' last " + val + " steps)");
+    }
     MarkdownReport md = MarkdownReport.titled("spark-ssm forecast").settings(settings).heading("Holdout metrics")
         .metrics(metrics).image("Forecast vs. actual", "forecast.png");
     if (skippedCount > 0) {
@@ -264,6 +354,9 @@ public final class ForecastCommand extends SparkCommand {
     }
     summaryLines.add("  metrics:   " + out + "/report.md");
     summaryLines.add("  plot:      " + out + "/forecast.png");
+    if (modelOut != null) {
+      summaryLines.add("  model:     " + modelOut);
+    }
     return summaryLines;
   }
 
@@ -314,12 +407,21 @@ public final class ForecastCommand extends SparkCommand {
         ft[i] = at[i];
         fv[i] = actual.get(i).getDouble(4);
       }
+      Instant[] bt = new Instant[m];
+      double[] lo = new double[m];
+      double[] hi = new double[m];
       for (int i = 0; i < m; i++) {
-        ft[n + i] = instant(ahead.get(i).get(1));
-        fv[n + i] = ahead.get(i).getDouble(3);
+        Row r = ahead.get(i);
+        ft[n + i] = instant(r.get(1));
+        fv[n + i] = r.getDouble(3);
+        bt[i] = ft[n + i];
+        // The first level's bounds follow the point forecast (columns 4 and 5 when there are levels).
+        lo[i] = r.size() > 5 ? r.getDouble(4) : Double.NaN;
+        hi[i] = r.size() > 5 ? r.getDouble(5) : Double.NaN;
       }
+      boolean bands = !ahead.isEmpty() && ahead.get(0).size() > 5;
       views.add(new Plots.SeriesView(String.valueOf(id), new Plots.Line(ht, hv), new Plots.Line(at, av),
-          new Plots.Line(ft, fv)));
+          new Plots.Line(ft, fv), bands ? new Plots.Line(bt, lo) : null, bands ? new Plots.Line(bt, hi) : null));
     }
     return views;
   }

@@ -42,10 +42,17 @@ public final class Plots {
     }
   }
 
-  /** What is drawn for one series: its history, the actual values after it, and the forecast of them. */
-  public record SeriesView(String id, Line history, Line actual, Line forecast) {
+  /**
+   * What is drawn for one series: its history, the actual values after it, the forecast of them,
+   * and the bounds of a prediction interval around the forecast (null when there is none).
+   */
+  public record SeriesView(String id, Line history, Line actual, Line forecast, Line lower, Line upper) {
     public SeriesView {
       Objects.requireNonNull(id, "id");
+    }
+
+    public SeriesView(String id, Line history, Line actual, Line forecast) {
+      this(id, history, actual, forecast, null, null);
     }
   }
 
@@ -55,8 +62,8 @@ public final class Plots {
   }
 
   /**
-   * Writes one PNG with a panel per series, stacked: history (grey), actual (black) and forecast
-   * (blue) against time. The image is {@code width} × ({@code panelHeight} × number of series)
+   * Writes one PNG with a panel per series, stacked: history (grey), actual (black), forecast
+   * (blue) and the interval's bounds (light blue) against time. The image is {@code width} × ({@code panelHeight} × number of series)
    * pixels. Any of a view's lines may be null.
    *
    * @return {@code png}
@@ -84,6 +91,8 @@ public final class Plots {
         add(chart, "history", view.history(), new Color(150, 150, 150));
         add(chart, "actual", view.actual(), Color.BLACK);
         add(chart, "forecast", view.forecast(), new Color(31, 119, 180));
+        add(chart, "interval low", view.lower(), new Color(158, 202, 225));
+        add(chart, "interval high", view.upper(), new Color(158, 202, 225));
         if (chart.getSeriesMap().isEmpty()) {
           throw new IllegalArgumentException("series '" + view.id() + "': expected at least one line, got none");
         }

@@ -10,6 +10,7 @@ import java.nio.file.Paths;
 import java.time.LocalDateTime;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Assumptions;
@@ -55,6 +56,48 @@ class ForecastCommandTest {
     assertEquals(1, bad.code(), bad::out);
     assertTrue(bad.err().contains("value column 'nope'"), bad.err());
     assertTrue(!Files.exists(tmp.resolve("bad/forecasts")), "nothing written by a failed run");
+  }
+
+  @Test
+  void intervalsAndASavedForecasterUsedWithoutRefitting() throws Exception {
+    String panel = tmp.resolve("panel-iv").toString();
+    Run gen = JobsTests.run("generate", "--out", panel, "--series", "4", "--length", "300", "--freq", "1h",
+        "--seed", "4", "--quiet");
+    assertEquals(0, gen.code(), gen::err);
+    Path out = tmp.resolve("iv");
+    String model = tmp.resolve("model").toString();
+    Run r = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", out.toString(), "-m", "nlinear", "-L", "24",
+        "-H", "6", "--val-rows", "60", "--levels", "80,95", "--model-out", model);
+    assertEquals(0, r.code(), r::err);
+    Dataset<Row> forecasts = spark.read().parquet(out.resolve("forecasts").toString());
+    assertEquals(List.of("unique_id", "ds", "step", "forecast", "forecast_lo_80", "forecast_hi_80", "forecast_lo_95",
+        "forecast_hi_95"), List.of(forecasts.columns()));
+    for (Row f : forecasts.collectAsList()) {
+      assertTrue(f.getDouble(6) <= f.getDouble(4) && f.getDouble(4) <= f.getDouble(3)
+          && f.getDouble(3) <= f.getDouble(5) && f.getDouble(5) <= f.getDouble(7), f.toString());
+      assertTrue(f.getDouble(7) - f.getDouble(6) > f.getDouble(5) - f.getDouble(4), "95 % wider than 80 %: " + f);
+    }
+    assertTrue(Files.readString(out.resolve("report.md")).contains("80 %, 95 % (split-conformal"));
+
+    // The saved forecaster forecasts the same rows without a fit; the options it brings are refused.
+    Path again = tmp.resolve("again");
+    Run in = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", again.toString(), "--model-in", model);
+    assertEquals(0, in.code(), in::err);
+    assertEquals(sorted(forecasts), sorted(spark.read().parquet(again.resolve("forecasts").toString())));
+    assertTrue(Files.readString(again.resolve("report.md")).contains("not refitted"));
+    Run conflicting = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", tmp.resolve("x").toString(),
+        "--model-in", model, "-L", "48");
+    assertEquals(2, conflicting.code(), conflicting::err);
+    assertTrue(conflicting.err().contains("--lookback: the forecaster from --model-in brings its own"),
+        conflicting::err);
+    Run missing = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", tmp.resolve("y").toString(),
+        "--model-in", tmp.resolve("no-model").toString());
+    assertEquals(1, missing.code(), missing::err);
+    assertTrue(missing.err().startsWith("forecast: error: --model-in '" + tmp.resolve("no-model")), missing::err);
+  }
+
+  private static List<String> sorted(Dataset<Row> df) {
+    return df.collectAsList().stream().map(Row::toString).sorted().collect(java.util.stream.Collectors.toList());
   }
 
   @Test

@@ -439,11 +439,12 @@ public final class SsmForecast {
      * A fitted forecaster rebuilt from its parts (e.g. a saved model), for inputs whose columns have
      * these names and whose time column has this type.
      */
-    public static Fitted of(String series, String time, String value, DataType timeType, LinearForecaster forecaster,
-        String model, WindowSplit split) {
+    public static Fitted of(String series, String time, String value, DataType timeType, TimeGrid grid,
+        LinearForecaster forecaster, String model, WindowSplit split) {
       Checks.notNull("forecaster", forecaster);
       return new Fitted(new Columns(Checks.notNull("series", series), Checks.notNull("time", time),
-          Checks.notNull("value", value), Checks.notNull("timeType", timeType), TimeGrid.ROWS, 0), forecaster,
+          Checks.notNull("value", value), Checks.notNull("timeType", timeType), Checks.notNull("grid", grid), 0),
+          forecaster,
           Checks.notNull("split", split), Checks.notNull("model", model), 0, 0, Double.NaN, Double.NaN);
     }
 
@@ -455,6 +456,11 @@ public final class SsmForecast {
 
     public LinearForecaster forecaster() {
       return forecaster;
+    }
+
+    /** The time grid and missing-value policy the forecaster was fitted with, and forecasts with. */
+    public TimeGrid grid() {
+      return columns.grid;
     }
 
     public String model() {

@@ -12,6 +12,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.RidgeStats;
+import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.scan.SsmScan;
 import scala.runtime.AbstractFunction1;
 
@@ -31,6 +32,9 @@ final class ForecasterParams {
   final DoubleArrayParam intervalLevels;
   final Param<String> stepCol;
   final Param<String> predictionCol;
+  final Param<String> freq;
+  final Param<String> fill;
+  final IntParam maxGap;
   private final Params owner;
 
   ForecasterParams(Params owner) {
@@ -50,6 +54,16 @@ final class ForecasterParams {
         + "prediction intervals, e.g. [0.8, 0.95] (none by default)", StageParams.eachInOpenUnitInterval());
     stepCol = new Param<>(owner, "stepCol", "output column of the forecast step, 1..H");
     predictionCol = new Param<>(owner, "predictionCol", "output column of the point forecast");
+    freq = new Param<>(owner, "freq", "time step of every series: rows (each row is the next step, whatever its "
+        + "time), auto (the most common gap between consecutive times), a duration such as 1h or 15min for "
+        + "timestamps and dates, or a number for integer times; a time off the grid fails naming the series",
+        new Accepts(v -> TimeGrid.checkFreq("freq", v)));
+    fill = new Param<>(owner, "fill", "fills a run of at most maxGap missing steps (absent grid times, null, NaN or "
+        + "infinite values) between two present values: none, ffill, linear or zero; longer runs and runs at a "
+        + "series' end stay missing and no window containing one is fitted or forecast from",
+        new Accepts(TimeGrid.Fill::parse));
+    maxGap = new IntParam(owner, "maxGap", "longest run of missing steps fill fills",
+        ParamValidators.inRange(0, TimeGrid.MAX_GAP));
   }
 
   void setDefaults(DefaultSetter setter) {
@@ -64,6 +78,9 @@ final class ForecasterParams {
     setter.set(intervalLevels, new double[0]);
     setter.set(stepCol, "step");
     setter.set(predictionCol, "forecast");
+    setter.set(freq, TimeGrid.ROWS_FREQ);
+    setter.set(fill, "none");
+    setter.set(maxGap, 3);
   }
 
   /** {@code Params.setDefault}, which is protected: each owner passes its own. */
@@ -123,6 +140,37 @@ final class ForecasterParams {
           out.fieldNames()));
     }
     return out;
+  }
+
+  /** The grid of {@code df} these params name (resolving {@code freq = auto} reads the data). */
+  TimeGrid grid(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df) {
+    long step = TimeGrid.step(df, get(seriesCol), get(timeCol), get(freq), "freq");
+    return new TimeGrid(step, TimeGrid.Fill.parse(get(fill)), getInt(maxGap));
+  }
+
+  /** A param validator from a check that throws on a bad value. */
+  private static final class Accepts extends AbstractFunction1<String, Object> implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final SerializableCheck check;
+
+    Accepts(SerializableCheck check) {
+      this.check = check;
+    }
+
+    @Override
+    public Object apply(String value) {
+      try {
+        check.accept(value);
+        return true;
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+  }
+
+  /** A serializable check (params are serialized with their stage). */
+  interface SerializableCheck extends java.io.Serializable {
+    void accept(String value);
   }
 
   /** Accepts the names {@link ForecastModels#features} accepts. */

@@ -158,6 +158,33 @@ public final class SsmForecaster extends Estimator<SsmForecasterModel> implement
     return this;
   }
 
+  public Param<String> freq() {
+    return p.freq;
+  }
+
+  public Param<String> fill() {
+    return p.fill;
+  }
+
+  public IntParam maxGap() {
+    return p.maxGap;
+  }
+
+  public SsmForecaster setFreq(String value) {
+    set(p.freq, value);
+    return this;
+  }
+
+  public SsmForecaster setFill(String value) {
+    set(p.fill, value);
+    return this;
+  }
+
+  public SsmForecaster setMaxGap(int value) {
+    set(p.maxGap, value);
+    return this;
+  }
+
   @Override
   public StructType transformSchema(StructType schema) {
     return p.validateAndTransformSchema(schema);
@@ -171,11 +198,21 @@ public final class SsmForecaster extends Estimator<SsmForecasterModel> implement
     int validation = p.resolvedValidationRows();
     SsmForecast.Fitted fitted = SsmForecast.on(df).series(p.get(p.seriesCol)).time(p.get(p.timeCol))
         .value(p.get(p.valueCol)).model(p.get(p.model)).lookback(p.getInt(p.lookback)).horizon(p.getInt(p.horizon))
-        .split(WindowSplit.lastRows(validation, 0)).lambdas(p.getDoubles(p.lambdas)).fit();
+        .split(WindowSplit.lastRows(validation, 0)).lambdas(p.getDoubles(p.lambdas)).grid(p.grid(df)).fit();
+    return modelOf(fitted, df);
+  }
+
+  /**
+   * The model of a forecaster fitted with these params elsewhere (the forecast job fits before its
+   * holdout), its intervals calibrated on the windows whose targets lie in each series' last
+   * {@link #validationRows} steps, none of which the ridge solve saw.
+   */
+  public SsmForecasterModel modelOf(SsmForecast.Fitted fitted, Dataset<Row> df) {
+    int validation = p.resolvedValidationRows();
     double[][] halfWidths = ConformalIntervals.halfWidths(fitted.withSplit(WindowSplit.lastRows(0, validation)), df,
         p.getDoubles(p.intervalLevels));
-    SsmForecasterModel model = new SsmForecasterModel(uid, ForecasterData.of(fitted, df.schema()
-        .apply(p.get(p.timeCol)).dataType(), p.getDoubles(p.intervalLevels), halfWidths));
+    SsmForecasterModel model = new SsmForecasterModel(uid, ForecasterData.of(fitted, p.getInt(p.lookback),
+        df.schema().apply(p.get(p.timeCol)).dataType(), p.getDoubles(p.intervalLevels), halfWidths));
     copyValues(model, extractParamMap());
     return (SsmForecasterModel) model.setParent(this);
   }

@@ -107,6 +107,32 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
     return p.predictionCol;
   }
 
+  public Param<String> freq() {
+    return p.freq;
+  }
+
+  public Param<String> fill() {
+    return p.fill;
+  }
+
+  public IntParam maxGap() {
+    return p.maxGap;
+  }
+
+  /** The grid step (in the time column's encoded units; 0: rows are steps) and fill the model forecasts with. */
+  public org.sparkssm.spark.forecast.TimeGrid grid() {
+    return data.grid;
+  }
+
+  /**
+   * The series of {@code dataset} that get no forecast rows from {@link #transform}, and why
+   * (columns as {@link SsmForecast.Fitted#skippedSeries}).
+   */
+  public Dataset<Row> skippedSeries(Dataset<?> dataset) {
+    transformSchema(dataset.schema(), true);
+    return fitted(WindowSplit.lastRows(0, 0)).skippedSeries(dataset.toDF());
+  }
+
   public SsmForecasterModel setSeriesCol(String value) {
     set(p.seriesCol, value);
     return this;
@@ -182,7 +208,7 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
   }
 
   private SsmForecast.Fitted fitted(WindowSplit split) {
-    return SsmForecast.Fitted.of(p.get(p.seriesCol), p.get(p.timeCol), p.get(p.valueCol), data.timeType,
+    return SsmForecast.Fitted.of(p.get(p.seriesCol), p.get(p.timeCol), p.get(p.valueCol), data.timeType, data.grid,
         data.forecaster, data.model, split);
   }
 
@@ -190,6 +216,11 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
   public Dataset<Row> transform(Dataset<?> dataset) {
     transformSchema(dataset.schema(), true);
     if (dataset.isStreaming()) {
+      if (data.grid.onGrid() || data.grid.fill() != org.sparkssm.spark.forecast.TimeGrid.Fill.NONE) {
+        throw new IllegalArgumentException(String.format("freq, fill: streaming forecasts read each row as the next "
+            + "step and leave missing values missing; expected a model fitted with freq rows and fill none, got "
+            + "a grid step of %d time units and fill %s", data.grid.step(), data.grid.fill()));
+      }
       return StreamingForecast.forecast(this, dataset.toDF());
     }
     Dataset<Row> future = fitted(WindowSplit.lastRows(0, 0)).forecast(dataset.toDF());

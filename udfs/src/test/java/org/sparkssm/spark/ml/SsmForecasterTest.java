@@ -50,7 +50,11 @@ class SsmForecasterTest {
     assertEquals(24, (int) f.getOrDefault(f.horizon()));
     assertEquals(-1, (int) f.getOrDefault(f.validationRows()));
     assertEquals(0, f.getOrDefault(f.intervalLevels()).length);
-    assertEquals(11, f.params().length);
+    assertEquals(14, f.params().length);
+    assertEquals("rows", f.getOrDefault(f.freq()));
+    assertThrows(IllegalArgumentException.class, () -> f.setFreq("1 fortnight"));
+    assertThrows(IllegalArgumentException.class, () -> f.setFill("mean"));
+    assertThrows(IllegalArgumentException.class, () -> f.setMaxGap(-1));
     assertThrows(IllegalArgumentException.class, () -> f.setModel("prophet"));
     assertThrows(IllegalArgumentException.class, () -> f.setModel("legt:0"));
     assertThrows(IllegalArgumentException.class, () -> f.setHorizon(0));
