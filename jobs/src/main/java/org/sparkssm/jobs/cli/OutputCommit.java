@@ -132,10 +132,19 @@ public final class OutputCommit implements AutoCloseable {
       throw new IllegalArgumentException("output '" + uri + "': expected the file system of the other outputs ("
           + fs.getUri() + "), got another one (outputs are published together by renames)");
     }
-    if (byTarget.put(target, new Entry(uri, target)) != null) {
-      throw new IllegalArgumentException("output '" + uri + "': expected different paths for the job's outputs, "
-          + "got this one twice");
+    for (Entry other : byTarget.values()) {
+      String a = target.toUri().getPath() + "/";
+      String b = other.target.toUri().getPath() + "/";
+      if (a.equals(b)) {
+        throw new IllegalArgumentException("output '" + uri + "': expected different paths for the job's outputs, "
+            + "got this one twice");
+      }
+      if (a.startsWith(b) || b.startsWith(a)) {
+        throw new IllegalArgumentException(String.format("output '%s': expected outputs that do not contain one "
+            + "another, got it and '%s' (each is published by its own rename)", uri, other.uri));
+      }
     }
+    byTarget.put(target, new Entry(uri, target));
   }
 
   /** Where {@code output} (one of the URIs given to {@link #begin}) is written before the commit. */

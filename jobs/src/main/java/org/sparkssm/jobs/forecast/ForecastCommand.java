@@ -244,6 +244,7 @@ public final class ForecastCommand extends SparkCommand {
     for (double level : m.getOrDefault(m.intervalLevels())) {
       levels.add(100 * level);
     }
+    freq = "the saved forecaster's";
     fill = m.grid().fill().name().toLowerCase(java.util.Locale.ROOT);
     maxGap = m.grid().maxGap();
     return m.setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value);

@@ -82,6 +82,16 @@ public final class ScoreCommand extends SparkCommand {
           + "executors, layer by layer with the exact carry (for sequences too long for one task).")
   private Long blockTokens;
 
+  @Option(names = "--embedding", paramLabel = "TYPE", defaultValue = "vector",
+      description = "Type of the embedding column: vector (Spark ML's vector, for MLlib) or array (a plain "
+          + "array<double>, for SQL and other readers) (default: ${DEFAULT-VALUE}).")
+  private EmbeddingType embedding;
+
+  /** How the embedding column is written. */
+  enum EmbeddingType {
+    vector, array
+  }
+
   @Option(names = "--with-logits", description = "Also output the logits of every position (large: vocab doubles each).")
   private boolean withLogits;
 
@@ -141,6 +151,10 @@ public final class ScoreCommand extends SparkCommand {
             checkpoint.getFileName(), blockTokens, input, out);
       }
       scored = per == Per.token ? score.scoreTokens(table) : score.scoreSequences(table);
+    }
+    if (embedding == EmbeddingType.array && java.util.Arrays.asList(scored.columns()).contains("embedding")) {
+      scored = scored.withColumn("embedding", org.apache.spark.ml.functions.vector_to_array(
+          org.apache.spark.sql.functions.col("embedding"), "float64"));
     }
     Tables.write(scored, staged, DataFormat.PARQUET);
     return String.format(Locale.ROOT, "score: %s (%s, %d layers, d_model %d) over %s -> %s",

@@ -91,6 +91,9 @@ class OutputCommitTest {
     e = assertThrows(IllegalArgumentException.class,
         () -> OutputCommit.begin(conf, false, notices::add, dir.resolve("x").toString(), dir.resolve("x").toString()));
     assertTrue(e.getMessage().contains("got this one twice"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> OutputCommit.begin(conf, false, notices::add,
+        dir.resolve("x").toString(), dir.resolve("x/model").toString()));
+    assertTrue(e.getMessage().contains("expected outputs that do not contain one another"), e.getMessage());
   }
 
   @Test

@@ -58,6 +58,19 @@ class ScoreCommandTest {
     Run again = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", out, "--quiet");
     assertTrue(again.code() != 0 && again.err().contains(out), again.err());
 
+    // --embedding array: the same numbers as a plain array<double>.
+    String arrays = dir.resolve("arrays").toString();
+    Run asArray = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", arrays, "--embedding",
+        "array", "--quiet");
+    assertEquals(0, asArray.code(), asArray::err);
+    org.apache.spark.sql.Dataset<Row> plain = spark.read().parquet(arrays);
+    assertEquals("array<double>", plain.schema().apply("embedding").dataType().simpleString());
+    Row vectorRow = spark.read().parquet(out).orderBy("sequence_id").first();
+    Row arrayRow = plain.orderBy("sequence_id").first();
+    assertEquals(java.util.Arrays.stream(((org.apache.spark.ml.linalg.Vector) vectorRow.get(vectorRow.fieldIndex(
+        "embedding"))).toArray()).boxed().collect(java.util.stream.Collectors.toList()),
+        arrayRow.getList(arrayRow.fieldIndex("embedding")));
+
     Run perToken = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", dir.resolve("tok").toString(),
         "--per", "token", "--quiet");
     assertEquals(0, perToken.code(), perToken::err);

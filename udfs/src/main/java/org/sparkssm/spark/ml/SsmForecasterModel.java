@@ -30,11 +30,13 @@ import org.sparkssm.spark.forecast.WindowSplit;
  * A fitted {@link SsmForecaster}: {@code transform} forecasts the next H values of every series
  * after its last row, in long format ({@code seriesCol, timeCol, stepCol, predictionCol} and, per
  * interval level, {@code <predictionCol>_lo_<percent>}, {@code <predictionCol>_hi_<percent>}).
- * Future times continue each series at its last gap. A series whose last L values are not all
- * present gets no rows (never NaN forecasts).
+ * Future times step by the fitted grid ({@code freq}), or with {@code freq = rows} continue each
+ * series at its last gap. A series whose last L steps are not all present (after the fitted
+ * {@code fill}) gets no rows, never NaN forecasts; {@link #skippedSeries} names it.
  *
  * <p>Saved as MLlib's metadata JSON (params) plus one Parquet row under {@code path/data}
- * ({@link ForecasterData}: weights, fit summary, interval half-widths, a format version).
+ * ({@link ForecasterData}: weights, fit summary, interval half-widths, the grid, a featurization
+ * fingerprint checked on load, a format version).
  */
 public final class SsmForecasterModel extends Model<SsmForecasterModel> implements MLWritable {
   private static final long serialVersionUID = 1L;
