@@ -127,8 +127,10 @@ public final class OutputCommit implements AutoCloseable {
   }
 
   private static void add(Map<Path, Entry> byTarget, FileSystem fs, String uri) {
-    Path target = fs.makeQualified(new Path(uri));
-    if (!io(uri, () -> target.getFileSystem(fs.getConf())).getUri().equals(fs.getUri())) {
+    Path path = new Path(uri);
+    FileSystem own = io(uri, () -> path.getFileSystem(fs.getConf()));
+    Path target = own.makeQualified(path);
+    if (!own.getUri().equals(fs.getUri())) {
       throw new IllegalArgumentException("output '" + uri + "': expected the file system of the other outputs ("
           + fs.getUri() + "), got another one (outputs are published together by renames)");
     }
