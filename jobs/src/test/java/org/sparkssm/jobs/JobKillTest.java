@@ -119,7 +119,7 @@ class JobKillTest {
     assertEquals(0, rerun.code(), rerun::err);
     assertTrue(rerun.err().contains("its outputs were discarded"), rerun::err);
     try (Stream<Path> files = Files.list(root.resolve("fc"))) {
-      assertEquals(List.of("_SUCCESS", "forecast.png", "forecasts", "holdout", "report.md", "skipped"),
+      assertEquals(List.of("_SUCCESS", "forecast.png", "forecasts", "holdout", "report.md", "series_metrics", "skipped"),
           files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()));
     }
     assertEquals(List.of("fc"), visible(root));

@@ -2,15 +2,27 @@ package org.sparkssm.jobs.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.MapType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads and writes the jobs' tables by URI ({@code file:}, {@code hdfs:}, or a plain path on the
@@ -44,12 +56,37 @@ public final class Tables {
    * of an {@link OutputCommit}, which checks the real outputs before any work and publishes them.
    */
   public static void write(Dataset<Row> df, String uri, DataFormat format) {
-    var writer = df.write().mode(SaveMode.Overwrite);
     if (format == DataFormat.CSV) {
-      writer.option("header", "true").csv(uri);
+      csvCells(df).write().mode(SaveMode.Overwrite).option("header", "true").csv(uri);
     } else {
-      writer.parquet(uri);
+      df.write().mode(SaveMode.Overwrite).parquet(uri);
     }
+  }
+
+  /**
+   * {@code df} with every column CSV cannot hold as text: arrays as {@code [1.0, 2.0]}, ML vectors
+   * as arrays, binary as base64, structs and maps as JSON.
+   */
+  static Dataset<Row> csvCells(Dataset<Row> df) {
+    List<Column> cells = new ArrayList<>();
+    for (StructField f : df.schema().fields()) {
+      Column c = functions.col(f.name());
+      DataType t = f.dataType();
+      if (t instanceof ArrayType) {
+        c = c.cast(DataTypes.StringType);
+      } else if (t instanceof VectorUDT) {
+        c = org.apache.spark.ml.functions.vector_to_array(c, "float64").cast(DataTypes.StringType);
+      } else if (t instanceof BinaryType) {
+        c = functions.base64(c);
+      } else if (t instanceof StructType || t instanceof MapType) {
+        c = functions.to_json(c);
+      } else {
+        cells.add(c);
+        continue;
+      }
+      cells.add(c.as(f.name()));
+    }
+    return df.select(cells.toArray(new Column[0]));
   }
 
   /** Whether {@code uri} exists on its file system. */

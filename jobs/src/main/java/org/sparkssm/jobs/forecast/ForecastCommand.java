@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -141,6 +142,16 @@ public final class ForecastCommand extends SparkCommand {
   @Option(names = "--plot-series", paramLabel = "N", defaultValue = "4", description = "Series drawn in the plot (default: ${DEFAULT-VALUE}).")
   private int plotSeries;
 
+  @Option(names = "--plot", paramLabel = "WHICH", defaultValue = "first",
+      description = "Which series the plot shows: first (by key), worst or best (by holdout MSE relative to the "
+          + "naive forecast), or a comma-separated list of series keys (default: ${DEFAULT-VALUE}).")
+  private String plot;
+
+  @Option(names = "--out-format", paramLabel = "FORMAT", defaultValue = "parquet",
+      description = "Format of the tables written (forecasts, holdout, series_metrics, skipped): parquet or csv "
+          + "(with a header) (default: ${DEFAULT-VALUE}).")
+  private DataFormat outFormat;
+
   @Override
   protected void validate() {
     if (lookback < 1 || horizon < 1) {
@@ -181,6 +192,9 @@ public final class ForecastCommand extends SparkCommand {
       if (modelOut != null) {
         throw usageError("--model-out: expected no --model-out with --model-in (the model is saved already)");
       }
+    }
+    if (plotSeries < 1) {
+      throw usageError("--plot-series: expected >= 1, got %d", plotSeries);
     }
     if (!onSkip.equals("report") && !onSkip.equals("fail")) {
       throw usageError("--on-skip: expected report or fail, got '%s'", onSkip);
@@ -289,18 +303,22 @@ public final class ForecastCommand extends SparkCommand {
     SsmForecast.Metrics naive = naiveFit.evaluate(table);
 
     Dataset<Row> future = forecaster.transform(table);
-    Dataset<Row> holdout = fit.testPredictions(table);
+    Dataset<Row> holdout = withNaive(fit.testPredictions(table), naiveFit.testPredictions(table)).cache();
+    Dataset<Row> seriesMetrics = seriesMetrics(holdout).cache();
     String staged = commit.staged(out);
     if (modelOut != null) {
       forecaster.write().overwrite().save(commit.staged(modelOut));
     }
-    Tables.write(future, staged + "/forecasts", DataFormat.PARQUET);
-    Tables.write(holdout, staged + "/holdout", DataFormat.PARQUET);
-    Tables.write(skipped.coalesce(1), staged + "/skipped", DataFormat.PARQUET);
+    Tables.write(future, staged + "/forecasts", outFormat);
+    Tables.write(holdout, staged + "/holdout", outFormat);
+    Tables.write(seriesMetrics.orderBy(columns.series()).coalesce(1), staged + "/series_metrics", outFormat);
+    Tables.write(skipped.coalesce(1), staged + "/skipped", outFormat);
+    List<Row> ranked = seriesMetrics.orderBy(col("relative_mse").desc_nulls_last(), col(columns.series()))
+        .collectAsList(); // one small row per scored series
 
     Path reportDir = Files.createTempDirectory("spark-ssm-forecast-report");
     Path png = Plots.forecastVsActual(reportDir.resolve("forecast.png"),
-        model + ", L=" + lookback + ", H=" + horizon, views(spark, table, holdout, future));
+        model + ", L=" + lookback + ", H=" + horizon, views(table, holdout, future, plotted(table, ranked)));
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
     metrics.put(model, metricRow(score.mse(), score.mae(), score.mse() / naive.mse()));
     metrics.put("naive", metricRow(naive.mse(), naive.mae(), 1.0));
@@ -329,6 +347,13 @@ public final class ForecastCommand extends SparkCommand {
     }
     MarkdownReport md = MarkdownReport.titled("spark-ssm forecast").settings(settings).heading("Holdout metrics")
         .metrics(metrics).image("Forecast vs. actual", "forecast.png");
+    if (ranked.size() > 1) {
+      int shown = Math.min(SERIES_SHOWN, ranked.size() / 2);
+      md = md.heading("Series").paragraph("Holdout metrics of each series (all of them are in series_metrics/): "
+          + "the " + shown + " worst and the " + shown + " best by MSE relative to the naive forecast.")
+          .paragraph("Worst:").table(SERIES_HEADER, seriesRows(ranked.subList(0, shown)))
+          .paragraph("Best:").table(SERIES_HEADER, seriesRows(ranked.subList(ranked.size() - shown, ranked.size())));
+    }
     if (skippedCount > 0) {
       List<List<?>> rows = new ArrayList<>();
       for (Row r : firstSkipped) {
@@ -343,12 +368,14 @@ public final class ForecastCommand extends SparkCommand {
     commit.putLocalFile(out, report);
     commit.putLocalFile(out, png);
     Files.deleteIfExists(reportDir);
+    holdout.unpersist();
+    seriesMetrics.unpersist();
 
     List<String> summaryLines = new ArrayList<>();
     summaryLines.add(String.format(java.util.Locale.ROOT, "forecast: %s, L=%d, H=%d: holdout MSE %.4f, MAE %.4f "
         + "(naive: MSE %.4f, MAE %.4f)", model, lookback, horizon, score.mse(), score.mae(), naive.mse(), naive.mae()));
     summaryLines.add("  forecasts: " + out + "/forecasts");
-    summaryLines.add("  holdout:   " + out + "/holdout");
+    summaryLines.add("  holdout:   " + out + "/holdout (and per series: " + out + "/series_metrics)");
     if (skippedCount > 0) {
       summaryLines.add(String.format("  skipped:   %s/skipped (%d series, e.g. '%s': %s)", out, skippedCount,
           firstSkipped.get(0).get(0), firstSkipped.get(0).getString(5)));
@@ -361,6 +388,76 @@ public final class ForecastCommand extends SparkCommand {
     return summaryLines;
   }
 
+  /** Series listed at each end of the report's per-series ranking. */
+  private static final int SERIES_SHOWN = 5;
+
+  private static final List<String> SERIES_HEADER = List.of("series", "MSE", "MAE", "naive MSE", "naive MAE",
+      "MSE / naive");
+
+  /** The holdout rows with the naive forecast of the same target (the value at the window's origin). */
+  private Dataset<Row> withNaive(Dataset<Row> holdout, Dataset<Row> naiveHoldout) {
+    String s = columns.series();
+    String t = columns.time();
+    Dataset<Row> naive = naiveHoldout.select(col(s), col(t), col("step"), col("forecast").as("naive"));
+    return holdout.join(naive, scala.jdk.javaapi.CollectionConverters.asScala(List.of(s, t, "step")).toSeq(), "left")
+        .select(col(s), col(t), col("step"), col("actual"), col("forecast"), col("naive"));
+  }
+
+  /** One row per scored series: holdout steps, MSE and MAE of the forecast and of the naive forecast, their ratio. */
+  private Dataset<Row> seriesMetrics(Dataset<Row> holdout) {
+    org.apache.spark.sql.Column error = col("actual").minus(col("forecast"));
+    org.apache.spark.sql.Column naiveError = col("actual").minus(col("naive"));
+    return holdout.groupBy(col(columns.series())).agg(functions.count("*").as("steps"),
+        functions.avg(error.multiply(error)).as("mse"), functions.avg(functions.abs(error)).as("mae"),
+        functions.avg(naiveError.multiply(naiveError)).as("naive_mse"),
+        functions.avg(functions.abs(naiveError)).as("naive_mae"))
+        .withColumn("relative_mse", col("mse").divide(col("naive_mse")));
+  }
+
+  private static List<List<?>> seriesRows(List<Row> rows) {
+    List<List<?>> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(Arrays.asList(String.valueOf(r.get(0)), fmt(r.getDouble(2)), fmt(r.getDouble(3)), fmt(r.getDouble(4)),
+          fmt(r.getDouble(5)), r.isNullAt(6) ? "-" : fmt(r.getDouble(6))));
+    }
+    return out;
+  }
+
+  private static String fmt(double v) {
+    return String.format(java.util.Locale.ROOT, "%.4f", v);
+  }
+
+  /** The keys of the series --plot names, at most --plot-series of them. */
+  private List<Object> plotted(Dataset<Row> table, List<Row> ranked) {
+    List<Object> ids = new ArrayList<>();
+    switch (plot) {
+      case "first":
+        for (Row k : table.select(col(columns.series())).distinct().orderBy(col(columns.series())).limit(plotSeries)
+            .collectAsList()) {
+          ids.add(k.get(0));
+        }
+        return ids;
+      case "worst":
+      case "best":
+        for (int i = 0; i < Math.min(plotSeries, ranked.size()); i++) {
+          ids.add(ranked.get(plot.equals("worst") ? i : ranked.size() - 1 - i).get(0));
+        }
+        return ids;
+      default:
+        org.apache.spark.sql.types.DataType keyType = table.schema().apply(columns.series()).dataType();
+        for (String name : plot.split(",")) {
+          List<Row> found = table.select(col(columns.series())).where(col(columns.series()).equalTo(
+              functions.lit(name.strip()).cast(keyType))).limit(1).collectAsList();
+          if (found.isEmpty()) {
+            throw new IllegalArgumentException(String.format("--plot: expected keys of series in column '%s', got "
+                + "'%s', which no row has", columns.series(), name.strip()));
+          }
+          ids.add(found.get(0).get(0));
+        }
+        return ids;
+    }
+  }
+
   /** MSE, MAE and the MSE relative to naive, in that column order. */
   static Map<String, Double> metricRow(double mse, double mae, double relative) {
     Map<String, Double> row = new LinkedHashMap<>();
@@ -370,16 +467,11 @@ public final class ForecastCommand extends SparkCommand {
     return row;
   }
 
-  /** The first series (by key): their history before the holdout, the holdout, its forecast, and the future forecast. */
-  private List<Plots.SeriesView> views(SparkSession spark, Dataset<Row> table, Dataset<Row> holdout,
-      Dataset<Row> future) {
+  /** The series {@code ids}: their history before the holdout, the holdout, its forecast, and the future forecast. */
+  private List<Plots.SeriesView> views(Dataset<Row> table, Dataset<Row> holdout, Dataset<Row> future,
+      List<Object> ids) {
     String s = columns.series();
     String t = columns.time();
-    List<Row> keys = table.select(col(s)).distinct().orderBy(col(s)).limit(plotSeries).collectAsList();
-    List<Object> ids = new ArrayList<>();
-    for (Row k : keys) {
-      ids.add(k.get(0));
-    }
     List<Plots.SeriesView> views = new ArrayList<>();
     for (Object id : ids) {
       List<Row> actual = holdout.filter(col(s).equalTo(functions.lit(id))).orderBy(t).collectAsList();
@@ -422,9 +514,15 @@ public final class ForecastCommand extends SparkCommand {
       }
       boolean bands = !ahead.isEmpty() && ahead.get(0).size() > 5;
       views.add(new Plots.SeriesView(String.valueOf(id), new Plots.Line(ht, hv), new Plots.Line(at, av),
-          new Plots.Line(ft, fv), bands ? new Plots.Line(bt, lo) : null, bands ? new Plots.Line(bt, hi) : null));
+          new Plots.Line(ft, fv), bands ? new Plots.Line(bt, lo) : null, bands ? new Plots.Line(bt, hi) : null,
+          origin(history, actual)));
     }
     return views;
+  }
+
+  /** The forecast origin drawn in the plot: the last time before the holdout (the holdout forecast's origin). */
+  private static Instant origin(List<Row> history, List<Row> holdout) {
+    return history.isEmpty() || holdout.isEmpty() ? null : instant(history.get(history.size() - 1).get(0));
   }
 
   /** A time value as an instant for the plot's axis (numbers as seconds from the epoch). */

@@ -12,6 +12,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import javax.imageio.ImageIO;
+import org.knowm.xchart.AnnotationLine;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -44,15 +45,17 @@ public final class Plots {
 
   /**
    * What is drawn for one series: its history, the actual values after it, the forecast of them,
-   * and the bounds of a prediction interval around the forecast (null when there is none).
+   * the bounds of a prediction interval around the forecast, and the forecast origin, drawn as a
+   * vertical line (each null when there is none).
    */
-  public record SeriesView(String id, Line history, Line actual, Line forecast, Line lower, Line upper) {
+  public record SeriesView(String id, Line history, Line actual, Line forecast, Line lower, Line upper,
+      Instant origin) {
     public SeriesView {
       Objects.requireNonNull(id, "id");
     }
 
     public SeriesView(String id, Line history, Line actual, Line forecast) {
-      this(id, history, actual, forecast, null, null);
+      this(id, history, actual, forecast, null, null, null);
     }
   }
 
@@ -63,7 +66,7 @@ public final class Plots {
 
   /**
    * Writes one PNG with a panel per series, stacked: history (grey), actual (black), forecast
-   * (blue) and the interval's bounds (light blue) against time. The image is {@code width} × ({@code panelHeight} × number of series)
+   * (blue), the interval's bounds (light blue) and the forecast origin (red) against time. The image is {@code width} × ({@code panelHeight} × number of series)
    * pixels. Any of a view's lines may be null.
    *
    * @return {@code png}
@@ -93,6 +96,11 @@ public final class Plots {
         add(chart, "forecast", view.forecast(), new Color(31, 119, 180));
         add(chart, "interval low", view.lower(), new Color(158, 202, 225));
         add(chart, "interval high", view.upper(), new Color(158, 202, 225));
+        if (view.origin() != null) {
+          AnnotationLine origin = new AnnotationLine(view.origin().toEpochMilli(), true, false);
+          chart.getStyler().setAnnotationLineColor(new Color(214, 39, 40));
+          chart.addAnnotation(origin);
+        }
         if (chart.getSeriesMap().isEmpty()) {
           throw new IllegalArgumentException("series '" + view.id() + "': expected at least one line, got none");
         }

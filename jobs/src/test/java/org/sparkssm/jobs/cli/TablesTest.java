@@ -33,4 +33,19 @@ class TablesTest {
         () -> Tables.read(spark, dir.resolve("nothing").toString(), null));
     assertTrue(e.getMessage().startsWith("input '") && e.getMessage().contains("nothing"), e.getMessage());
   }
+
+  @Test
+  void csvOutputsHoldArraysVectorsAndBinaryAsText() {
+    SparkSession spark = JobsTests.session();
+    Dataset<Row> df = spark.range(2).selectExpr("id", "array(id * 0.5, 1.0) AS a", "unhex('0A0B') AS b",
+        "named_struct('x', id) AS s");
+    df = df.withColumn("v", org.apache.spark.ml.functions.array_to_vector(org.apache.spark.sql.functions.col("a")));
+    String uri = dir.resolve("cells").toString();
+    Tables.write(df, uri, DataFormat.CSV);
+    Row r = Tables.read(spark, uri, DataFormat.CSV).orderBy("id").collectAsList().get(1);
+    assertEquals("[0.5, 1.0]", r.getString(r.fieldIndex("a")));
+    assertEquals("[0.5, 1.0]", r.getString(r.fieldIndex("v")));
+    assertEquals("Cgs=", r.getString(r.fieldIndex("b")));
+    assertEquals("{\"x\":1}", r.getString(r.fieldIndex("s")));
+  }
 }

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.forecast.LtsfData;
 import org.sparkssm.forecast.LtsfSplit;
 import org.sparkssm.jobs.JobsTests;
+import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.jobs.JobsTests.Run;
 import org.sparkssm.train.LtsfTraining;
 import org.sparkssm.train.TrainingConfig;
@@ -46,9 +47,39 @@ class ForecastCommandTest {
     assertEquals(6 * 12, forecasts.size());
     assertEquals(List.of("unique_id", "ds", "step", "forecast"),
         List.of(spark.read().parquet(out.resolve("forecasts").toString()).columns()));
-    assertEquals(6 * 12, spark.read().parquet(out.resolve("holdout").toString()).count());
+    Dataset<Row> holdout = spark.read().parquet(out.resolve("holdout").toString());
+    assertEquals(6 * 12, holdout.count());
+    assertEquals(List.of("unique_id", "ds", "step", "actual", "forecast", "naive"), List.of(holdout.columns()));
+    // The naive forecast repeats the last value before the holdout; per-series metrics agree with the rows.
+    Row first = holdout.orderBy("unique_id", "ds").first();
+    Row lastBefore = spark.read().parquet(panel).where(org.apache.spark.sql.functions.col("unique_id")
+        .equalTo(first.get(0)).and(org.apache.spark.sql.functions.col("ds").lt(first.get(1)))).orderBy(
+        org.apache.spark.sql.functions.col("ds").desc()).first();
+    assertEquals(lastBefore.getDouble(lastBefore.fieldIndex("y")), first.getDouble(5), 0);
+    Dataset<Row> perSeries = spark.read().parquet(out.resolve("series_metrics").toString());
+    assertEquals(6, perSeries.count());
+    Row s0 = perSeries.where(org.apache.spark.sql.functions.col("unique_id").equalTo(first.get(0))).first();
+    double sse = 0;
+    for (Row h : holdout.where(org.apache.spark.sql.functions.col("unique_id").equalTo(first.get(0))).collectAsList()) {
+      sse += (h.getDouble(3) - h.getDouble(4)) * (h.getDouble(3) - h.getDouble(4));
+    }
+    assertEquals(sse / 12, s0.getDouble(s0.fieldIndex("mse")), 1e-9);
     String report = Files.readString(out.resolve("report.md"));
     assertTrue(report.contains("| legt |") && report.contains("| naive |") && report.contains("forecast.png"), report);
+    assertTrue(report.contains("the 3 worst and the 3 best by MSE relative to the naive forecast"), report);
+
+    // CSV tables, the worst series plotted, and a named series that does not exist.
+    Path csv = tmp.resolve("fc-csv");
+    Run asCsv = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", csv.toString(), "-m", "legt", "-L", "48",
+        "-H", "12", "--out-format", "csv", "--plot", "worst", "--plot-series", "1");
+    assertEquals(0, asCsv.code(), asCsv::err);
+    assertEquals(6 * 12, Tables.read(spark, csv.resolve("forecasts").toString(), null).count());
+    assertEquals(6, Tables.read(spark, csv.resolve("series_metrics").toString(), null).count());
+    Run unknown = JobsTests.run("forecast", "--quiet", "-i", panel, "-o", tmp.resolve("fc-x").toString(), "-m",
+        "nlinear", "-L", "48", "-H", "12", "--plot", "S0,nobody");
+    assertEquals(1, unknown.code(), unknown::err);
+    assertTrue(unknown.err().contains("--plot: expected keys of series in column 'unique_id', got 'nobody'"),
+        unknown::err);
     assertEquals(1000, ImageIO.read(out.resolve("forecast.png").toFile()).getWidth());
 
     // A missing value column fails with exit code 1 and names it.
@@ -133,7 +164,7 @@ class ForecastCommandTest {
     Files.writeString(panel, csv);
     String[] ok = {"-i", panel.toString(), "-o", out, "-m", "nlinear", "-L", "8", "-H", "4"};
     assertEquals(0, JobsTests.run(concat("forecast", ok)).code());
-    expectFailure(1, "output '" + out + "': expected an absent or empty folder, got one holding 6 entries", ok);
+    expectFailure(1, "output '" + out + "': expected an absent or empty folder, got one holding 7 entries", ok);
     Run again = JobsTests.run(concat("forecast", concat("--overwrite", ok)));
     assertEquals(0, again.code(), again::err);
 
