@@ -1,47 +1,47 @@
 package org.sparkssm.jobs.cli;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
 import org.apache.spark.SparkContext;
+import org.apache.spark.executor.TaskMetrics;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobEnd;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
-import org.apache.spark.scheduler.StageInfo;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * Progress of a long job on stderr: Spark jobs, stages and tasks done out of those known so far.
- * On a terminal one line is rewritten in place (at most every {@link #REDRAW_MILLIS}); otherwise
- * (a log file, CI) a plain line is printed when a stage or a job ends.
- *
- * <p>A stage counts once however many jobs list it; stages that Spark skips (their shuffle output
- * already exists) leave the total when their job ends, so a finished run reads n/n.
+ * Progress of a long job on stderr, in the job's own terms: the phase it is in (set by the job,
+ * e.g. "fitting"), the tasks of its running stages done out of their total, the rows read so far
+ * (input and shuffle records of finished tasks), the time since the start and, once a running stage
+ * has finished some tasks, an estimate of the time left in it (its elapsed time scaled by its
+ * tasks left over tasks done; the largest over running stages). On a terminal one line is
+ * rewritten in place (at most every {@link #REDRAW_MILLIS}); otherwise (a log file, CI) a plain
+ * line is printed when the phase changes and at most every {@link #PLAIN_MILLIS} while it lasts,
+ * not one per Spark job.
  */
 public final class ConsoleProgress extends SparkListener {
   static final long REDRAW_MILLIS = 200;
+  static final long PLAIN_MILLIS = 10_000;
 
   private final PrintWriter out;
   private final boolean terminal;
   private final LongSupplier clockMillis;
   private final long startMillis;
 
-  // Listener events arrive on Spark's one listener-bus thread; the lock covers awaitIdle's reads.
-  private final Map<Integer, List<Integer>> stagesOfJob = new HashMap<>();
-  private final Set<Integer> stagesKnown = new HashSet<>();
-  private final Set<Integer> stagesDone = new HashSet<>();
-  private int jobsDone;
-  private long tasksTotal;
-  private long tasksDone;
+  // Listener events arrive on Spark's one listener-bus thread; the lock covers the job's phase
+  // calls and awaitIdle's reads.
+  private final Set<Integer> runningJobs = new HashSet<>();
+  /** Running stages: id → {start millis, tasks, tasks done}. */
+  private final Map<Integer, long[]> runningStages = new HashMap<>();
+  private String phase = "starting";
+  private long rowsRead;
   private long lastDrawMillis = Long.MIN_VALUE;
   private int lastWidth;
 
@@ -59,11 +59,19 @@ public final class ConsoleProgress extends SparkListener {
     return progress;
   }
 
+  /** The job enters a new phase (shown on the line from now on; a plain line is printed at once). */
+  public synchronized void phase(String name) {
+    phase = name;
+    draw(true);
+  }
+
   /** Stops reporting, after waiting a little for the last jobs' end events. */
   public void detach(SparkContext sc) {
     awaitIdle(2000);
     sc.removeSparkListener(this);
     synchronized (this) {
+      phase = "done";
+      draw(true);
       if (terminal && lastWidth > 0) {
         out.println();
         out.flush();
@@ -75,7 +83,7 @@ public final class ConsoleProgress extends SparkListener {
   /** Waits until every job started has ended (events are delivered asynchronously), at most {@code millis}. */
   synchronized boolean awaitIdle(long millis) {
     long deadline = System.currentTimeMillis() + millis;
-    while (!stagesOfJob.isEmpty()) {
+    while (!runningJobs.isEmpty()) {
       long left = deadline - System.currentTimeMillis();
       if (left <= 0) {
         return false;
@@ -92,66 +100,91 @@ public final class ConsoleProgress extends SparkListener {
 
   @Override
   public synchronized void onJobStart(SparkListenerJobStart event) {
-    List<Integer> stages = new ArrayList<>();
-    for (StageInfo stage : CollectionConverters.asJava(event.stageInfos())) {
-      stages.add(stage.stageId());
-    }
-    stagesOfJob.put(event.jobId(), stages);
-    stagesKnown.addAll(stages);
-    draw(false, null);
+    runningJobs.add(event.jobId());
   }
 
   @Override
   public synchronized void onStageSubmitted(SparkListenerStageSubmitted event) {
-    tasksTotal += event.stageInfo().numTasks();
-    draw(false, null);
+    runningStages.put(event.stageInfo().stageId(),
+        new long[] {clockMillis.getAsLong(), event.stageInfo().numTasks(), 0});
+    draw(false);
   }
 
   @Override
   public synchronized void onTaskEnd(SparkListenerTaskEnd event) {
     if (event.taskInfo() != null && event.taskInfo().successful()) {
-      tasksDone++;
+      long[] stage = runningStages.get(event.stageId());
+      if (stage != null) {
+        stage[2]++;
+      }
+      TaskMetrics m = event.taskMetrics();
+      if (m != null) {
+        rowsRead += m.inputMetrics().recordsRead() + m.shuffleReadMetrics().recordsRead();
+      }
     }
-    draw(false, null);
+    draw(false);
   }
 
   @Override
   public synchronized void onStageCompleted(SparkListenerStageCompleted event) {
-    stagesDone.add(event.stageInfo().stageId());
-    draw(!terminal, null);
+    runningStages.remove(event.stageInfo().stageId());
+    draw(false);
   }
 
   @Override
   public synchronized void onJobEnd(SparkListenerJobEnd event) {
-    List<Integer> stages = stagesOfJob.remove(event.jobId());
-    if (stages != null) {
-      jobsDone++;
-      for (Integer stage : stages) {
-        if (!stagesDone.contains(stage)) {
-          stagesKnown.remove(stage); // skipped: it will not run
-        }
-      }
-    }
-    boolean ok = event.jobResult() instanceof org.apache.spark.scheduler.JobSucceeded$;
-    draw(true, "job " + event.jobId() + (ok ? " done" : " failed"));
+    runningJobs.remove(event.jobId());
     notifyAll();
   }
 
-  private void draw(boolean force, String note) {
+  /** The progress line as it reads now. */
+  synchronized String line() {
     long now = clockMillis.getAsLong();
-    if (!force && (!terminal || now - lastDrawMillis < REDRAW_MILLIS)) {
+    long tasks = 0;
+    long done = 0;
+    long etaMillis = -1;
+    for (long[] stage : runningStages.values()) {
+      tasks += stage[1];
+      done += stage[2];
+      if (stage[2] > 0) {
+        etaMillis = Math.max(etaMillis, (now - stage[0]) * (stage[1] - stage[2]) / stage[2]);
+      }
+    }
+    StringBuilder line = new StringBuilder("spark-ssm: ").append(phase);
+    if (tasks > 0) {
+      line.append(String.format(Locale.ROOT, ", tasks %d/%d", done, tasks));
+    }
+    line.append(", ").append(count(rowsRead)).append(" rows read");
+    line.append(String.format(Locale.ROOT, ", %.1f s", (now - startMillis) / 1000.0));
+    if (etaMillis >= 0 && tasks > done) {
+      line.append(String.format(Locale.ROOT, ", about %.0f s left in this stage", Math.ceil(etaMillis / 1000.0)));
+    }
+    return line.toString();
+  }
+
+  /** 1234 as 1,234; 12.3 M past a million. */
+  static String count(long n) {
+    return n < 1_000_000 ? String.format(Locale.ROOT, "%,d", n) : String.format(Locale.ROOT, "%.1f M", n / 1e6);
+  }
+
+  private void draw(boolean force) {
+    long now = clockMillis.getAsLong();
+    long every = terminal ? REDRAW_MILLIS : PLAIN_MILLIS;
+    if (!force && lastDrawMillis != Long.MIN_VALUE && now - lastDrawMillis < every) {
+      return;
+    }
+    if (!force && !terminal && lastDrawMillis == Long.MIN_VALUE) {
+      lastDrawMillis = now; // plain output starts with the job's first phase, not with Spark's first event
       return;
     }
     lastDrawMillis = now;
-    String line = String.format(Locale.ROOT, "spark-ssm: jobs %d/%d, stages %d/%d, tasks %d/%d, %.1f s%s",
-        jobsDone, jobsDone + stagesOfJob.size(), stagesDone.size(), stagesKnown.size(), tasksDone, tasksTotal,
-        (now - startMillis) / 1000.0, note == null ? "" : " (" + note + ")");
+    String text = line();
     if (terminal) {
       // \r returns to the line start; spaces blank what a longer previous line left.
-      out.print("\r" + line + " ".repeat(Math.max(0, lastWidth - line.length())));
-      lastWidth = line.length();
+      out.print("\r" + text + " ".repeat(Math.max(0, lastWidth - text.length())));
+      lastWidth = text.length();
     } else {
-      out.println(line);
+      out.println(text);
     }
     out.flush();
   }

@@ -33,6 +33,8 @@ public abstract class SparkCommand implements Callable<Integer> {
   @Spec
   private CommandSpec spec;
 
+  private ConsoleProgress progress;
+
   /** The job itself; returns the exit code (0). */
   protected abstract int run(SparkSession spark) throws Exception;
 
@@ -45,13 +47,14 @@ public abstract class SparkCommand implements Callable<Integer> {
     Runnable restoreLogging = SparkLogging.configure(common.verbose());
     try {
       SparkSession spark = existing != null ? reuse(existing) : start();
-      ConsoleProgress progress = common.quiet() ? null
+      progress = common.quiet() ? null
           : ConsoleProgress.attach(spark.sparkContext(), err(), System.console() != null);
       try {
         return run(spark);
       } finally {
         if (progress != null) {
           progress.detach(spark.sparkContext());
+          progress = null;
         }
         if (existing == null) {
           spark.stop();
@@ -98,6 +101,13 @@ public abstract class SparkCommand implements Callable<Integer> {
     if (!common.quiet()) {
       out().println(String.format(java.util.Locale.ROOT, format, args));
       out().flush();
+    }
+  }
+
+  /** Names the phase the job is entering on the progress line (nothing under --quiet). */
+  protected final void phase(String format, Object... args) {
+    if (progress != null) {
+      progress.phase(String.format(java.util.Locale.ROOT, format, args));
     }
   }
 

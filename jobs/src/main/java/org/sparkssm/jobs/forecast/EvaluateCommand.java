@@ -167,6 +167,7 @@ public final class EvaluateCommand extends SparkCommand {
           Forecast best = null;
           double bestMse = Double.POSITIVE_INFINITY;
           for (String m : models) {
+            phase("%s L=%d H=%d %s (run %d of %d)", name, l, h, m, done + 1, total);
             Row row;
             Forecast forecast;
             if (trained(m)) {

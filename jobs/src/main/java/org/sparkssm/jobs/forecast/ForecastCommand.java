@@ -267,6 +267,7 @@ public final class ForecastCommand extends SparkCommand {
   /** Writes every output into the commit's staging folder; returns the summary lines. */
   private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit, SsmForecasterModel saved)
       throws java.io.IOException {
+    phase("reading %s", input);
     SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value).validate();
     TimeGrid grid = saved != null ? saved.grid() : new TimeGrid(TimeGrid.step(table, columns.series(),
         columns.time(), freq, "--freq"), TimeGrid.Fill.parse(fill), maxGap);
@@ -276,6 +277,7 @@ public final class ForecastCommand extends SparkCommand {
     SsmForecast spec = SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value)
         .lookback(lookback).horizon(horizon).split(split).grid(grid).minLength(minSteps);
     SsmForecast.Fitted naiveFit = spec.model("naive").fit(); // no pass over the data
+    phase("finding series that cannot be scored or forecast");
     // Which series cannot be served is known before the fit, so --on-skip fail costs no fitting.
     Dataset<Row> skipped = naiveFit.skippedSeries(table).orderBy(columns.series());
     List<Row> firstSkipped = skipped.limit(SKIPPED_SHOWN).collectAsList();
@@ -293,18 +295,21 @@ public final class ForecastCommand extends SparkCommand {
       fit = SsmForecast.Fitted.of(columns.series(), columns.time(), value, timeType(table), grid, saved.forecaster(),
           model, split);
     } else {
+      phase("fitting %s", model);
       fit = spec.model(model).fit();
       double[] fractions = levels.stream().mapToDouble(l -> l / 100).toArray();
       forecaster = new SsmForecaster().setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value)
           .setModel(model).setLookback(lookback).setHorizon(horizon).setValidationRows(val)
           .setIntervalLevels(fractions).setFreq(freq).setFill(fill).setMaxGap(maxGap).modelOf(fit, table);
     }
+    phase("scoring the holdout");
     SsmForecast.Metrics score = fit.evaluate(table);
     SsmForecast.Metrics naive = naiveFit.evaluate(table);
 
     Dataset<Row> future = forecaster.transform(table);
     Dataset<Row> holdout = withNaive(fit.testPredictions(table), naiveFit.testPredictions(table)).cache();
     Dataset<Row> seriesMetrics = seriesMetrics(holdout).cache();
+    phase("writing the outputs");
     String staged = commit.staged(out);
     if (modelOut != null) {
       forecaster.write().overwrite().save(commit.staged(modelOut));

@@ -231,6 +231,7 @@ public final class GenerateCommand extends SparkCommand {
   @Override
   protected int run(SparkSession spark) {
     try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+      phase("generating %d series of %d rows", series, length);
       Tables.write(panelFrame(spark), commit.staged(out), format);
       commit.publish();
     }

@@ -131,6 +131,7 @@ public final class ScanCommand extends SparkCommand {
         scan.resumeFrom(Tables.read(spark, resumeFrom, DataFormat.PARQUET));
       }
       scan.outputSchema(); // every column check, before any job runs
+      phase("scanning %s with %s", input, model.describe());
       if (stateOut == null) {
         Tables.write(scan.run(), commit.staged(out), DataFormat.PARQUET);
       } else {

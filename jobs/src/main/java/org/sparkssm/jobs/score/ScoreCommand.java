@@ -130,6 +130,7 @@ public final class ScoreCommand extends SparkCommand {
 
   /** Scores into {@code staged}; returns the summary line. */
   private String score(SparkSession spark, String staged) {
+    phase("scoring %s", input);
     Dataset<Row> table = Tables.read(spark, input, format);
     MambaScore score = MambaScore.with(model);
     if (withLogits) {
