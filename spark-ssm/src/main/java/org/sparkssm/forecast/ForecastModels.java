@@ -74,7 +74,7 @@ public final class ForecastModels {
   public static String describe(String name, int lookback) {
     WindowFeatures f = features(name, lookback);
     return String.format(Locale.ROOT, "%s L=%d F=%d rows=%d", name.trim().toLowerCase(Locale.ROOT), lookback,
-        f.featureCount(), f.lookback());
+        f.featureCount(), f.rowsRead());
   }
 
   /**
@@ -84,7 +84,7 @@ public final class ForecastModels {
    */
   public static double[] probeFeatures(String name, int lookback) {
     WindowFeatures f = features(name, lookback);
-    double[] window = new double[f.lookback()];
+    double[] window = new double[f.rowsRead()];
     for (int i = 0; i < window.length; i++) {
       window[i] = Math.sin(0.37 * i) + 0.01 * i;
     }

@@ -53,9 +53,9 @@ public final class LinearForecaster implements Serializable {
     return weights;
   }
 
-  /** L. */
-  public int lookback() {
-    return features.lookback();
+  /** The past values a window reads ({@link WindowFeatures#rowsRead}: 4 L for {@code ssm}). */
+  public int rowsRead() {
+    return features.rowsRead();
   }
 
   /** H. */
@@ -74,7 +74,7 @@ public final class LinearForecaster implements Serializable {
    * @param work a workspace of at least {@link #workspaceSize()} doubles, overwritten
    */
   public void predict(double[] window, int off, double[] out, int outOff, double[] work) {
-    assert off >= 0 && off + lookback() <= window.length : "window range";
+    assert off >= 0 && off + rowsRead() <= window.length : "window range";
     assert outOff >= 0 && outOff + horizon() <= out.length : "out range";
     assert work.length >= workspaceSize() : "workspace size";
     final int f = features.featureCount();
@@ -106,7 +106,7 @@ public final class LinearForecaster implements Serializable {
     Checks.notNull("features", features);
     Checks.notNull("stats", stats);
     Checks.range("series", series, off, len);
-    int l = features.lookback();
+    int l = features.rowsRead();
     int f = features.featureCount();
     if (stats.features() != f || stats.outputs() != horizon) {
       Checks.fail("stats: expected F = %d (%s) and H = %d, got F = %d, H = %d", f, features.name(), horizon,

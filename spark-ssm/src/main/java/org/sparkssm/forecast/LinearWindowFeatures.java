@@ -270,7 +270,7 @@ public final class LinearWindowFeatures implements WindowFeatures {
   }
 
   @Override
-  public int lookback() {
+  public int rowsRead() {
     return lookback;
   }
 

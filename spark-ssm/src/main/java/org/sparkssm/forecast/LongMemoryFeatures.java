@@ -17,7 +17,7 @@ import org.sparkssm.Checks;
  * {@link LinearWindowFeatures}). One ridge penalty fits both parts: {@link RidgeStats#solve}
  * standardizes every coordinate.
  *
- * <p>{@link #lookback()} is S: a window reads S values, so the first S − L rows of a series train
+ * <p>{@link #rowsRead()} is S: a window reads S values, so the first S − L rows of a series train
  * no window. Windows are still assigned to train, validation and test by their targets, so a
  * benchmark scores exactly the same test targets as a model of lookback L.
  */
@@ -55,8 +55,8 @@ public final class LongMemoryFeatures implements WindowFeatures {
 
   /** S, the values a window reads. */
   @Override
-  public int lookback() {
-    return memory.lookback();
+  public int rowsRead() {
+    return memory.rowsRead();
   }
 
   /** L, the raw recent window. */
@@ -81,14 +81,14 @@ public final class LongMemoryFeatures implements WindowFeatures {
 
   @Override
   public double level(double[] window, int off) {
-    return window[off + lookback() - 1];
+    return window[off + rowsRead() - 1];
   }
 
   @Override
   public void features(double[] window, int off, double[] out, int outOff) {
-    assert off >= 0 && off + lookback() <= window.length : "window range";
+    assert off >= 0 && off + rowsRead() <= window.length : "window range";
     assert outOff >= 0 && outOff + featureCount() <= out.length : "out range";
-    int end = off + lookback();
+    int end = off + rowsRead();
     double level = window[end - 1];
     int first = end - recent;
     for (int k = 0; k < recent - 1; k++) {

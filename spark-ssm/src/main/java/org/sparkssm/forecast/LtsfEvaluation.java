@@ -45,7 +45,7 @@ public final class LtsfEvaluation {
     Checks.notNull("split", split);
     Checks.notNull("features", features);
     long start = System.nanoTime();
-    int l = features.lookback();
+    int l = features.rowsRead();
     split.check(data.source(), data.rows(), l, horizon);
     double[][] z = data.standardized(split.trainEnd());
     LinearForecaster model;
@@ -95,7 +95,7 @@ public final class LtsfEvaluation {
 
   /** Sufficient statistics of every channel's windows in one part of the split. */
   static RidgeStats statistics(double[][] z, LtsfSplit split, Part part, WindowFeatures features, int horizon) {
-    int l = features.lookback();
+    int l = features.rowsRead();
     RidgeStats stats = new RidgeStats(features.featureCount(), horizon);
     int from = split.from(part, l);
     int len = split.to(part) - from;
@@ -107,7 +107,7 @@ public final class LtsfEvaluation {
 
   /** Sums of squared and absolute test errors into err[0], err[1]; returns the window count. */
   private static long score(LinearForecaster model, double[][] z, LtsfSplit split, double[] err) {
-    int l = model.lookback();
+    int l = model.rowsRead();
     int h = model.horizon();
     int from = split.from(Part.TEST, l);
     int windows = split.windows(Part.TEST, l, h);

@@ -17,8 +17,11 @@ public interface WindowFeatures extends Serializable {
   /** The model's registered name, e.g. {@code "nlinear"} or {@code "legt"}. */
   String name();
 
-  /** L: the number of past values the features read. */
-  int lookback();
+  /**
+   * The number of past values a window of the features reads: L for most models, more for a
+   * model with a long memory ({@code ssm} reads 4 L). Not L itself, which a model is named with.
+   */
+  int rowsRead();
 
   /** F: the number of features written by {@link #features}. */
   int featureCount();

@@ -29,8 +29,8 @@ final class ChannelFrame {
     this.horizon = horizon;
     this.channels = channels;
     this.cycle = period > 0 ? new CycleQueue(layout, "cycle", period, channels) : null;
-    if (skip != null && (skip.lookback() != lookback || skip.horizon() != horizon)) {
-      org.sparkssm.Checks.fail("linear skip: expected L=%d, H=%d, got L=%d, H=%d", lookback, horizon, skip.lookback(),
+    if (skip != null && (skip.rowsRead() != lookback || skip.horizon() != horizon)) {
+      org.sparkssm.Checks.fail("linear skip: expected L=%d rows read, H=%d, got %d rows read, H=%d", lookback, horizon, skip.rowsRead(),
           skip.horizon());
     }
     this.skip = skip;

@@ -62,14 +62,14 @@ class LinearForecasterTest {
         LinearForecaster model = LinearForecaster.of(f, w);
         assertSame(f, model.features());
         assertSame(w, model.weights());
-        assertEquals(f.lookback(), model.lookback());
+        assertEquals(f.rowsRead(), model.rowsRead());
         assertEquals(h, model.horizon());
         assertEquals(f.featureCount(), model.workspaceSize());
         int off = rnd.nextInt(4);
-        double[] series = TestData.gaussian(rnd, off + f.lookback() + 2, 1.0);
+        double[] series = TestData.gaussian(rnd, off + f.rowsRead() + 2, 1.0);
         double[] x = new double[f.featureCount()];
         f.features(series, off, x, 0);
-        double level = series[off + f.lookback() - 1];
+        double level = series[off + f.rowsRead() - 1];
         double[] beta = w.beta();
         double[] b = w.intercept();
         double[] expected = new double[h];
@@ -120,7 +120,7 @@ class LinearForecasterTest {
   void theNaiveForecastRepeatsTheLastValue() {
     SplittableRandom rnd = new SplittableRandom(503);
     LinearForecaster naive = LinearForecaster.naive(5, 4);
-    assertEquals(5, naive.lookback());
+    assertEquals(5, naive.rowsRead());
     assertEquals(4, naive.horizon());
     assertEquals(0, naive.weights().features());
     double[] series = TestData.gaussian(rnd, 8, 1.0);
@@ -139,7 +139,7 @@ class LinearForecasterTest {
         LongMemoryFeatures.of(3, 4, 5),
     };
     for (WindowFeatures f : models) {
-      int l = f.lookback();
+      int l = f.rowsRead();
       for (int h : new int[] {1, 3}) {
         // Lengths from "one short of a window" to more than two blocks of windows.
         for (int len : new int[] {0, l + h - 1, l + h, l + h + 1, l + h + 150}) {

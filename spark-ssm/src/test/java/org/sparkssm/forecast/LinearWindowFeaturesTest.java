@@ -172,7 +172,7 @@ class LinearWindowFeaturesTest {
       for (int order : new int[] {1, 2, 5, 8}) {
         LinearWindowFeatures f = LinearWindowFeatures.legt(lookback, order);
         assertEquals("legt", f.name());
-        assertEquals(lookback, f.lookback());
+        assertEquals(lookback, f.rowsRead());
         assertEquals(order, f.featureCount());
         assertEquals(0, f.rawCount());
         int off = rnd.nextInt(5);
@@ -233,7 +233,7 @@ class LinearWindowFeaturesTest {
 
       LinearWindowFeatures naive = LinearWindowFeatures.naive(lookback);
       assertEquals("naive", naive.name());
-      assertEquals(lookback, naive.lookback());
+      assertEquals(lookback, naive.rowsRead());
       assertEquals(0, naive.featureCount());
       assertEquals(0, naive.map().length);
       assertEquals(last, naive.level(window, off));
@@ -314,7 +314,7 @@ class LinearWindowFeaturesTest {
     // Same rows, same per-row arithmetic: the concatenation is bit-equal to the parts.
     LinearWindowFeatures all = LinearWindowFeatures.concat("all", nlinear, legt, legs, s4d);
     assertEquals("all", all.name());
-    assertEquals(lookback, all.lookback());
+    assertEquals(lookback, all.rowsRead());
     assertEquals(lookback - 1, all.rawCount());
     double[] expected = new double[all.featureCount()];
     int at = 0;
@@ -443,7 +443,7 @@ class LinearWindowFeaturesTest {
       WindowFeatures f = ForecastModels.features(" " + name.toUpperCase(java.util.Locale.ROOT) + " ", lookback);
       assertInstanceOf(LinearWindowFeatures.class, f);
       assertEquals(name, f.name());
-      assertEquals(lookback, f.lookback());
+      assertEquals(lookback, f.rowsRead());
     }
     assertEquals(false, ForecastModels.isFitted("naive"));
     assertEquals(true, ForecastModels.isFitted("legt:4"));

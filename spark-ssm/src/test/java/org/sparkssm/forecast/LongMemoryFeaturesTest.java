@@ -38,7 +38,7 @@ class LongMemoryFeaturesTest {
         for (int order : new int[] {1, 4, 9}) {
           LongMemoryFeatures f = LongMemoryFeatures.of(lookback, span, order);
           assertEquals("ssm", f.name());
-          assertEquals(span * lookback, f.lookback(), "S = span * L");
+          assertEquals(span * lookback, f.rowsRead(), "S = span * L");
           assertEquals(lookback, f.recentLookback());
           assertEquals(lookback - 1 + order, f.featureCount(), "L - 1 + N");
         }
@@ -83,9 +83,9 @@ class LongMemoryFeaturesTest {
     WindowFeatures sixteen = ForecastModels.features("SSM:16", lookback);
     assertInstanceOf(LongMemoryFeatures.class, byDefault);
     assertInstanceOf(LongMemoryFeatures.class, sixteen);
-    assertEquals(4 * lookback, byDefault.lookback());
+    assertEquals(4 * lookback, byDefault.rowsRead());
     assertEquals(lookback - 1 + 64, byDefault.featureCount());
-    assertEquals(4 * lookback, sixteen.lookback());
+    assertEquals(4 * lookback, sixteen.rowsRead());
     assertEquals(lookback - 1 + 16, sixteen.featureCount());
     assertTrue(ForecastModels.isFitted("ssm"));
 
@@ -101,7 +101,7 @@ class LongMemoryFeaturesTest {
   void theFeaturesIgnoreAConstantAddedToTheSpan() {
     SplittableRandom rnd = new SplittableRandom(203);
     LongMemoryFeatures f = LongMemoryFeatures.of(6, 3, 8);
-    double[] series = TestData.gaussian(rnd, f.lookback(), 1.0);
+    double[] series = TestData.gaussian(rnd, f.rowsRead(), 1.0);
     double[] shifted = series.clone();
     for (int k = 0; k < shifted.length; k++) {
       shifted[k] += LinearWindowFeaturesTest.SHIFT;

@@ -162,7 +162,7 @@ public final class EvaluateCommand extends SparkCommand {
       for (int l : lookbacks) {
         for (int h : horizons) {
           for (String m : models) {
-            split.check(file, ltsf.rows(), trained(m) ? l : ForecastModels.features(m, l).lookback(), h);
+            split.check(file, ltsf.rows(), trained(m) ? l : ForecastModels.features(m, l).rowsRead(), h);
           }
           Forecast best = null;
           double bestMse = Double.POSITIVE_INFINITY;
@@ -303,7 +303,8 @@ public final class EvaluateCommand extends SparkCommand {
   private interface Forecast {
     String name();
 
-    int lookback();
+    /** The past values a window reads (drawn as its history). */
+    int rowsRead();
 
     double[] predict(double[][] z, int channel, int start);
 
@@ -313,8 +314,8 @@ public final class EvaluateCommand extends SparkCommand {
           return model.features().name();
         }
 
-        public int lookback() {
-          return model.lookback();
+        public int rowsRead() {
+          return model.rowsRead();
         }
 
         public double[] predict(double[][] z, int channel, int start) {
@@ -331,7 +332,7 @@ public final class EvaluateCommand extends SparkCommand {
           return name;
         }
 
-        public int lookback() {
+        public int rowsRead() {
           return model.model().lookback();
         }
 
@@ -346,7 +347,7 @@ public final class EvaluateCommand extends SparkCommand {
   private static Plots.SeriesView lastTestWindow(String name, LtsfData ltsf, double[][] z, LtsfSplit split,
       Forecast model, int h, Text text) {
     int c = ltsf.channels() - 1;
-    int l = model.lookback();
+    int l = model.rowsRead();
     int origin = split.testEnd() - h; // first target row
     Instant[] ht = new Instant[l];
     double[] hv = new double[l];

@@ -168,12 +168,12 @@ public final class SsmForecast {
     int h = horizon;
     FlatMapFunction<Iterator<Row>, FitStats> accumulate = part -> {
       FitStats stats = new FitStats(features, h);
-      WindowWalker walker = c.walker(features.lookback() + h);
+      WindowWalker walker = c.walker(features.rowsRead() + h);
       while (part.hasNext()) {
         Row r = part.next();
         walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
             (key, values, times, off, lastRow) -> {
-              int l = features.lookback();
+              int l = features.rowsRead();
               long seriesRows = rows == null ? 0 : rows.value().get(key);
               WindowSplit.Part part1 = s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1]);
               if (part1 == WindowSplit.Part.TRAIN || part1 == WindowSplit.Part.VALIDATION) {
@@ -330,7 +330,7 @@ public final class SsmForecast {
       int f = features.featureCount();
       features.features(values, off, b.x, b.rows * f);
       double level = features.level(values, off);
-      int t = off + features.lookback();
+      int t = off + features.rowsRead();
       for (int k = 0; k < horizon; k++) {
         b.y[b.rows * horizon + k] = values[t + k] - level;
       }
@@ -499,7 +499,7 @@ public final class SsmForecast {
           .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         LinearForecaster f = model.value();
-        WindowWalker walker = c.walker(f.lookback());
+        WindowWalker walker = c.walker(f.rowsRead());
         List<Row> rows = new ArrayList<>();
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[f.horizon()];
@@ -548,7 +548,7 @@ public final class SsmForecast {
       WindowSplit s = split;
       FlatMapFunction<Iterator<Row>, Metrics> score = part -> {
         LinearForecaster f = model.value();
-        int l = f.lookback();
+        int l = f.rowsRead();
         int h = f.horizon();
         Metrics m = new Metrics();
         double[] work = new double[f.workspaceSize()];
@@ -581,7 +581,7 @@ public final class SsmForecast {
       }
       if (all.windows == 0) {
         Checks.fail("split: expected at least one test window of %d rows with no missing value, got none",
-            forecaster.lookback() + forecaster.horizon());
+            forecaster.rowsRead() + forecaster.horizon());
       }
       return all;
     }
@@ -602,7 +602,7 @@ public final class SsmForecast {
           .add("forecast", DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         LinearForecaster f = model.value();
-        int l = f.lookback();
+        int l = f.rowsRead();
         int h = f.horizon();
         List<Row> emitted = new ArrayList<>();
         double[] work = new double[f.workspaceSize()];
@@ -640,7 +640,7 @@ public final class SsmForecast {
       Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
       Columns c = columns;
       WindowSplit s = split;
-      int l = forecaster.lookback();
+      int l = forecaster.rowsRead();
       int h = forecaster.horizon();
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
           .add("steps", DataTypes.LongType).add("missing", DataTypes.LongType).add("scored", DataTypes.BooleanType)

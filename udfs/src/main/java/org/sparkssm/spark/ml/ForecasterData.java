@@ -61,7 +61,7 @@ final class ForecasterData implements Serializable {
   final double[] levels;
   final double[][] halfWidths; // [level][step]
   final TimeGrid grid;
-  /** L as the params give it: the rows a window reads ({@code forecaster.lookback()}) can be more ({@code ssm}). */
+  /** L as the params give it: the rows a window reads ({@code forecaster.rowsRead()}) can be more ({@code ssm}). */
   final int lookback;
 
   private ForecasterData(String model, int lookback, LinearForecaster forecaster, long trainWindows, long validationWindows,

@@ -70,7 +70,7 @@ final class StreamingForecast {
       if (series == null) {
         throw new IllegalArgumentException("column '" + seriesColumn + "': expected a series key in every row, got null");
       }
-      int l = forecaster.lookback();
+      int l = forecaster.rowsRead();
       List<Row> rows = new ArrayList<>();
       values.forEachRemaining(rows::add);
       if (rows.isEmpty()) {
