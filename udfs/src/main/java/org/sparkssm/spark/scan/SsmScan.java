@@ -62,7 +62,8 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *
  * <h2>Input and policies</h2>
  * <ul>
- *   <li>Series: any column type; a null key fails the job naming the column.</li>
+ *   <li>Series: any column type; null keys fail the job naming the column, how many rows hold one and the
+ *       first one's time.</li>
  *   <li>Time: timestamp, timestamp_ntz, date, long or int; rows are ordered by it within a series.
  *       A null time, or two rows of a series with the same time (duplicates), fail the job naming
  *       the column, the series and the time. By default steps are rows (fixed-step models); with
@@ -210,7 +211,7 @@ public final class SsmScan {
 
   private ScanConfig config() {
     return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time,
-        stepEvery);
+        input.schema().apply(time).dataType(), stepEvery);
   }
 
   /**
@@ -289,6 +290,7 @@ public final class SsmScan {
     if (model == null) {
       Checks.fail("model: expected a ScanModel, got none (call model(...))");
     }
+    InputColumns.requireRows(input);
     StructType schema = input.schema();
     StructField seriesField = InputColumns.field(schema, series, "series");
     DataType timeType = InputColumns.time(schema, time).dataType();
