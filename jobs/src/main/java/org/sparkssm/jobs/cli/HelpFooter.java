@@ -57,7 +57,7 @@ public final class HelpFooter {
     return example ? wrap(line, width, " ".repeat(indent + CONTINUATION_INDENT), " \\") : wrap(line, width, "", "");
   }
 
-  /** {@code line} cut between words, {@code suffix} ending each line but the last, {@code continuation} starting them. */
+  /** {@code line} cut between words: {@code suffix} ends each line but the last, {@code continuation} starts the next. */
   private static List<String> wrap(String line, int width, String continuation, String suffix) {
     List<String> out = new ArrayList<>();
     String rest = line;

@@ -17,7 +17,7 @@ import org.apache.spark.sql.types.DataType;
 public final class NullSeriesKeys {
   private NullSeriesKeys() {}
 
-  /** The failure for {@code first} and the rest of {@code rows} that have a null key (consumed up to the first that has one). */
+  /** The failure for {@code first} and the null-key rows after it in {@code rows} (consumed up to the first keyed one). */
   static IllegalArgumentException failure(String seriesColumn, DataType timeType, Row first, Iterator<Row> rows) {
     long count = 1;
     boolean hasTime = !first.isNullAt(1);

@@ -93,8 +93,8 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  * saved time are then skipped); any other number of rows at or before the saved time (late or
  * deleted rows) fails naming the series, as do an unreadable state or an unknown format version. A
  * state table saved by another model fails on the driver before the scan, naming both models
- * ({@link #modelDescription}; by fingerprint for tables written without a description). Series in the state table without new rows keep
- * their state in the new table.
+ * ({@link #modelDescription}; by fingerprint for tables written without a description). Series
+ * in the state table without new rows keep their state in the new table.
  */
 public final class SsmScan {
   /** Default column names: the common long-format contract. */
