@@ -3,6 +3,7 @@ package org.sparkssm.jobs;
 import java.io.PrintWriter;
 import org.sparkssm.jobs.bench.BenchCommand;
 import org.sparkssm.jobs.cli.Failures;
+import org.sparkssm.jobs.cli.HelpFooter;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.forecast.EvaluateCommand;
 import org.sparkssm.jobs.forecast.ForecastCommand;
@@ -65,11 +66,12 @@ public final class Main implements Runnable {
     return code;
   }
 
-  /** The command tree with the project's settings (case-insensitive enum values, exit codes). */
+  /** The command tree with the project's settings (case-insensitive enum values, exit codes, examples unbroken). */
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(new FailureHandler());
+    HelpFooter.install(cli);
     return cli;
   }
 

@@ -29,6 +29,16 @@ public final class JobProcess {
 
   /** Starts {@code args} with the system properties {@code properties}; temporary files under {@code tmp}. */
   public static JobProcess start(Path tmp, Map<String, String> properties, String... args) throws IOException {
+    return start(tmp, properties, true, args);
+  }
+
+  /** Starts {@code args} as they are (no --master added: help, version). */
+  public static JobProcess startAsIs(Path tmp, String... args) throws IOException {
+    return start(tmp, Map.of(), false, args);
+  }
+
+  private static JobProcess start(Path tmp, Map<String, String> properties, boolean localMaster, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
     command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
@@ -42,7 +52,9 @@ public final class JobProcess {
         .replace(File.pathSeparator + File.pathSeparator, File.pathSeparator));
     command.add(Main.class.getName());
     command.addAll(List.of(args));
-    command.addAll(List.of("--master", "local[1]"));
+    if (localMaster) {
+      command.addAll(List.of("--master", "local[1]"));
+    }
     Path err = tmp.resolve("stderr-" + System.nanoTime() + ".txt");
     Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(err.toFile()).start();

@@ -5,9 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.jobs.JobsTests.Run;
 import org.sparkssm.jobs.cli.Failures;
+import picocli.CommandLine;
 
 /** Parsing, help and usage errors: none of these start Spark. */
 class MainTest {
@@ -42,6 +50,66 @@ class MainTest {
       String out = JobsTests.run(args).out();
       out.lines().forEach(line -> assertTrue(line.length() <= 80, () -> "too wide: " + line));
     }
+  }
+
+  @Test
+  void helpExamplesAreNeverCutInsideACommand() {
+    CommandLine root = Main.commandLine();
+    List<CommandLine> all = new ArrayList<>(List.of(root));
+    all.addAll(root.getSubcommands().values());
+    for (int width : new int[] {80, 60}) {
+      for (CommandLine cli : all) {
+        cli.setUsageHelpAutoWidth(false);
+        cli.setUsageHelpWidth(width);
+        String name = cli.getCommandName() + " at " + width + " columns";
+        List<String> lines = cli.getUsageMessage(CommandLine.Help.Ansi.OFF).lines().collect(Collectors.toList());
+        int start = lines.indexOf("Examples:");
+        if (start < 0) {
+          continue; // help has no examples
+        }
+        List<String> shown = new ArrayList<>();
+        String previous = "Examples:";
+        for (String line : lines.subList(start + 1, lines.size())) {
+          if (line.isBlank()) {
+            break; // the examples end at the first blank line (the top level goes on with exit codes)
+          }
+          assertTrue(line.length() <= width, () -> name + ", too wide: " + line);
+          boolean continued = previous.endsWith(" \\");
+          assertTrue(continued ? line.startsWith("      ") : line.startsWith("  spark-") || line.startsWith("  # "),
+              () -> name + ", a command cut in the middle:\n" + String.join("\n", lines.subList(start, lines.size())));
+          shown.addAll(words(line));
+          previous = line;
+        }
+        List<String> written = new ArrayList<>();
+        String[] footer = cli.getCommandSpec().usageMessage().footer();
+        for (int i = Arrays.asList(footer).indexOf("Examples:") + 1; i < footer.length && !footer[i].isBlank(); i++) {
+          written.addAll(words(footer[i]));
+        }
+        Collections.sort(written); // a comment too long for its line goes above its command
+        Collections.sort(shown);
+        assertEquals(written, shown, name + ": every word of the examples, none split");
+      }
+    }
+  }
+
+  @Test
+  void helpWritesNothingOnStderr(@TempDir Path tmp) throws Exception {
+    // In a JVM of its own: picocli's warnings go to the System.err it found when it started.
+    List<String[]> commands = new ArrayList<>();
+    commands.add(new String[] {"--help"});
+    for (String sub : Main.commandLine().getSubcommands().keySet()) {
+      commands.add(sub.equals("help") ? new String[] {"help", "scan"} : new String[] {sub, "--help"});
+    }
+    for (String[] args : commands) {
+      JobProcess help = JobProcess.startAsIs(tmp, args);
+      assertEquals(0, help.waitFor(), help::stderr);
+      assertEquals(List.of(), help.stderrLines(), String.join(" ", args));
+    }
+  }
+
+  private static List<String> words(String line) {
+    return Arrays.stream(line.strip().split(" +")).filter(w -> !w.equals("\\") && !w.equals("#"))
+        .collect(Collectors.toList());
   }
 
   @Test

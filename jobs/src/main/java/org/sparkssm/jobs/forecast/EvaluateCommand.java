@@ -62,8 +62,10 @@ import picocli.CommandLine.Option;
         ""},
     footer = {"", "Examples:",
         "  spark-ssm evaluate --data ../shared/data --datasets ETTh1 -H 96",
-        "  spark-ssm evaluate --data ../shared/data -m naive,nlinear,legt,s4d -L 96,336 -H 96,192,336,720",
-        "  spark-ssm evaluate --data ../shared/data --datasets ETTm1 -m nlinear,smamba -H 96"})
+        "  spark-ssm evaluate --data ../shared/data -m naive,nlinear,legt,s4d \\",
+        "      -L 96,336 -H 96,192,336,720",
+        "  spark-ssm evaluate --data ../shared/data --datasets ETTm1 \\",
+        "      -m nlinear,smamba -H 96"})
 public final class EvaluateCommand extends SparkCommand {
   @Option(names = "--data", paramLabel = "DIR", defaultValue = "../shared/data",
       description = "Folder of the benchmark CSV files, by URI (default: ${DEFAULT-VALUE}).")

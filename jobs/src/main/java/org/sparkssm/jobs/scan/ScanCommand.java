@@ -83,7 +83,8 @@ public final class ScanCommand extends SparkCommand {
   private String stateColumn;
 
   @Option(names = "--state-out", paramLabel = "URI",
-      description = "Also write each series' end state (series, last time, state, model fingerprint) here.")
+      description = "Also write each series' end state (series, last time, state, model fingerprint and "
+          + "description) here.")
   private String stateOut;
 
   @Option(names = "--resume-from", paramLabel = "URI",
@@ -120,7 +121,7 @@ public final class ScanCommand extends SparkCommand {
       ScanModel m = model.build(values.size(), stepEvery != null);
       SsmScan scan = SsmScan.on(table).series(columns.series()).time(columns.time())
           .values(values.toArray(new String[0])).model(m).chunkRows(chunkRows).longSeriesRows(longSeriesRows)
-          .outputArray(outputColumn);
+          .outputArray(outputColumn).modelDescription(modelInWords());
       if (stateColumn != null) {
         scan.withState(stateColumn);
       }
@@ -128,7 +129,11 @@ public final class ScanCommand extends SparkCommand {
         scan.stepEvery(timeUnits(table.schema().apply(columns.time()).dataType()));
       }
       if (resumeFrom != null) {
-        scan.resumeFrom(Tables.read(spark, resumeFrom, DataFormat.PARQUET));
+        if (!Tables.exists(spark, resumeFrom)) {
+          throw new IllegalArgumentException("--resume-from '" + resumeFrom + "': expected a state table written by "
+              + "--state-out, got no such folder");
+        }
+        scan.resumeFrom(Tables.read(spark, resumeFrom, DataFormat.PARQUET), "--resume-from '" + resumeFrom + "'");
       }
       scan.outputSchema(); // every column check, before any job runs
       phase("scanning %s with %s", input, model.describe());
@@ -147,6 +152,12 @@ public final class ScanCommand extends SparkCommand {
     }
     summary("scan: %s over %s -> %s%s", model.describe(), input, out, stateOut == null ? "" : ", states -> " + stateOut);
     return 0;
+  }
+
+  /** The model as the state table names it, e.g. {@code legt (N = 8, theta = 50.0 rows), 1 channel}. */
+  private String modelInWords() {
+    return model.describe() + ", " + values.size() + (values.size() == 1 ? " channel" : " channels")
+        + (stepEvery != null ? ", irregular time" : "");
   }
 
   /** --step-every in units of the time column: microseconds for timestamps, days for dates. */

@@ -28,11 +28,13 @@ import picocli.CommandLine.Option;
             + "token columns), where a sequence of any length streams through the model chunk by chunk.",
         ""},
     footer = {"", "Examples:",
-        "  spark-ssm score --checkpoint spark-ssm/src/test/resources/golden/mamba/mamba1 \\",
-        "      -i data-samples/tokens-4x300.csv -o /tmp/ppl",
-        "  spark-ssm score --checkpoint ckpt/mamba2-130m -i hdfs:///docs -o hdfs:///out/tok \\",
-        "      --sequence-col doc --position-col pos --token-col id --per token",
-        "  spark-ssm score --checkpoint ckpt/mamba-130m -i prompts.parquet -o out --tokens-col input_ids"})
+        "  spark-ssm score -i data-samples/tokens-4x300.csv -o /tmp/ppl \\",
+        "      --checkpoint spark-ssm/src/test/resources/golden/mamba/mamba1",
+        "  spark-ssm score --checkpoint ckpt/mamba2-130m -i hdfs:///docs \\",
+        "      -o hdfs:///out/tok --sequence-col doc --position-col pos \\",
+        "      --token-col id --per token",
+        "  spark-ssm score --checkpoint ckpt/mamba-130m -i prompts.parquet \\",
+        "      -o out --tokens-col input_ids"})
 public final class ScoreCommand extends SparkCommand {
   /** What one output row describes. */
   enum Per {

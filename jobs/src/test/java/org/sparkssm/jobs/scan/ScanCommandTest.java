@@ -176,10 +176,34 @@ class ScanCommandTest {
     assertEquals(expected.count(), resumed.count());
     assertEquals(expected.orderBy("unique_id", "ds").collectAsList(), resumed.orderBy("unique_id", "ds").collectAsList());
 
-    Run otherModel = scan("-i", day2, "-o", dir.resolve("out3").toString(), "--resume-from",
-        dir.resolve("state1").toString(), "--model", "s4d-inv", "--state", "8", "--quiet");
+    // Resuming with another model fails on the driver, naming both models in words.
+    String state1 = dir.resolve("state1").toString();
+    assertEquals("s4d-inv (N = 6, dt = 0.01), 1 channel",
+        spark.read().parquet(state1).select(SsmScan.STATE_MODEL).distinct().first().getString(0));
+    Run otherModel = scan("-i", day2, "-o", dir.resolve("out3").toString(), "--resume-from", state1, "--model",
+        "s4d-inv", "--state", "8", "--quiet");
     assertEquals(1, otherModel.code());
-    assertTrue(otherModel.err().contains("fingerprint"), otherModel.err());
+    assertEquals("scan: error: --resume-from '" + state1 + "': expected states of s4d-inv (N = 8, dt = 0.01), "
+        + "1 channel, got states of another model (s4d-inv (N = 6, dt = 0.01), 1 channel)", otherModel.err().strip());
+
+    // A state table written before the description column: resumed as before, and another model is
+    // named by fingerprints.
+    String old = dir.resolve("state-old").toString();
+    spark.read().parquet(state1).drop(SsmScan.STATE_MODEL).write().parquet(old);
+    Run resumedOld = scan(concat(new String[] {"-i", day2, "-o", dir.resolve("out4").toString(), "--resume-from",
+        old}, model));
+    assertEquals(0, resumedOld.code(), resumedOld::err);
+    Run otherOld = scan("-i", day2, "-o", dir.resolve("out5").toString(), "--resume-from", old, "--model",
+        "s4d-inv", "--state", "8", "--quiet");
+    assertEquals(1, otherOld.code());
+    assertTrue(otherOld.err().startsWith("scan: error: --resume-from '" + old + "': expected states of s4d-inv "
+        + "(N = 8, dt = 0.01), 1 channel (model fingerprint "), otherOld.err());
+    assertTrue(otherOld.err().contains("got states of another model (fingerprint "), otherOld.err());
+
+    Run none = scan("-i", day2, "-o", dir.resolve("out6").toString(), "--resume-from", dir.resolve("nope").toString(),
+        "--model", "s4d-inv", "--quiet");
+    assertEquals("scan: error: --resume-from '" + dir.resolve("nope") + "': expected a state table written by "
+        + "--state-out, got no such folder", none.err().strip());
   }
 
   @Test

@@ -27,6 +27,7 @@ import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.RidgeStats;
 import org.sparkssm.forecast.WindowFeatures;
 import org.sparkssm.spark.scan.InputColumns;
+import org.sparkssm.spark.scan.NullSeriesKeys;
 import org.sparkssm.spark.scan.TimeCodec;
 
 /**
@@ -148,6 +149,7 @@ public final class SsmForecast {
 
   /** Checks the columns before any job runs (MLlib's transformSchema); {@link #fit} calls it too. */
   public void validate() {
+    InputColumns.requireRows(input);
     StructType schema = input.schema();
     InputColumns.field(schema, series, "series");
     InputColumns.time(schema, time);
@@ -169,8 +171,9 @@ public final class SsmForecast {
     FlatMapFunction<Iterator<Row>, FitStats> accumulate = part -> {
       FitStats stats = new FitStats(features, h);
       WindowWalker walker = c.walker(features.rowsRead() + h);
-      while (part.hasNext()) {
-        Row r = part.next();
+      Iterator<Row> inOrder = c.keyed(part);
+      while (inOrder.hasNext()) {
+        Row r = inOrder.next();
         walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
             (key, values, times, off, lastRow) -> {
               int l = features.rowsRead();
@@ -250,6 +253,11 @@ public final class SsmForecast {
       return new WindowWalker(span, series, time, timeType, grid);
     }
 
+    /** A partition of {@link #sortedRows}, failing when it starts with null keys (it counts them). */
+    Iterator<Row> keyed(Iterator<Row> partition) {
+      return NullSeriesKeys.failOnNullKeys(partition, series, timeType);
+    }
+
     /** A series' steps from its row count and first and last times (encoded). */
     Column steps(Column rows, Column first, Column last) {
       return grid.onGrid() ? last.minus(first).divide(grid.step()).cast(DataTypes.LongType).plus(1) : rows;
@@ -278,7 +286,8 @@ public final class SsmForecast {
           org.apache.spark.sql.expressions.Window.partitionBy(col(c.series));
       rows = rows.withColumn("__steps", c.steps(functions.count(functions.lit(1)).over(whole),
           functions.min("__t").over(whole), functions.max("__t").over(whole)))
-          .where(col("__steps").geq(minLength)).drop("__steps");
+          // Null keys stay whatever their count: the tasks fail on them (NullSeriesKeys).
+          .where(col("__steps").geq(minLength).or(col(c.series).isNull())).drop("__steps");
     }
     return rows.sortWithinPartitions(col(c.series), col("__t"));
   }
@@ -505,8 +514,9 @@ public final class SsmForecast {
         double[] yhat = new double[f.horizon()];
         long previous = 0;
         long last = 0;
-        while (part.hasNext()) {
-          Row r = part.next();
+        Iterator<Row> inOrder = c.keyed(part);
+        while (inOrder.hasNext()) {
+          Row r = inOrder.next();
           if (walker.key() != null && walker.startsSeries(r.get(0))) {
             emitFuture(walker, f, work, yhat, previous, last, rows, c.grid);
           }
@@ -554,8 +564,9 @@ public final class SsmForecast {
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[h];
         WindowWalker walker = c.walker(l + h);
-        while (part.hasNext()) {
-          Row r = part.next();
+        Iterator<Row> inOrder = c.keyed(part);
+        while (inOrder.hasNext()) {
+          Row r = inOrder.next();
           walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
               (key, values, times, off, lastRow) -> {
                 long seriesRows = rows == null ? 0 : rows.value().get(key);
@@ -608,8 +619,9 @@ public final class SsmForecast {
         double[] work = new double[f.workspaceSize()];
         double[] yhat = new double[h];
         WindowWalker walker = c.walker(l + h);
-        while (part.hasNext()) {
-          Row r = part.next();
+        Iterator<Row> inOrder = c.keyed(part);
+        while (inOrder.hasNext()) {
+          Row r = inOrder.next();
           walker.add(r.get(0), r.isNullAt(1), r.isNullAt(1) ? 0 : r.getLong(1), valueOf(r),
               (key, values, times, off, lastRow) -> {
                 long seriesRows = rows == null ? 0 : rows.value().get(key);
@@ -649,8 +661,9 @@ public final class SsmForecast {
         List<Row> out = new ArrayList<>();
         WindowWalker walker = c.walker(l + h);
         long[] testWindows = new long[1];
-        while (part.hasNext()) {
-          Row r = part.next();
+        Iterator<Row> inOrder = c.keyed(part);
+        while (inOrder.hasNext()) {
+          Row r = inOrder.next();
           if (walker.key() != null && walker.startsSeries(r.get(0))) {
             addSkipped(walker, !s.hasTest() || testWindows[0] > 0, l, h, c.minLength, out);
             testWindows[0] = 0;

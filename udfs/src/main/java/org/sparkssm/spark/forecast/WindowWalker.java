@@ -99,7 +99,7 @@ final class WindowWalker {
   void add(Object rowKey, boolean timeIsNull, long time, double value, Visitor visitor) {
     if (rowKey == null) {
       throw new IllegalArgumentException(String.format(
-          "column '%s': expected a series key in every row, got null", seriesColumn));
+          "series column '%s': expected no null keys, got null", seriesColumn));
     }
     boolean first = startsSeries(rowKey);
     if (first) {

@@ -331,8 +331,8 @@ final class LongSeriesScan {
       for (int i = 1; i < blocks.size(); i++) {
         if (blocks.get(i - 1).lastTime >= blocks.get(i).firstTime) {
           throw new IllegalArgumentException(String.format(
-              "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
-              config.timeColumn, blocks.get(i).firstTime, config.describe(blocks.get(i).key)));
+              "column '%s': expected strictly increasing times, got %s twice in series %s (duplicate timestamp)",
+              config.timeColumn, config.formatTime(blocks.get(i).firstTime), config.describe(blocks.get(i).key)));
         }
       }
     }

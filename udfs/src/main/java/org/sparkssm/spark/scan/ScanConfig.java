@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.TaskContext;
+import org.apache.spark.sql.types.DataType;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.arrow.ChunkVectors;
 import org.sparkssm.spark.arrow.TaskAllocators;
@@ -25,12 +26,14 @@ final class ScanConfig implements Serializable {
   final boolean emitState;
   final String seriesColumn;
   final String timeColumn;
+  /** The time column's type, for times in messages ({@link TimeCodec#format}). */
+  final DataType timeType;
   /** Time-column units per model time unit for per-step Δt from real gaps; 0 for fixed steps. */
   final long stepEvery;
   private final String scanId = UUID.randomUUID().toString();
 
   ScanConfig(ScanModel model, int chunkRows, long allocatorLimit, boolean emitState, String seriesColumn,
-      String timeColumn, long stepEvery) {
+      String timeColumn, DataType timeType, long stepEvery) {
     this.stepEvery = stepEvery;
     this.model = model;
     this.chunkRows = chunkRows;
@@ -38,15 +41,22 @@ final class ScanConfig implements Serializable {
     this.emitState = emitState;
     this.seriesColumn = seriesColumn;
     this.timeColumn = timeColumn;
+    this.timeType = timeType;
   }
 
   /** The same settings for another model (one stage of a layer stack). */
   ScanConfig withModel(ScanModel stageModel) {
-    return new ScanConfig(stageModel, chunkRows, allocatorLimit, emitState, seriesColumn, timeColumn, stepEvery);
+    return new ScanConfig(stageModel, chunkRows, allocatorLimit, emitState, seriesColumn, timeColumn, timeType,
+        stepEvery);
   }
 
   String describe(Object key) {
     return seriesColumn + " = '" + key + "'";
+  }
+
+  /** An encoded time as ISO-8601 (or the number), for messages. */
+  String formatTime(long t) {
+    return TimeCodec.format(t, timeType);
   }
 
   /** Per task attempt and scan: the chunk buffers and kernel windows. */

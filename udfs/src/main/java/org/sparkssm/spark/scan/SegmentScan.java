@@ -69,9 +69,9 @@ final class SegmentScan implements Iterator<Row> {
   SegmentScan(ScanConfig config, Object key, Iterator<Row> input, double[] h, long position, long skipThrough,
       boolean endStateOnLastRow) {
     this.config = config;
-    if (key == null) {
+    if (key == null) { // callers with the rows at hand count them first (NullSeriesKeys)
       throw new IllegalArgumentException(String.format(
-          "column '%s': expected a series key in every row, got null", config.seriesColumn));
+          "series column '%s': expected no null keys, got null", config.seriesColumn));
     }
     this.key = key;
     this.input = input;
@@ -200,8 +200,8 @@ final class SegmentScan implements Iterator<Row> {
       }
       if (hasLastTime && t <= lastTime) {
         throw new IllegalArgumentException(String.format(
-            "column '%s': expected strictly increasing times, got %d twice in series %s (duplicate timestamp)",
-            config.timeColumn, t, config.describe(key)));
+            "column '%s': expected strictly increasing times, got %s twice in series %s (duplicate timestamp)",
+            config.timeColumn, config.formatTime(t), config.describe(key)));
       }
       if (rowsScanned + rows == 0) {
         firstTime = t;

@@ -22,12 +22,15 @@ final class SeriesScanner implements FlatMapGroupsFunction<Row, Row, Row>, CoGro
 
   @Override
   public Iterator<Row> call(Row key, Iterator<Row> rows) {
+    if (key.isNullAt(0)) {
+      throw NullSeriesKeys.failure(config.seriesColumn, config.timeType, rows); // every null-key row is here
+    }
     return new SegmentScan(config, key.get(0), rows, new double[config.model.stateSize()], 0, Long.MIN_VALUE, true);
   }
 
   @Override
   public Iterator<Row> call(Row key, Iterator<Row> rows, Iterator<Row> savedStates) {
-    if (!savedStates.hasNext()) {
+    if (!savedStates.hasNext() || key.isNullAt(0) && rows.hasNext()) {
       return call(key, rows);
     }
     Row saved = savedStates.next();
@@ -65,13 +68,13 @@ final class SeriesScanner implements FlatMapGroupsFunction<Row, Row, Row>, CoGro
   }
 
   /** The input holds either only new rows or the whole history; anything else means rows changed. */
-  private static void checkSkippedRows(SegmentScan scan, long savedPosition, long savedTime, String source) {
+  private void checkSkippedRows(SegmentScan scan, long savedPosition, long savedTime, String source) {
     long skipped = scan.skippedRows();
     if (skipped != 0 && skipped != savedPosition) {
       throw new IllegalArgumentException(String.format(
-          "%s: expected 0 (new rows only) or %d (the full history) rows at or before the saved time %d, "
+          "%s: expected 0 (new rows only) or %d (the full history) rows at or before the saved time %s, "
               + "got %d: rows were added or removed before the saved state",
-          source, savedPosition, savedTime, skipped));
+          source, savedPosition, config.formatTime(savedTime), skipped));
     }
   }
 

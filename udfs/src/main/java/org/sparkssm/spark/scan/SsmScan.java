@@ -62,7 +62,8 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *
  * <h2>Input and policies</h2>
  * <ul>
- *   <li>Series: any column type; a null key fails the job naming the column.</li>
+ *   <li>Series: any column type; null keys fail the job naming the column, how many rows hold one and the
+ *       first one's time.</li>
  *   <li>Time: timestamp, timestamp_ntz, date, long or int; rows are ordered by it within a series.
  *       A null time, or two rows of a series with the same time (duplicates), fail the job naming
  *       the column, the series and the time. By default steps are rows (fixed-step models); with
@@ -86,13 +87,14 @@ import org.sparkssm.spark.arrow.ChunkVectors;
  *
  * <h2>Incremental runs</h2>
  * {@link #runWithState()} also returns each series' end state (a state table: series, last time,
- * {@link org.sparkssm.state.ScanState} bytes, format version, model fingerprint);
+ * {@link org.sparkssm.state.ScanState} bytes, format version, model fingerprint and description);
  * {@link #resumeFrom(Dataset)} starts each series from its saved state and scans only rows after
  * its saved time. The input may hold only the new rows or the whole history (rows at or before the
  * saved time are then skipped); any other number of rows at or before the saved time (late or
- * deleted rows) fails naming the series, as do a state saved by another model (fingerprint), an
- * unreadable state or an unknown format version. Series in the state table without new rows keep
- * their state in the new table.
+ * deleted rows) fails naming the series, as do an unreadable state or an unknown format version. A
+ * state table saved by another model fails on the driver before the scan, naming both models
+ * ({@link #modelDescription}; by fingerprint for tables written without a description). Series
+ * in the state table without new rows keep their state in the new table.
  */
 public final class SsmScan {
   /** Default column names: the common long-format contract. */
@@ -110,6 +112,8 @@ public final class SsmScan {
   public static final String STATE_BYTES = "state";
   public static final String STATE_VERSION = "state_format_version";
   public static final String STATE_FINGERPRINT = "model_fingerprint";
+  /** The model in words ({@link #modelDescription}); state tables written before it have none. */
+  public static final String STATE_MODEL = "model_description";
 
   private final Dataset<Row> input;
   private String series = DEFAULT_SERIES;
@@ -123,6 +127,8 @@ public final class SsmScan {
   private String stateColumn;
   private long stateTimeoutMillis;
   private Dataset<Row> savedStates;
+  private String savedStatesName = "state table";
+  private String modelDescription;
   private long longSeriesRows = 10_000_000L;
   private long blockRows = 1L << 20;
   private int longSeriesPartitions;
@@ -204,13 +210,37 @@ public final class SsmScan {
 
   /** Resumes each series from a state table written by an earlier {@link #runWithState()}. */
   public SsmScan resumeFrom(Dataset<Row> stateTable) {
+    return resumeFrom(stateTable, "state table");
+  }
+
+  /** {@link #resumeFrom(Dataset)}, naming the state table {@code name} in messages (e.g. the option and URI). */
+  public SsmScan resumeFrom(Dataset<Row> stateTable, String name) {
     this.savedStates = Checks.notNull("stateTable", stateTable);
+    this.savedStatesName = Checks.notNull("name", name);
     return this;
+  }
+
+  /**
+   * The model in words, e.g. {@code legt (N = 8, theta = 50.0 rows), 1 channel}: written next to
+   * the fingerprint in the state table, so that resuming with another model names both. Default:
+   * the model's class, inputs and state size.
+   */
+  public SsmScan modelDescription(String description) {
+    this.modelDescription = Checks.notNull("modelDescription", description);
+    return this;
+  }
+
+  private String description() {
+    if (modelDescription != null) {
+      return modelDescription;
+    }
+    return String.format(java.util.Locale.ROOT, "%s (%d inputs, %d state values)", model.getClass().getSimpleName(),
+        model.inputs(), model.stateSize());
   }
 
   private ScanConfig config() {
     return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time,
-        stepEvery);
+        input.schema().apply(time).dataType(), stepEvery);
   }
 
   /**
@@ -289,6 +319,7 @@ public final class SsmScan {
     if (model == null) {
       Checks.fail("model: expected a ScanModel, got none (call model(...))");
     }
+    InputColumns.requireRows(input);
     StructType schema = input.schema();
     StructField seriesField = InputColumns.field(schema, series, "series");
     DataType timeType = InputColumns.time(schema, time).dataType();
@@ -348,7 +379,8 @@ public final class SsmScan {
         TimeCodec.decode(col(T), timeType).as(STATE_LAST_TIME),
         col(END_STATE).as(STATE_BYTES),
         functions.lit(org.sparkssm.state.ScanState.FORMAT_VERSION).as(STATE_VERSION),
-        functions.lit(model.fingerprint()).as(STATE_FINGERPRINT));
+        functions.lit(model.fingerprint()).as(STATE_FINGERPRINT),
+        functions.lit(description()).as(STATE_MODEL));
     return new ScanResult(output(scanned), states, cached);
   }
 
@@ -443,14 +475,38 @@ public final class SsmScan {
   private Dataset<Row> savedStateRows(DataType timeType, DataType seriesType) {
     StructType stateSchema = savedStates.schema();
     for (String c : new String[] {series, STATE_LAST_TIME, STATE_BYTES, STATE_VERSION, STATE_FINGERPRINT}) {
-      InputColumns.field(stateSchema, c, "state table");
+      InputColumns.field(stateSchema, c, savedStatesName);
     }
+    checkSavedModel(Arrays.asList(stateSchema.fieldNames()).contains(STATE_MODEL));
     return savedStates.select(
         col(series).cast(seriesType),
         TimeCodec.encode(col(STATE_LAST_TIME).cast(timeType), timeType).as(STATE_LAST_TIME),
         col(STATE_BYTES),
         col(STATE_VERSION).cast(DataTypes.IntegerType),
         col(STATE_FINGERPRINT).cast(DataTypes.LongType));
+  }
+
+  /**
+   * Fails on the driver, before the scan, when a state of the table was saved by another model:
+   * one small query for a state whose fingerprint is not this model's. The executors check every
+   * state again as they read it.
+   */
+  private void checkSavedModel(boolean described) {
+    Column fingerprint = col(STATE_FINGERPRINT).cast(DataTypes.LongType);
+    Column[] shown = described ? new Column[] {fingerprint, col(STATE_MODEL)} : new Column[] {fingerprint};
+    List<Row> other = savedStates.where(fingerprint.notEqual(functions.lit(model.fingerprint())))
+        .select(shown).limit(1).collectAsList();
+    if (other.isEmpty()) {
+      return;
+    }
+    Row saved = other.get(0);
+    String savedDescription = described && !saved.isNullAt(1) ? saved.getString(1) : null;
+    if (savedDescription != null && !savedDescription.equals(description())) {
+      Checks.fail("%s: expected states of %s, got states of another model (%s)", savedStatesName, description(),
+          savedDescription);
+    }
+    Checks.fail("%s: expected states of %s (model fingerprint %016x), got states of another model (fingerprint %016x)",
+        savedStatesName, description(), model.fingerprint(), saved.getLong(0));
   }
 
   private StructType internalSchema(StructField seriesField) {
@@ -484,7 +540,7 @@ public final class SsmScan {
       return output;
     }
 
-    /** The state table: series, last_time, state, state_format_version, model_fingerprint. */
+    /** The state table: series, last_time, state, state_format_version, model_fingerprint, model_description. */
     public Dataset<Row> states() {
       return states;
     }

@@ -39,6 +39,9 @@ final class StreamingSeriesScanner implements FlatMapGroupsWithStateFunction<Row
       state.remove();
       return Collections.emptyIterator();
     }
+    if (key.isNullAt(0)) {
+      throw NullSeriesKeys.failure(config.seriesColumn, config.timeType, values); // the micro-batch's null-key rows
+    }
     Object series = key.get(0);
     List<Row> rows = new ArrayList<>();
     while (values.hasNext()) {
@@ -60,9 +63,9 @@ final class StreamingSeriesScanner implements FlatMapGroupsWithStateFunction<Row
       h = s.hidden();
       position = s.position();
       if (!rows.isEmpty() && rows.get(0).getLong(1) <= lastTime) {
-        throw new IllegalArgumentException(String.format("%s: expected rows after time %d (the state's last row), "
-            + "got a row at time %d: late or replayed rows cannot be scanned into the past", source, lastTime,
-            rows.get(0).getLong(1)));
+        throw new IllegalArgumentException(String.format("%s: expected rows after time %s (the state's last row), "
+            + "got a row at time %s: late or replayed rows cannot be scanned into the past", source,
+            config.formatTime(lastTime), config.formatTime(rows.get(0).getLong(1))));
       }
     }
     SegmentScan scan = new SegmentScan(config, series, rows.iterator(), h, position, lastTime, false);

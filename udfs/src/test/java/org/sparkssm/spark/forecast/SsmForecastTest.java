@@ -189,6 +189,26 @@ class SsmForecastTest {
   }
 
   @Test
+  void nullSeriesKeysFailCountedEvenWhenFewerThanTheMinimumLength() {
+    List<Row> rows = new ArrayList<>();
+    panel(3, 3, rows);
+    rows.add(RowFactory.create(null, 1005L, 1.0));
+    rows.add(RowFactory.create(null, 1003L, 2.0));
+    Dataset<Row> df = spark.createDataFrame(rows, LONG_FORMAT).repartition(3);
+    // Two null-key rows are far fewer than the minimum length: they must not be filtered out unseen.
+    SsmForecast spec = SsmForecast.on(df).model("nlinear").lookback(24).horizon(6).minLength(30);
+    Exception e = assertThrows(Exception.class, spec::fit);
+    String message = SparkTests.rootMessage(e);
+    assertTrue(message.contains("series column 'unique_id': expected no null keys, got null on 2 rows (first time "
+        + "1003)"), message);
+    SsmForecast.Fitted naive = SsmForecast.on(df).model("naive").lookback(24).horizon(6).minLength(30).fit();
+    e = assertThrows(Exception.class, () -> naive.forecast(df).count());
+    message = SparkTests.rootMessage(e);
+    assertTrue(message.contains("series column 'unique_id': expected no null keys, got null on 2 rows (first time "
+        + "1003)"), message);
+  }
+
+  @Test
   void aTimeGridInsertsMissingStepsFillsShortRunsAndRejectsOffGridTimes() {
     // Series a: every 2 time units, with t = 40, 42 absent (a run of 2) and t = 100..104 absent (3).
     List<Row> rows = new ArrayList<>();

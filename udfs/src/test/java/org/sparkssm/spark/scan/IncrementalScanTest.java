@@ -120,10 +120,27 @@ class IncrementalScanTest {
     Dataset<Row> states = first.states().localCheckpoint();
     first.unpersist();
 
-    // Another model's state.
+    // Another model's states: found on the driver before the scan (run() itself throws), naming both
+    // models; by fingerprint when their descriptions are the same.
     DiagonalSsm other = SsmScanTest.diagonal(23);
+    IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states).run());
+    assertEquals(String.format("state table: expected states of DiagonalSsm (2 inputs, %d state values) (model "
+        + "fingerprint %016x), got states of another model (fingerprint %016x)", other.stateSize(), other.fingerprint(),
+        m.fingerprint()), foreign.getMessage());
+    Dataset<Row> described = states.withColumn(SsmScan.STATE_MODEL, functions.lit("diagonal seed 22"));
+    foreign = assertThrows(IllegalArgumentException.class, () -> SsmScan.on(all).values("a", "b").model(other)
+        .modelDescription("diagonal seed 23").resumeFrom(described, "--resume-from 'states'").run());
+    assertEquals("--resume-from 'states': expected states of diagonal seed 23, got states of another model (diagonal "
+        + "seed 22)", foreign.getMessage());
+    // A table written before the description column: fingerprints, still on the driver.
+    foreign = assertThrows(IllegalArgumentException.class,
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states.drop(SsmScan.STATE_MODEL)).run());
+    assertTrue(foreign.getMessage().contains("got states of another model (fingerprint"), foreign.getMessage());
+    // The executors still check each state's own fingerprint (a table whose column says otherwise).
+    Dataset<Row> relabelled = states.withColumn(SsmScan.STATE_FINGERPRINT, functions.lit(other.fingerprint()));
     Exception e = assertThrows(Exception.class,
-        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states).run().collect());
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(relabelled).run().collect());
     assertTrue(SparkTests.rootMessage(e).contains("fingerprint") && SparkTests.rootMessage(e).contains("unique_id = 's"),
         SparkTests.rootMessage(e));
 
