@@ -23,6 +23,7 @@ import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.jobs.cli.Failures;
 import org.sparkssm.jobs.cli.OutputCommit;
+import org.sparkssm.jobs.cli.OutputFormatOption;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -147,10 +148,8 @@ public final class ForecastCommand extends SparkCommand {
           + "naive forecast), or a comma-separated list of series keys (default: ${DEFAULT-VALUE}).")
   private String plot;
 
-  @Option(names = "--out-format", paramLabel = "FORMAT", defaultValue = "parquet",
-      description = "Format of the tables written (forecasts, holdout, series_metrics, skipped): parquet or csv "
-          + "(with a header) (default: ${DEFAULT-VALUE}).")
-  private DataFormat outFormat;
+  @Mixin
+  private OutputFormatOption outFormat;
 
   @Override
   protected void validate() {
@@ -314,10 +313,10 @@ public final class ForecastCommand extends SparkCommand {
     if (modelOut != null) {
       forecaster.write().overwrite().save(commit.staged(modelOut));
     }
-    Tables.write(future, staged + "/forecasts", outFormat);
-    Tables.write(holdout, staged + "/holdout", outFormat);
-    Tables.write(seriesMetrics.orderBy(columns.series()).coalesce(1), staged + "/series_metrics", outFormat);
-    Tables.write(skipped.coalesce(1), staged + "/skipped", outFormat);
+    Tables.write(future, staged + "/forecasts", outFormat.format());
+    Tables.write(holdout, staged + "/holdout", outFormat.format());
+    Tables.write(seriesMetrics.orderBy(columns.series()).coalesce(1), staged + "/series_metrics", outFormat.format());
+    Tables.write(skipped.coalesce(1), staged + "/skipped", outFormat.format());
     List<Row> ranked = seriesMetrics.orderBy(col("relative_mse").desc_nulls_last(), col(columns.series()))
         .collectAsList(); // one small row per scored series
 

@@ -10,6 +10,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.spark.scan.Durations;
 import org.sparkssm.jobs.cli.OutputCommit;
+import org.sparkssm.jobs.cli.OutputFormatOption;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SeriesColumns;
 import org.sparkssm.jobs.cli.SparkCommand;
@@ -55,6 +56,9 @@ public final class ScanCommand extends SparkCommand {
 
   @Mixin
   private OutputOptions output;
+
+  @Mixin
+  private OutputFormatOption outFormat;
 
   @Mixin
   private SeriesColumns columns;
@@ -138,11 +142,11 @@ public final class ScanCommand extends SparkCommand {
       scan.outputSchema(); // every column check, before any job runs
       phase("scanning %s with %s", input, model.describe());
       if (stateOut == null) {
-        Tables.write(scan.run(), commit.staged(out), DataFormat.PARQUET);
+        Tables.write(scan.run(), commit.staged(out), outFormat.format());
       } else {
         SsmScan.ScanResult result = scan.runWithState();
         try {
-          Tables.write(result.output(), commit.staged(out), DataFormat.PARQUET);
+          Tables.write(result.output(), commit.staged(out), outFormat.format());
           Tables.write(result.states(), commit.staged(stateOut), DataFormat.PARQUET);
         } finally {
           result.unpersist();

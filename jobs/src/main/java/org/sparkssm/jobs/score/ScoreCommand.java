@@ -9,6 +9,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.jobs.cli.OutputCommit;
+import org.sparkssm.jobs.cli.OutputFormatOption;
 import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
@@ -57,6 +58,9 @@ public final class ScoreCommand extends SparkCommand {
 
   @Mixin
   private OutputOptions output;
+
+  @Mixin
+  private OutputFormatOption outFormat;
 
   @Option(names = "--tokens-col", paramLabel = "NAME",
       description = "Array input: the column of token-id arrays (one row per sequence; the other columns are kept).")
@@ -146,7 +150,7 @@ public final class ScoreCommand extends SparkCommand {
       if (blockTokens != null) {
         MambaScore.LongScore blocks = score.blockTokens(blockTokens).scoreAcrossPartitions(table);
         try {
-          Tables.write(blocks.output(), staged, DataFormat.PARQUET);
+          Tables.write(blocks.output(), staged, outFormat.format());
         } finally {
           blocks.unpersist();
         }
@@ -159,7 +163,7 @@ public final class ScoreCommand extends SparkCommand {
       scored = scored.withColumn("embedding", org.apache.spark.ml.functions.vector_to_array(
           org.apache.spark.sql.functions.col("embedding"), "float64"));
     }
-    Tables.write(scored, staged, DataFormat.PARQUET);
+    Tables.write(scored, staged, outFormat.format());
     return String.format(Locale.ROOT, "score: %s (%s, %d layers, d_model %d) over %s -> %s",
         checkpoint.getFileName(), model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
   }

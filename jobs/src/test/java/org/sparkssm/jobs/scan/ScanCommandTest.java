@@ -120,6 +120,17 @@ class ScanCommandTest {
     List<Row> rows = spark.read().parquet(out).collectAsList();
     assertEquals(80, rows.size());
     assertTrue(rows.stream().allMatch(x -> x.getList(2).size() == 1 && Double.isFinite(((Double) x.getList(2).get(0)))));
+
+    // --out-format csv: the output arrays as [a, b] text, the same numbers.
+    String csvOut = dir.resolve("lru-csv").toString();
+    Run asCsv = scan("-i", csv, "-o", csvOut, "--model", "lru", "--state", "4", "--out-format", "csv", "--quiet");
+    assertEquals(0, asCsv.code(), asCsv::err);
+    List<Row> text = Tables.read(spark, csvOut, null).orderBy("unique_id", "ds").collectAsList();
+    List<Row> parquet = spark.read().parquet(out).orderBy("unique_id", "ds").collectAsList();
+    assertEquals(80, text.size());
+    for (int i = 0; i < text.size(); i++) {
+      assertEquals(parquet.get(i).getList(2).toString(), text.get(i).getString(2));
+    }
   }
 
   @Test
