@@ -65,13 +65,18 @@ public final class ConsoleProgress extends SparkListener {
     draw(true);
   }
 
-  /** Stops reporting, after waiting a little for the last jobs' end events. */
-  public void detach(SparkContext sc) {
+  /**
+   * Stops reporting, after waiting a little for the last jobs' end events; a job that {@code
+   * succeeded} gets a last line (rows read, time), a failed one leaves the stage to its error line.
+   */
+  public void detach(SparkContext sc, boolean succeeded) {
     awaitIdle(2000);
     sc.removeSparkListener(this);
     synchronized (this) {
-      phase = "done";
-      draw(true);
+      if (succeeded) {
+        phase = "done";
+        draw(true);
+      }
       if (terminal && lastWidth > 0) {
         out.println();
         out.flush();

@@ -49,11 +49,14 @@ public abstract class SparkCommand implements Callable<Integer> {
       SparkSession spark = existing != null ? reuse(existing) : start();
       progress = common.quiet() ? null
           : ConsoleProgress.attach(spark.sparkContext(), err(), System.console() != null);
+      boolean succeeded = false;
       try {
-        return run(spark);
+        int code = run(spark);
+        succeeded = true;
+        return code;
       } finally {
         if (progress != null) {
-          progress.detach(spark.sparkContext());
+          progress.detach(spark.sparkContext(), succeeded);
           progress = null;
         }
         if (existing == null) {

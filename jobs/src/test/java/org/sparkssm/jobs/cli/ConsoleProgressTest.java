@@ -21,7 +21,7 @@ class ConsoleProgressTest {
     for (int i = 0; i < 3; i++) { // three Spark jobs, each with a shuffle
       JobsTests.session().range(0, 1000, 1, 3).selectExpr("id % 7 AS k").groupBy("k").count().collectAsList();
     }
-    progress.detach(sc);
+    progress.detach(sc, true);
     String out = text.toString();
     assertFalse(out.contains("\r"), out);
     List<String> lines = out.strip().lines().collect(java.util.stream.Collectors.toList());
@@ -43,7 +43,7 @@ class ConsoleProgressTest {
     StringWriter text = new StringWriter();
     ConsoleProgress progress = ConsoleProgress.attach(sc, new PrintWriter(text), true);
     JobsTests.session().range(0, 100, 1, 2).count();
-    progress.detach(sc);
+    progress.detach(sc, true);
     String out = text.toString();
     assertTrue(out.startsWith("\r") && out.endsWith(System.lineSeparator()), out);
     assertEquals(1, out.chars().filter(c -> c == '\n').count(), out);
