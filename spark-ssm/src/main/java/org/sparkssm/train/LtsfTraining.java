@@ -27,7 +27,9 @@ import org.sparkssm.forecast.LtsfSplit.Part;
  * the training windows with early stopping on the validation windows; the candidate with the
  * lowest validation MSE is the only one scored on the test windows, once.
  *
- * <p>Command line (one line per cell on stdout; {@code --out} appends tab-separated rows). Every
+ * <p>Command line (one line per cell on stdout; {@code --out} appends tab-separated rows; {@code
+ * --save DIR} saves each cell's picked forecaster to {@code DIR/<dataset>-L<L>-H<H>}, see
+ * {@link TrainedForecaster#save}). Every
  * option defaults to the benchmark protocol ({@link TrainingConfig#ltsf()}, {@link #standardCandidates}:
  * {@code --cycle auto} is the file's daily period where known, none otherwise; {@code --skip
  * none,nlinear} makes both candidates); a comma list makes one candidate per value:
@@ -98,7 +100,7 @@ public final class LtsfTraining {
     return new Cell(dataset, bestSpec.settings(), lookback, horizon, bestRate, scores[0], scores[1],
         best.bestValidationMse(), best.bestEpoch(), best.epochsTrained(), train.size(), train.skipped(), cfg.seed(),
         (System.nanoTime() - start) / 1e9, models.size() * rates.length, test.size(),
-        new TrainedForecaster(bestModel, best.weights()));
+        new TrainedForecaster(bestSpec, bestSpec.skip() ? ridge : null, bestModel, best.weights()));
   }
 
   /**
@@ -178,6 +180,11 @@ public final class LtsfTraining {
         if (out != null) {
           Files.writeString(Path.of(out), c.tsv() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         }
+        if (a.containsKey("--save")) {
+          Path saved = Path.of(a.get("--save")).resolve(String.format(Locale.ROOT, "%s-L%d-H%d", ds, lookback, h));
+          c.forecaster().save(saved); // TrainedForecaster.load reads it back
+          System.out.println("  saved: " + saved);
+        }
       }
     }
   }
@@ -202,7 +209,7 @@ public final class LtsfTraining {
 
   private static final java.util.Set<String> OPTIONS = java.util.Set.of("--data", "--datasets", "-L", "-H", "--models",
       "--d-model", "--layers", "--d-state", "--d-ff", "--dropout", "--cycle", "--skip", "--lr", "--epochs", "--batch",
-      "--patience", "--seed", "--threads", "--windows-per-epoch", "--loss", "--weight-decay", "--out");
+      "--patience", "--seed", "--threads", "--windows-per-epoch", "--loss", "--weight-decay", "--out", "--save");
 
   private static Map<String, String> parse(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
