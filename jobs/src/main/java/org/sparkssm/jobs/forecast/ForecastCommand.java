@@ -86,7 +86,8 @@ public final class ForecastCommand extends SparkCommand {
   private String value;
 
   @Option(names = {"-m", "--model"}, paramLabel = "NAME", defaultValue = "ssm",
-      description = "Forecaster: naive, linear, nlinear, legt[:N], legs[:N], s4d[:N], ssm[:N] (default: ${DEFAULT-VALUE}).")
+      description = "Forecaster: naive, linear, nlinear, legt, legs, s4d or ssm, with :N for the state size where "
+          + "it has one, e.g. legt:64 (default: ${DEFAULT-VALUE}).")
   private String model;
 
   @Option(names = {"-L", "--lookback"}, paramLabel = "ROWS", defaultValue = "96", description = "Lookback L (default: ${DEFAULT-VALUE}).")
