@@ -60,16 +60,16 @@ class BadInputMessagesTest {
   @Test
   void aHeaderWithoutRowsIsNamedBeforeTheColumnTypes() throws Exception {
     String header = Files.writeString(tmp.resolve("header.csv"), "unique_id,ds,y\n").toString();
-    String message = "input 'file://" + header + "': expected rows, got a header only (unique_id, ds, y)";
+    String message = "input '" + header + "': expected rows, got a header only (unique_id, ds, y)";
     expectFailure("scan: error: " + message, "scan", "-i", header, "--model", "legt");
     expectFailure("forecast: error: " + message, "forecast", "-i", header);
 
     String tokens = Files.writeString(tmp.resolve("tokens.csv"), "sequence_id,position,token\n").toString();
-    expectFailure("score: error: input 'file://" + tokens + "': expected rows, got a header only (sequence_id, "
+    expectFailure("score: error: input '" + tokens + "': expected rows, got a header only (sequence_id, "
         + "position, token)", "score", "--checkpoint", CHECKPOINT, "-i", tokens);
 
     String empty = Files.writeString(tmp.resolve("empty.csv"), "").toString();
-    expectFailure("scan: error: input 'file://" + empty + "': expected a header and rows, got an empty file", "scan",
+    expectFailure("scan: error: input '" + empty + "': expected a header and rows, got an empty file", "scan",
         "-i", empty, "--model", "legt");
   }
 

@@ -46,9 +46,31 @@ public final class Tables {
     DataFormat chosen = format != null ? format : detect(fs, path, uri);
     DataFrameReader reader = spark.read();
     if (chosen == DataFormat.CSV) {
-      return reader.option("header", "true").option("inferSchema", "true").csv(uri);
+      return requireRows(reader.option("header", "true").option("inferSchema", "true").csv(uri), uri);
     }
     return reader.parquet(uri);
+  }
+
+  /**
+   * A CSV file with a header line and no rows (or nothing at all) fails naming it, before the
+   * column checks blame a column for it: with no rows, schema inference leaves every column a
+   * string. The one limit-1 query runs only when every column is a string.
+   */
+  private static Dataset<Row> requireRows(Dataset<Row> df, String uri) {
+    StructType schema = df.schema();
+    if (schema.fields().length == 0) {
+      throw new IllegalArgumentException("input '" + uri + "': expected a header and rows, got an empty file");
+    }
+    for (StructField f : schema.fields()) {
+      if (!f.dataType().equals(DataTypes.StringType)) {
+        return df;
+      }
+    }
+    if (df.isEmpty()) {
+      throw new IllegalArgumentException(String.format("input '%s': expected rows, got a header only (%s)", uri,
+          String.join(", ", schema.fieldNames())));
+    }
+    return df;
   }
 
   /**

@@ -303,11 +303,15 @@ public final class ForecastCommand extends SparkCommand {
           .setIntervalLevels(fractions).setFreq(freq).setFill(fill).setMaxGap(maxGap).modelOf(fit, table);
     }
     phase("scoring the holdout");
-    SsmForecast.Metrics score = fit.evaluate(table);
-    SsmForecast.Metrics naive = naiveFit.evaluate(table);
-
     Dataset<Row> future = forecaster.transform(table);
     Dataset<Row> holdout = withNaive(fit.testPredictions(table), naiveFit.testPredictions(table)).cache();
+    // The overall metrics come from the same rows as the per-series ones (no second pass over the input).
+    Row totals = holdout.agg(functions.avg(squared("forecast")), functions.avg(absolute("forecast")),
+        functions.avg(squared("naive")), functions.avg(absolute("naive")), functions.count("*")).first();
+    long scoredSeries = totals.getLong(4) / horizon; // one holdout window of H values per scored series
+    fit.requireTestWindows(scoredSeries); // so the averages below are over some rows, never null
+    double[] score = {totals.getDouble(0), totals.getDouble(1)};
+    double[] naive = {totals.getDouble(2), totals.getDouble(3)};
     Dataset<Row> seriesMetrics = seriesMetrics(holdout).cache();
     phase("writing the outputs");
     String staged = commit.staged(out);
@@ -325,8 +329,8 @@ public final class ForecastCommand extends SparkCommand {
     Path png = Plots.forecastVsActual(reportDir.resolve("forecast.png"),
         model + ", L=" + lookback + ", H=" + horizon, views(table, holdout, future, plotted(table, ranked)));
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-    metrics.put(model, metricRow(score.mse(), score.mae(), score.mse() / naive.mse()));
-    metrics.put("naive", metricRow(naive.mse(), naive.mae(), 1.0));
+    metrics.put(model, metricRow(score[0], score[1], score[0] / naive[0]));
+    metrics.put("naive", metricRow(naive[0], naive[1], 1.0));
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("input", input);
     settings.put("model", saved != null ? model + " (loaded from " + modelIn + ", not refitted)" : model);
@@ -336,7 +340,7 @@ public final class ForecastCommand extends SparkCommand {
         + (freq.equals("auto") ? " (inferred)" : "") : "each row");
     settings.put("missing steps", grid.fill() == TimeGrid.Fill.NONE ? "left missing"
         : grid.fill().name().toLowerCase(java.util.Locale.ROOT) + " fill of runs up to " + maxGap + " steps");
-    settings.put("holdout", "the last H steps of each series (" + score.windows() + " series scored)");
+    settings.put("holdout", "the last H steps of each series (" + scoredSeries + " series scored)");
     settings.put("series skipped (see skipped/)", skippedCount);
     if (saved != null) {
       settings.put("ridge λ_rel (chosen when it was fitted)", saved.lambdaRel());
@@ -378,7 +382,7 @@ public final class ForecastCommand extends SparkCommand {
 
     List<String> summaryLines = new ArrayList<>();
     summaryLines.add(String.format(java.util.Locale.ROOT, "forecast: %s, L=%d, H=%d: holdout MSE %.4f, MAE %.4f "
-        + "(naive: MSE %.4f, MAE %.4f)", model, lookback, horizon, score.mse(), score.mae(), naive.mse(), naive.mae()));
+        + "(naive: MSE %.4f, MAE %.4f)", model, lookback, horizon, score[0], score[1], naive[0], naive[1]));
     summaryLines.add("  forecasts: " + out + "/forecasts");
     summaryLines.add("  holdout:   " + out + "/holdout (and per series: " + out + "/series_metrics)");
     if (skippedCount > 0) {
@@ -410,13 +414,21 @@ public final class ForecastCommand extends SparkCommand {
 
   /** One row per scored series: holdout steps, MSE and MAE of the forecast and of the naive forecast, their ratio. */
   private Dataset<Row> seriesMetrics(Dataset<Row> holdout) {
-    org.apache.spark.sql.Column error = col("actual").minus(col("forecast"));
-    org.apache.spark.sql.Column naiveError = col("actual").minus(col("naive"));
     return holdout.groupBy(col(columns.series())).agg(functions.count("*").as("steps"),
-        functions.avg(error.multiply(error)).as("mse"), functions.avg(functions.abs(error)).as("mae"),
-        functions.avg(naiveError.multiply(naiveError)).as("naive_mse"),
-        functions.avg(functions.abs(naiveError)).as("naive_mae"))
+        functions.avg(squared("forecast")).as("mse"), functions.avg(absolute("forecast")).as("mae"),
+        functions.avg(squared("naive")).as("naive_mse"), functions.avg(absolute("naive")).as("naive_mae"))
         .withColumn("relative_mse", col("mse").divide(col("naive_mse")));
+  }
+
+  /** The squared error of a holdout prediction column. */
+  private static org.apache.spark.sql.Column squared(String prediction) {
+    org.apache.spark.sql.Column error = col("actual").minus(col(prediction));
+    return error.multiply(error);
+  }
+
+  /** The absolute error of a holdout prediction column. */
+  private static org.apache.spark.sql.Column absolute(String prediction) {
+    return functions.abs(col("actual").minus(col(prediction)));
   }
 
   private static List<List<?>> seriesRows(List<Row> rows) {

@@ -149,7 +149,6 @@ public final class SsmForecast {
 
   /** Checks the columns before any job runs (MLlib's transformSchema); {@link #fit} calls it too. */
   public void validate() {
-    InputColumns.requireRows(input);
     StructType schema = input.schema();
     InputColumns.field(schema, series, "series");
     InputColumns.time(schema, time);
@@ -549,6 +548,17 @@ public final class SsmForecast {
       }
     }
 
+    /**
+     * Fails unless some test window was scored: {@link #evaluate}'s check, for a caller that computes
+     * its metrics from {@link #testPredictions} instead.
+     */
+    public void requireTestWindows(long windows) {
+      if (windows == 0) {
+        Checks.fail("split: expected at least one test window of %d rows with no missing value, got none",
+            forecaster.rowsRead() + forecaster.horizon());
+      }
+    }
+
     /** MSE and MAE over every test window of the split (one distributed pass, merged in partition order). */
     public Metrics evaluate(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
@@ -590,10 +600,7 @@ public final class SsmForecast {
       if (rows != null) {
         rows.destroy();
       }
-      if (all.windows == 0) {
-        Checks.fail("split: expected at least one test window of %d rows with no missing value, got none",
-            forecaster.rowsRead() + forecaster.horizon());
-      }
+      requireTestWindows(all.windows);
       return all;
     }
 

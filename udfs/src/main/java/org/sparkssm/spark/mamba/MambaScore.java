@@ -108,7 +108,6 @@ public final class MambaScore {
     if (logits) {
       Checks.fail("withLogits: expected scoreTokens or scoreArrays for logits; scoreAcrossPartitions emits log_prob only");
     }
-    InputColumns.requireRows(df);
     StructField key = InputColumns.field(df.schema(), sequence, "sequence");
     longFormatChecks(df);
     if (blockTokens < model.config().dConv() - 1) {
@@ -157,7 +156,6 @@ public final class MambaScore {
 
   /** Every input column plus {@code log_probs, perplexity, embedding} (and {@code logits}). */
   public Dataset<Row> scoreArrays(Dataset<Row> df) {
-    InputColumns.requireRows(df);
     DataType type = InputColumns.field(df.schema(), tokens, "tokens").dataType();
     if (!(type instanceof ArrayType) || !integral(((ArrayType) type).elementType())) {
       Checks.fail("tokens column '%s': expected an array of integer token ids, got %s", tokens, type.simpleString());
@@ -250,7 +248,6 @@ public final class MambaScore {
   }
 
   private Dataset<Row> longFormat(Dataset<Row> df, boolean perSequence) {
-    InputColumns.requireRows(df);
     StructField key = InputColumns.field(df.schema(), sequence, "sequence");
     longFormatChecks(df);
     Dataset<Row> rows = longFormatRows(df);

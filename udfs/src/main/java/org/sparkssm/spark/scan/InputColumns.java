@@ -1,12 +1,6 @@
 package org.sparkssm.spark.scan;
 
 import java.util.Arrays;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
-import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
-import org.apache.spark.sql.execution.datasources.LogicalRelation;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -19,49 +13,6 @@ import org.sparkssm.Checks;
  */
 public final class InputColumns {
   private InputColumns() {}
-
-  /**
-   * Fails when {@code df} is a CSV input with a header line and no rows, or an empty file, before
-   * the column checks blame a column for it: with no rows, schema inference leaves every column a
-   * string. Runs one limit-1 query, and only when every column is a string, which no entry point
-   * accepts anyway; a streaming input is not checked.
-   */
-  public static void requireRows(Dataset<Row> df) {
-    StructType schema = df.schema();
-    if (df.isStreaming()) {
-      return;
-    }
-    if (schema.fields().length == 0) {
-      Checks.fail("input%s: expected a header and rows, got an empty file", name(df));
-    }
-    for (StructField f : schema.fields()) {
-      if (!f.dataType().equals(DataTypes.StringType)) {
-        return;
-      }
-    }
-    if (df.isEmpty()) {
-      Checks.fail("input%s: expected rows, got a header only (%s)", name(df), String.join(", ", schema.fieldNames()));
-    }
-  }
-
-  /** The input's files for messages: {@code " 'first'"} and how many more, or nothing. */
-  private static String name(Dataset<Row> df) {
-    String[] files = df.inputFiles();
-    if (files.length == 0) { // a cached input: its files are in the plan under the cache
-      java.util.List<String> under = new java.util.ArrayList<>();
-      for (LogicalPlan leaf : scala.jdk.javaapi.CollectionConverters.asJava(
-          df.queryExecution().analyzed().collectLeaves())) {
-        if (leaf instanceof LogicalRelation && ((LogicalRelation) leaf).relation() instanceof HadoopFsRelation) {
-          under.addAll(Arrays.asList(((HadoopFsRelation) ((LogicalRelation) leaf).relation()).inputFiles()));
-        }
-      }
-      files = under.toArray(new String[0]);
-    }
-    if (files.length == 0) {
-      return "";
-    }
-    return " '" + files[0] + "'" + (files.length > 1 ? " (and " + (files.length - 1) + " more files)" : "");
-  }
 
   /** The column {@code name}, or an error naming it and the columns there are. */
   public static StructField field(StructType schema, String name, String role) {

@@ -319,7 +319,6 @@ public final class SsmScan {
     if (model == null) {
       Checks.fail("model: expected a ScanModel, got none (call model(...))");
     }
-    InputColumns.requireRows(input);
     StructType schema = input.schema();
     StructField seriesField = InputColumns.field(schema, series, "series");
     DataType timeType = InputColumns.time(schema, time).dataType();
