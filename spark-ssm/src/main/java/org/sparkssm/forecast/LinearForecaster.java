@@ -1,6 +1,5 @@
 package org.sparkssm.forecast;
 
-import java.io.Serializable;
 import org.sparkssm.Checks;
 
 /**
@@ -13,7 +12,7 @@ import org.sparkssm.Checks;
  * segment into (features, targets − level) rows of a {@link RidgeStats}, which is what a Spark
  * task runs over its partition before the statistics are merged.
  */
-public final class LinearForecaster implements Serializable {
+public final class LinearForecaster implements WindowForecaster {
   private static final long serialVersionUID = 1L;
 
   private final WindowFeatures features;
@@ -54,13 +53,22 @@ public final class LinearForecaster implements Serializable {
   }
 
   /** The past values a window reads ({@link WindowFeatures#rowsRead}: 4 L for {@code ssm}). */
+  @Override
   public int rowsRead() {
     return features.rowsRead();
   }
 
   /** H. */
+  @Override
   public int horizon() {
     return weights.outputs();
+  }
+
+  /** {@link #predict} with its own workspace (the phase is not read: nothing here is periodic). */
+  @Override
+  public Predictor predictor() {
+    double[] work = new double[workspaceSize()];
+    return (window, off, phase, out, outOff) -> predict(window, off, out, outOff, work);
   }
 
   /** The length {@link #predict}'s workspace needs (F). */

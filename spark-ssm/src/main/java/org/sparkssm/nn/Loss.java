@@ -9,7 +9,9 @@ import org.sparkssm.Checks;
  * unnormalized sum and writes {@code d sum / d p} scaled by {@code scale} (the trainer passes
  * 1 / (batch elements)), so per-shard sums add up to the batch mean exactly as one call would.
  */
-public final class Loss {
+public final class Loss implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public enum Kind { MSE, MAE, HUBER }
 
   private final Kind kind;

@@ -3,6 +3,7 @@ package org.sparkssm.nn;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import org.sparkssm.scan.VectorMath;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -36,7 +37,7 @@ final class SelectiveScanGradVector {
 
   /** Δ = softplus(x) with torch's threshold, from e = exp(x) (shared with softplus'). */
   private static DoubleVector softplus(DoubleVector x, DoubleVector e, VectorMask<Double> large) {
-    return e.lanewise(VectorOperators.LOG1P).blend(x, large);
+    return VectorMath.log1p(e).blend(x, large);
   }
 
   private static double softplus(double x) {
@@ -68,20 +69,20 @@ final class SelectiveScanGradVector {
         int vecEnd = first + vecPerGroup;
         for (int d = first; d < vecEnd; d += lanes) {
           DoubleVector x = DoubleVector.fromArray(S, delta, row + d).add(DoubleVector.fromArray(S, p, bias + d));
-          DoubleVector dt = softplus(x, x.lanewise(VectorOperators.EXP), x.compare(VectorOperators.GT, 20.0));
+          DoubleVector dt = softplus(x, VectorMath.exp(x), x.compare(VectorOperators.GT, 20.0));
           DoubleVector ut = DoubleVector.fromArray(S, u, row + d);
           DoubleVector dtu = dt.mul(ut);
           DoubleVector acc = DoubleVector.zero(S);
           for (int n = 0; n < N; n++) {
             int at = n * D + d;
-            DoubleVector decay = dt.mul(DoubleVector.fromArray(S, aT, at)).lanewise(VectorOperators.EXP);
+            DoubleVector decay = VectorMath.exp(dt.mul(DoubleVector.fromArray(S, aT, at)));
             DoubleVector hn = decay.fma(DoubleVector.fromArray(S, hT, hOff + at), dtu.mul(Bm[bc + n]));
             hn.intoArray(hT, hOff + at);
             acc = hn.fma(DoubleVector.broadcast(S, Cm[bc + n]), acc);
           }
           acc = ut.fma(DoubleVector.fromArray(S, p, dSkip + d), acc);
           DoubleVector zt = DoubleVector.fromArray(S, z, row + d);
-          DoubleVector sig = DoubleVector.broadcast(S, 1.0).div(zt.neg().lanewise(VectorOperators.EXP).add(1.0));
+          DoubleVector sig = DoubleVector.broadcast(S, 1.0).div(VectorMath.exp(zt.neg()).add(1.0));
           acc.mul(zt.mul(sig)).intoArray(y, row + d);
         }
         for (int d = vecEnd; d < first + perGroup; d++) {
@@ -147,7 +148,7 @@ final class SelectiveScanGradVector {
         int vecEnd = first + vecPerGroup;
         for (int d = first; d < vecEnd; d += lanes) {
           DoubleVector x = DoubleVector.fromArray(S, delta, row + d).add(DoubleVector.fromArray(S, p, pOff + bias + d));
-          DoubleVector e = x.lanewise(VectorOperators.EXP);
+          DoubleVector e = VectorMath.exp(x);
           VectorMask<Double> large = x.compare(VectorOperators.GT, 20.0);
           DoubleVector dt = softplus(x, e, large);
           dt.intoArray(dts, tl * D + d);
@@ -155,7 +156,7 @@ final class SelectiveScanGradVector {
           DoubleVector dtu = dt.mul(DoubleVector.fromArray(S, u, row + d));
           for (int n = 0; n < N; n++) {
             int at = n * D + d;
-            DoubleVector ab = dt.mul(DoubleVector.fromArray(S, aT, at)).lanewise(VectorOperators.EXP);
+            DoubleVector ab = VectorMath.exp(dt.mul(DoubleVector.fromArray(S, aT, at)));
             ab.intoArray(abar, hBase + at);
             ab.fma(DoubleVector.fromArray(S, prev, pBase + at), dtu.mul(Bm[bc + n])).intoArray(hs, hBase + at);
           }
@@ -192,7 +193,7 @@ final class SelectiveScanGradVector {
         for (int d = first; d < vecEnd; d += lanes) {
           DoubleVector dyt = DoubleVector.fromArray(S, dy, row + d);
           DoubleVector zt = DoubleVector.fromArray(S, z, row + d);
-          DoubleVector sig = one.div(zt.neg().lanewise(VectorOperators.EXP).add(1.0));
+          DoubleVector sig = one.div(VectorMath.exp(zt.neg()).add(1.0));
           DoubleVector dy0 = dyt.mul(zt.mul(sig)); // dy · silu(z)
           DoubleVector ut = DoubleVector.fromArray(S, u, row + d);
           DoubleVector dt = DoubleVector.fromArray(S, dts, tl * D + d);

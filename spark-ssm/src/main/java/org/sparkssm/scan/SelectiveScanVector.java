@@ -72,7 +72,7 @@ final class SelectiveScanVector {
           DoubleVector acc = DoubleVector.zero(S);
           for (int n = 0; n < N; n++) {
             int at = n * D + d;
-            DoubleVector decay = dt.mul(DoubleVector.fromArray(S, aT, at)).lanewise(VectorOperators.EXP);
+            DoubleVector decay = VectorMath.exp(dt.mul(DoubleVector.fromArray(S, aT, at)));
             DoubleVector hn = decay.fma(DoubleVector.fromArray(S, hT, at), dtu.mul(B[bRow + n]));
             hn.intoArray(hT, at);
             if (output) {
@@ -126,12 +126,12 @@ final class SelectiveScanVector {
   /** Lanewise softplus with torch's threshold: {@code x > 20 ? x : log1p(exp(x))}; NaN stays NaN. */
   private static DoubleVector softplus(DoubleVector x) {
     VectorMask<Double> large = x.compare(VectorOperators.GT, 20.0);
-    DoubleVector smooth = x.lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+    DoubleVector smooth = VectorMath.log1p(VectorMath.exp(x));
     return smooth.blend(x, large);
   }
 
   /** Lanewise {@code silu(x) = x / (1 + e^-x)}. */
   private static DoubleVector silu(DoubleVector x) {
-    return x.div(x.neg().lanewise(VectorOperators.EXP).add(1.0));
+    return x.div(VectorMath.exp(x.neg()).add(1.0));
   }
 }

@@ -24,7 +24,7 @@ import org.sparkssm.forecast.LinearForecaster;
  *     forecasting around the window's mean
  */
 public record DeepModels(String name, int dModel, int layers, int dState, int dFf, double dropout, int cycle,
-    boolean skip) {
+    boolean skip) implements java.io.Serializable {
   /** The names, in the order reports list them. */
   public static final String[] NAMES = {"smamba", "s4dnet", "rlinear"};
 

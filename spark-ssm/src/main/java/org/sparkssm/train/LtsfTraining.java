@@ -98,7 +98,7 @@ public final class LtsfTraining {
     Windows test = Windows.of(z, split.from(Part.TEST, lookback), split.to(Part.TEST), lookback, horizon);
     double[] scores = Trainer.score(bestModel, best.weights(), test, cfg.threads());
     return new Cell(dataset, bestSpec.settings(), lookback, horizon, bestRate, scores[0], scores[1],
-        best.bestValidationMse(), best.bestEpoch(), best.epochsTrained(), train.size(), train.skipped(), cfg.seed(),
+        best.bestValidationMse(), best.bestEpoch(), best.epochsTrained(), train.size(), (int) train.skipped(), cfg.seed(),
         (System.nanoTime() - start) / 1e9, models.size() * rates.length, test.size(),
         new TrainedForecaster(bestSpec, bestSpec.skip() ? ridge : null, bestModel, best.weights()));
   }

@@ -11,6 +11,7 @@ import org.sparkssm.Checks;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.RidgeSolution;
+import org.sparkssm.forecast.WindowForecaster;
 import org.sparkssm.nn.ParameterLayout;
 import org.sparkssm.weights.Safetensors;
 import org.sparkssm.weights.SafetensorsWriter;
@@ -30,12 +31,18 @@ import org.sparkssm.weights.SafetensorsWriter;
  * reproduce to 1e-9 (relative): a model saved by another architecture version never silently
  * mispredicts.
  *
+ * <p>As a {@link WindowForecaster} (one channel: the many-series Spark path), it travels to tasks
+ * as its settings, skip and weights, and the network is rebuilt there.
+ *
  * @param spec the settings the network was built from
  * @param skip the fitted {@code nlinear} skip when {@code spec.skip()}, else null
  * @param model the network
  * @param weights its flat weights, in {@link WindowModel#layout()}
  */
-public record TrainedForecaster(DeepModels spec, LinearForecaster skip, WindowModel model, double[] weights) {
+public record TrainedForecaster(DeepModels spec, LinearForecaster skip, WindowModel model, double[] weights)
+    implements WindowForecaster {
+  private static final long serialVersionUID = 1L;
+
   /** Bumped when the saved form changes; {@link #load} reads this version only. */
   public static final int FORMAT_VERSION = 1;
 
@@ -88,6 +95,49 @@ public record TrainedForecaster(DeepModels spec, LinearForecaster skip, WindowMo
       }
     }
     return out;
+  }
+
+  @Override
+  public int rowsRead() {
+    return model.lookback();
+  }
+
+  @Override
+  public int horizon() {
+    return model.horizon();
+  }
+
+  /** One window of one channel at a time (a network of one channel only). */
+  @Override
+  public Predictor predictor() {
+    if (model.channels() != 1) {
+      Checks.fail("channels: a window of one series is one channel, got a network of %d channels (%s)",
+          model.channels(), spec.settings());
+    }
+    int L = model.lookback();
+    double[] x = new double[L];
+    long[] rows = new long[1];
+    WindowModel.Workspace ws = model.workspace(1);
+    double[] pred = new double[model.horizon()];
+    return (window, off, phase, out, outOff) -> {
+      System.arraycopy(window, off, x, 0, L);
+      rows[0] = phase;
+      model.forward(weights, x, rows, 1, pred, ws, null);
+      System.arraycopy(pred, 0, out, outOff, pred.length);
+    };
+  }
+
+  /** Serialized as its parts; the network is rebuilt on the other side. */
+  private Object writeReplace() {
+    return new Parts(spec, model.lookback(), model.horizon(), model.channels(), skip, weights);
+  }
+
+  /** The serialized form. */
+  private record Parts(DeepModels spec, int lookback, int horizon, int channels, LinearForecaster skip,
+      double[] weights) implements java.io.Serializable {
+    private Object readResolve() {
+      return TrainedForecaster.of(spec, lookback, horizon, channels, skip, weights);
+    }
   }
 
   /** The network of {@code spec} for L, H and C channels with these weights (a loaded or copied forecaster). */

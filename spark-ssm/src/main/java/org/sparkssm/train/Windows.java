@@ -13,15 +13,46 @@ public final class Windows {
   private final double[][] series; // [channel][row]
   private final int lookback;
   private final int horizon;
-  private final int[] starts;
-  private final int skipped;
+  private final int[] starts; // each window's first row in series
+  private final long[] phases; // each window's first row on its series' time axis; null: starts
+  private final long skipped;
 
-  private Windows(double[][] series, int lookback, int horizon, int[] starts, int skipped) {
+  private Windows(double[][] series, int lookback, int horizon, int[] starts, long[] phases, long skipped) {
     this.series = series;
     this.lookback = lookback;
     this.horizon = horizon;
     this.starts = starts;
+    this.phases = phases;
     this.skipped = skipped;
+  }
+
+  /**
+   * Windows at given rows of packed series (several series end to end, as a Spark task holds
+   * them): window i reads rows {@code [starts[i], starts[i] + L + H)}, which must all be finite
+   * (the caller left out windows with a missing value, and counts them in {@code skipped}), and
+   * {@code phases[i]} is its first row's position on its own series' time axis.
+   */
+  public static Windows at(double[][] series, int[] starts, long[] phases, int lookback, int horizon, long skipped) {
+    Checks.notNull("series", series);
+    Checks.notNull("starts", starts);
+    Checks.notNull("phases", phases);
+    Checks.positive("lookback", lookback);
+    Checks.positive("horizon", horizon);
+    Checks.nonNegative("skipped", skipped);
+    if (series.length == 0) {
+      Checks.fail("series: expected at least one channel, got none");
+    }
+    if (phases.length != starts.length) {
+      Checks.fail("phases: expected one per window (%d), got %d", starts.length, phases.length);
+    }
+    int rows = series[0].length;
+    for (int i = 0; i < starts.length; i++) {
+      if (starts[i] < 0 || starts[i] + lookback + horizon > rows) {
+        Checks.fail("starts: expected window %d within the %d rows, got rows [%d, %d)", i, rows, starts[i],
+            starts[i] + lookback + horizon);
+      }
+    }
+    return new Windows(series, lookback, horizon, starts, phases, skipped);
   }
 
   /**
@@ -67,7 +98,7 @@ public final class Windows {
         kept[n++] = s;
       }
     }
-    return new Windows(series, lookback, horizon, java.util.Arrays.copyOf(kept, n), count - n);
+    return new Windows(series, lookback, horizon, java.util.Arrays.copyOf(kept, n), null, count - n);
   }
 
   public int size() {
@@ -75,7 +106,7 @@ public final class Windows {
   }
 
   /** Windows left out because they held a non-finite value. */
-  public int skipped() {
+  public long skipped() {
     return skipped;
   }
 
@@ -91,9 +122,9 @@ public final class Windows {
     return horizon;
   }
 
-  /** The first row of window i. */
-  public int start(int i) {
-    return starts[i];
+  /** The first row of window i on its series' time axis (the phase of a periodic component). */
+  public long start(int i) {
+    return phases == null ? starts[i] : phases[i];
   }
 
   /** Copies window i's lookback into {@code x} ({@code L × C} from {@code off}) and its targets into {@code y}. */

@@ -54,9 +54,10 @@ class DeepNetsTest {
       }
       Trainer.ShardGradient sg = new Trainer.ShardGradient(net, win);
       int[] order = {3, 30};
+      int[] positions = {0, 1};
       double scale = 1.0 / (batch * H * C);
       double[] g = new double[w.length];
-      sg.compute(w, order, 0, batch, Loss.mse(), scale, 77, g);
+      sg.compute(w, order, positions, 0, batch, Loss.mse(), scale, 77, g);
       double[] scratch = new double[w.length];
       // Check a sample of indices in every tensor, so no tensor goes unchecked.
       for (ParameterLayout.Tensor t : net.layout().tensors()) {
@@ -66,9 +67,9 @@ class DeepNetsTest {
           int i = t.offset() + (int) ((long) k * t.size() / n);
           double saved = view[i];
           view[i] = saved + GradientCheck.H;
-          double plus = scale * sg.compute(w, order, 0, batch, Loss.mse(), scale, 77, scratch);
+          double plus = scale * sg.compute(w, order, positions, 0, batch, Loss.mse(), scale, 77, scratch);
           view[i] = saved - GradientCheck.H;
-          double minus = scale * sg.compute(w, order, 0, batch, Loss.mse(), scale, 77, scratch);
+          double minus = scale * sg.compute(w, order, positions, 0, batch, Loss.mse(), scale, 77, scratch);
           view[i] = saved;
           double fd = (plus - minus) / (2 * GradientCheck.H);
           double tol = GradientCheck.ABS + GradientCheck.REL * Math.max(Math.abs(fd), Math.abs(g[i]));

@@ -185,7 +185,7 @@ public final class EvaluateCommand extends SparkCommand {
               SsmForecast.Metrics score = fit.evaluate(df);
               row = RowFactory.create(name, m, l, h, score.mse(), score.mae(), fit.lambdaRel(), fit.trainWindows(),
                   score.windows(), (System.nanoTime() - start) / 1e9, m);
-              forecast = Forecast.of(fit.forecaster());
+              forecast = Forecast.of(fit.linear());
             }
             done++;
             summary("[%d/%d] %s L=%d H=%d %-8s MSE %.4f MAE %.4f (%s, %.1f s)", done, total, name, l, h, m,

@@ -26,6 +26,7 @@ import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.RidgeStats;
 import org.sparkssm.forecast.WindowFeatures;
+import org.sparkssm.forecast.WindowForecaster;
 import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.spark.scan.NullSeriesKeys;
 import org.sparkssm.spark.scan.TimeCodec;
@@ -257,6 +258,15 @@ public final class SsmForecast {
       return NullSeriesKeys.failOnNullKeys(partition, series, timeType);
     }
 
+    /**
+     * The phase of a window whose first step has this encoded time and step number in its series:
+     * on a grid, its time in grid steps (so every series shares the clock's phase); else its step
+     * number.
+     */
+    long phase(long firstTime, long firstRow) {
+      return grid.onGrid() ? Math.floorDiv(firstTime, grid.step()) : firstRow;
+    }
+
     /** A series' steps from its row count and first and last times (encoded). */
     Column steps(Column rows, Column first, Column last) {
       return grid.onGrid() ? last.minus(first).divide(grid.step()).cast(DataTypes.LongType).plus(1) : rows;
@@ -272,6 +282,11 @@ public final class SsmForecast {
   }
 
   private static Dataset<Row> sortedRows(Dataset<Row> df, Columns c, long minLength) {
+    return sortedRows(df, c, minLength, df.sparkSession().sessionState().conf().numShufflePartitions());
+  }
+
+  /** {@link #sortedRows(Dataset, Columns)} in {@code partitions} partitions. */
+  static Dataset<Row> sortedRows(Dataset<Row> df, Columns c, long minLength, int partitions) {
     for (String name : new String[] {c.series, c.time, c.value}) {
       InputColumns.field(df.schema(), name, "input");
     }
@@ -279,7 +294,7 @@ public final class SsmForecast {
         col(c.value).cast(DataTypes.DoubleType).as("__v"))
         // An explicit partition count: adaptive execution coalesces only count-less repartitions, and
         // the partial sums must fall the same way whatever the input's layout.
-        .repartition(df.sparkSession().sessionState().conf().numShufflePartitions(), col(c.series));
+        .repartition(partitions, col(c.series));
     if (minLength > 0) {
       org.apache.spark.sql.expressions.WindowSpec whole =
           org.apache.spark.sql.expressions.Window.partitionBy(col(c.series));
@@ -291,12 +306,12 @@ public final class SsmForecast {
     return rows.sortWithinPartitions(col(c.series), col("__t"));
   }
 
-  private static double valueOf(Row r) {
+  static double valueOf(Row r) {
     return r.isNullAt(2) ? Double.NaN : r.getDouble(2);
   }
 
   /** Steps per series when the split counts from each series' end; null otherwise. */
-  private static Broadcast<Map<Object, Long>> seriesRows(Dataset<Row> sorted, WindowSplit split, Columns c) {
+  static Broadcast<Map<Object, Long>> seriesRows(Dataset<Row> sorted, WindowSplit split, Columns c) {
     if (!split.needsSeriesRows()) {
       return null;
     }
@@ -423,7 +438,7 @@ public final class SsmForecast {
   public static final class Fitted implements Serializable {
     private static final long serialVersionUID = 1L;
     private final Columns columns;
-    private final LinearForecaster forecaster;
+    private final WindowForecaster forecaster;
     private final WindowSplit split;
     private final String model;
     private final long trainWindows;
@@ -431,7 +446,7 @@ public final class SsmForecast {
     private final double lambdaRel;
     private final double validationMse;
 
-    Fitted(Columns columns, LinearForecaster forecaster, WindowSplit split, String model, long trainWindows,
+    Fitted(Columns columns, WindowForecaster forecaster, WindowSplit split, String model, long trainWindows,
         long validationWindows, double lambdaRel, double validationMse) {
       this.columns = columns;
       this.forecaster = forecaster;
@@ -448,7 +463,7 @@ public final class SsmForecast {
      * these names and whose time column has this type.
      */
     public static Fitted of(String series, String time, String value, DataType timeType, TimeGrid grid,
-        LinearForecaster forecaster, String model, WindowSplit split) {
+        WindowForecaster forecaster, String model, WindowSplit split) {
       Checks.notNull("forecaster", forecaster);
       return new Fitted(new Columns(Checks.notNull("series", series), Checks.notNull("time", time),
           Checks.notNull("value", value), Checks.notNull("timeType", timeType), Checks.notNull("grid", grid), 0),
@@ -462,8 +477,16 @@ public final class SsmForecast {
           validationWindows, lambdaRel, validationMse);
     }
 
-    public LinearForecaster forecaster() {
+    public WindowForecaster forecaster() {
       return forecaster;
+    }
+
+    /** The closed-form forecaster a {@link SsmForecast#fit} fitted. */
+    public LinearForecaster linear() {
+      if (!(forecaster instanceof LinearForecaster)) {
+        Checks.fail("model: expected a closed-form forecaster, got %s", model);
+      }
+      return (LinearForecaster) forecaster;
     }
 
     /** The time grid and missing-value policy the forecaster was fitted with, and forecasts with. */
@@ -501,15 +524,15 @@ public final class SsmForecast {
      */
     public Dataset<Row> forecast(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
-      Broadcast<LinearForecaster> model = broadcast(df);
+      Broadcast<WindowForecaster> model = broadcast(df);
       Columns c = columns;
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
           .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
-        LinearForecaster f = model.value();
+        WindowForecaster f = model.value();
         WindowWalker walker = c.walker(f.rowsRead());
         List<Row> rows = new ArrayList<>();
-        double[] work = new double[f.workspaceSize()];
+        WindowForecaster.Predictor work = f.predictor();
         double[] yhat = new double[f.horizon()];
         long previous = 0;
         long last = 0;
@@ -517,7 +540,7 @@ public final class SsmForecast {
         while (inOrder.hasNext()) {
           Row r = inOrder.next();
           if (walker.key() != null && walker.startsSeries(r.get(0))) {
-            emitFuture(walker, f, work, yhat, previous, last, rows, c.grid);
+            emitFuture(walker, work, yhat, previous, last, rows, c);
           }
           if (!walker.startsSeries(r.get(0))) {
             previous = last;
@@ -528,7 +551,7 @@ public final class SsmForecast {
           walker.add(r.get(0), r.isNullAt(1), last, valueOf(r), null);
         }
         if (walker.key() != null) {
-          emitFuture(walker, f, work, yhat, previous, last, rows, c.grid);
+          emitFuture(walker, work, yhat, previous, last, rows, c);
         }
         return rows.iterator();
       }, Encoders.row(schema));
@@ -536,12 +559,14 @@ public final class SsmForecast {
           col("forecast"));
     }
 
-    private static void emitFuture(WindowWalker walker, LinearForecaster f, double[] work, double[] yhat,
-        long previous, long last, List<Row> rows, TimeGrid grid) {
+    private static void emitFuture(WindowWalker walker, WindowForecaster.Predictor f, double[] yhat,
+        long previous, long last, List<Row> rows, Columns c) {
       if (!walker.lastSpanPresent()) {
         return;
       }
-      f.predict(walker.values(), walker.lastSpanOffset(), yhat, 0, work);
+      int off = walker.lastSpanOffset();
+      f.predict(walker.values(), off, c.phase(walker.times()[off], walker.rows() - walker.span()), yhat, 0);
+      TimeGrid grid = c.grid;
       long gap = grid.onGrid() ? grid.step() : previous == Long.MIN_VALUE ? 1 : last - previous;
       for (int k = 0; k < yhat.length; k++) {
         rows.add(RowFactory.create(walker.key(), last + gap * (k + 1), k + 1, yhat[k]));
@@ -562,16 +587,16 @@ public final class SsmForecast {
     /** MSE and MAE over every test window of the split (one distributed pass, merged in partition order). */
     public Metrics evaluate(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
-      Broadcast<LinearForecaster> model = broadcast(df);
+      Broadcast<WindowForecaster> model = broadcast(df);
       Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
       Columns c = columns;
       WindowSplit s = split;
       FlatMapFunction<Iterator<Row>, Metrics> score = part -> {
-        LinearForecaster f = model.value();
+        WindowForecaster f = model.value();
         int l = f.rowsRead();
         int h = f.horizon();
         Metrics m = new Metrics();
-        double[] work = new double[f.workspaceSize()];
+        WindowForecaster.Predictor work = f.predictor();
         double[] yhat = new double[h];
         WindowWalker walker = c.walker(l + h);
         Iterator<Row> inOrder = c.keyed(part);
@@ -584,7 +609,7 @@ public final class SsmForecast {
                     != WindowSplit.Part.TEST) {
                   return;
                 }
-                f.predict(values, off, yhat, 0, work);
+                work.predict(values, off, c.phase(times[off], lastRow - l - h + 1), yhat, 0);
                 for (int k = 0; k < h; k++) {
                   double e = values[off + l + k] - yhat[k];
                   m.squared += e * e;
@@ -611,7 +636,7 @@ public final class SsmForecast {
      */
     public Dataset<Row> testPredictions(Dataset<Row> df) {
       Dataset<Row> sorted = sortedRows(df, columns);
-      Broadcast<LinearForecaster> model = broadcast(df);
+      Broadcast<WindowForecaster> model = broadcast(df);
       Broadcast<Map<Object, Long>> rows = seriesRows(sorted, split, columns);
       Columns c = columns;
       WindowSplit s = split;
@@ -619,11 +644,11 @@ public final class SsmForecast {
           .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("actual", DataTypes.DoubleType)
           .add("forecast", DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
-        LinearForecaster f = model.value();
+        WindowForecaster f = model.value();
         int l = f.rowsRead();
         int h = f.horizon();
         List<Row> emitted = new ArrayList<>();
-        double[] work = new double[f.workspaceSize()];
+        WindowForecaster.Predictor work = f.predictor();
         double[] yhat = new double[h];
         WindowWalker walker = c.walker(l + h);
         Iterator<Row> inOrder = c.keyed(part);
@@ -634,7 +659,7 @@ public final class SsmForecast {
                 long seriesRows = rows == null ? 0 : rows.value().get(key);
                 if (s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1])
                     == WindowSplit.Part.TEST) {
-                  f.predict(values, off, yhat, 0, work);
+                  work.predict(values, off, c.phase(times[off], lastRow - l - h + 1), yhat, 0);
                   for (int k = 0; k < h; k++) {
                     emitted.add(RowFactory.create(key, times[off + l + k], k + 1, values[off + l + k], yhat[k]));
                   }
@@ -714,9 +739,9 @@ public final class SsmForecast {
       out.add(RowFactory.create(walker.key(), steps, walker.missing(), scored, forecast, String.join("; ", why)));
     }
 
-    private Broadcast<LinearForecaster> broadcast(Dataset<Row> df) {
+    private Broadcast<WindowForecaster> broadcast(Dataset<Row> df) {
       return df.sparkSession().sparkContext().broadcast(forecaster,
-          scala.reflect.ClassTag$.MODULE$.apply(LinearForecaster.class));
+          scala.reflect.ClassTag$.MODULE$.apply(WindowForecaster.class));
     }
   }
 }

@@ -53,6 +53,11 @@ final class WindowWalker {
     this.gapTimes = new long[grid.maxGap()];
   }
 
+  /** The values a window holds. */
+  int span() {
+    return span;
+  }
+
   /** The series being walked, or null before the first row. */
   Object key() {
     return key;

@@ -80,7 +80,7 @@ final class ForecasterData implements Serializable {
 
   static ForecasterData of(SsmForecast.Fitted fitted, int lookback, DataType timeType, double[] levels,
       double[][] halfWidths) {
-    return new ForecasterData(fitted.model(), lookback, fitted.forecaster(), fitted.trainWindows(), fitted.validationWindows(),
+    return new ForecasterData(fitted.model(), lookback, fitted.linear(), fitted.trainWindows(), fitted.validationWindows(),
         fitted.validationMse(), timeType, levels.clone(), halfWidths, fitted.grid());
   }
 

@@ -81,7 +81,7 @@ class SsmForecastTest {
       assertEquals(train.count(), fit.trainWindows());
       assertEquals(validation.count(), fit.validationWindows());
       assertEquals(pick.best().lambdaRel(), fit.lambdaRel());
-      double[] beta = fit.forecaster().weights().beta();
+      double[] beta = fit.linear().weights().beta();
       double[] expected = pick.best().beta();
       for (int i = 0; i < beta.length; i++) {
         assertEquals(expected[i], beta[i], 1e-9 + 1e-7 * Math.abs(expected[i]), "beta " + i);
@@ -103,7 +103,7 @@ class SsmForecastTest {
     Dataset<Row> df = spark.createDataFrame(rows, LONG_FORMAT);
     SsmForecast.Fitted fit = SsmForecast.on(df).model("nlinear").lookback(l).horizon(h)
         .split(WindowSplit.lastRows(16, h)).fit();
-    LinearForecaster f = fit.forecaster();
+    LinearForecaster f = fit.linear();
 
     List<Row> future = fit.forecast(df).orderBy("unique_id", "step").collectAsList();
     assertEquals(5 * h, future.size());

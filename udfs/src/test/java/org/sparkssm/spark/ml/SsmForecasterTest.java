@@ -99,7 +99,7 @@ class SsmForecasterTest {
     SsmForecasterModel m = legt().fit(df);
     SsmForecast.Fitted direct = SsmForecast.on(df).model("legt:8").lookback(24).horizon(4)
         .split(WindowSplit.lastRows(40, 0)).fit();
-    assertArrayEquals(direct.forecaster().weights().beta(), m.forecaster().weights().beta(), 0.0);
+    assertArrayEquals(direct.linear().weights().beta(), m.forecaster().weights().beta(), 0.0);
     assertEquals(direct.validationMse(), m.validationMse(), 0.0);
     assertTrue(m.trainWindows() > 0 && m.validationWindows() == 6 * 37, String.valueOf(m.validationWindows()));
     assertEquals(sorted(direct.forecast(df)), sorted(m.transform(df)));
