@@ -712,14 +712,13 @@ public final class NetTraining {
           Checks.fail("checkpoint '%s': expected an empty folder, got the checkpoint %s; resume from it, or choose "
               + "another folder", dir, newest.getName());
         }
-        java.nio.file.Path local = Files.createTempFile("spark-ssm-checkpoint", ".safetensors");
+        java.nio.file.Path local = HadoopFiles.download(newest, fs.getConf());
         try {
-          fs.copyToLocalFile(false, newest, new Path(local.toUri()), true);
           return TrainingCheckpoint.read(local, run);
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException(e.getMessage().replace(local.toString(), newest.toString()), e);
         } finally {
-          Files.deleteIfExists(local);
+          HadoopFiles.delete(local);
         }
       } catch (IOException e) {
         throw new IllegalStateException("checkpoint '" + dir + "': " + e.getMessage(), e);
@@ -732,14 +731,7 @@ public final class NetTraining {
         java.nio.file.Path local = Files.createTempFile("spark-ssm-checkpoint", ".safetensors");
         try {
           TrainingCheckpoint.write(state, run, local);
-          fs.mkdirs(dir);
-          Path tmp = new Path(dir, "." + name + ".tmp");
-          fs.copyFromLocalFile(false, true, new Path(local.toUri()), tmp);
-          Path target = new Path(dir, name);
-          fs.delete(target, false);
-          if (!fs.rename(tmp, target)) {
-            throw new IOException("could not rename " + tmp + " to " + target);
-          }
+          HadoopFiles.upload(local, new Path(dir, name), fs.getConf());
         } finally {
           Files.deleteIfExists(local);
         }

@@ -18,9 +18,10 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * The params {@link SsmForecaster} and {@link SsmForecasterModel} share (MLlib's {@code ...Params}
- * trait): created for one owner, whose uid they carry, with their validators and defaults.
+ * trait): created for one owner, whose uid they carry, with their validators and defaults. The
+ * trained forecasters' stages extend them ({@link NetForecasterParams}).
  */
-final class ForecasterParams {
+class ForecasterParams {
   final Param<String> seriesCol;
   final Param<String> timeCol;
   final Param<String> valueCol;
@@ -38,12 +39,17 @@ final class ForecasterParams {
   private final Params owner;
 
   ForecasterParams(Params owner) {
+    this(owner, new Param<>(owner, "model", "forecaster: " + String.join(", ", ForecastModels.NAMES)
+        + ", with :N for the state size where it has one (e.g. legt:64)", new ModelNameValidator()));
+  }
+
+  /** The params with another {@code model} param (its names and validator). */
+  ForecasterParams(Params owner, Param<String> model) {
     this.owner = owner;
+    this.model = model;
     seriesCol = new Param<>(owner, "seriesCol", "series key column");
     timeCol = new Param<>(owner, "timeCol", "time column (timestamp, timestamp_ntz, date, long or int)");
     valueCol = new Param<>(owner, "valueCol", "numeric value column to forecast");
-    model = new Param<>(owner, "model", "forecaster: " + String.join(", ", ForecastModels.NAMES)
-        + ", with :N for the state size where it has one (e.g. legt:64)", new ModelNameValidator());
     lookback = new IntParam(owner, "lookback", "L, rows of history each forecast reads", ParamValidators.gtEq(1));
     horizon = new IntParam(owner, "horizon", "H, rows forecast ahead", ParamValidators.gtEq(1));
     validationRows = new IntParam(owner, "validationRows", "rows at the end of each series whose windows choose "
@@ -67,10 +73,14 @@ final class ForecasterParams {
   }
 
   void setDefaults(DefaultSetter setter) {
+    setDefaults(setter, "ssm");
+  }
+
+  void setDefaults(DefaultSetter setter, String defaultModel) {
     setter.set(seriesCol, SsmScan.DEFAULT_SERIES);
     setter.set(timeCol, SsmScan.DEFAULT_TIME);
     setter.set(valueCol, SsmScan.DEFAULT_VALUE);
-    setter.set(model, "ssm");
+    setter.set(model, defaultModel);
     setter.set(lookback, 96);
     setter.set(horizon, 24);
     setter.set(validationRows, -1);
@@ -86,6 +96,18 @@ final class ForecasterParams {
   /** {@code Params.setDefault}, which is protected: each owner passes its own. */
   interface DefaultSetter {
     <T> void set(Param<T> param, T value);
+  }
+
+  long getLong(org.apache.spark.ml.param.LongParam p) {
+    return (Long) owner.getOrDefault(p);
+  }
+
+  double getDouble(org.apache.spark.ml.param.DoubleParam p) {
+    return (Double) owner.getOrDefault(p);
+  }
+
+  boolean getBoolean(org.apache.spark.ml.param.BooleanParam p) {
+    return (Boolean) owner.getOrDefault(p);
   }
 
   String get(Param<String> p) {
@@ -142,6 +164,44 @@ final class ForecasterParams {
     return out;
   }
 
+  /**
+   * A fitted model's schema check: the input's columns (as {@link #validateAndTransformSchema}), the
+   * interval levels it was fitted with and the time type it was fitted on.
+   */
+  StructType validateFitted(StructType schema, String uid, boolean fitted, double[] levels,
+      org.apache.spark.sql.types.DataType timeType) {
+    if (!fitted) {
+      throw new IllegalStateException(uid + ": expected a fitted model (from fit or load), got an unfitted one");
+    }
+    StructType out = validateAndTransformSchema(schema);
+    if (levels.length != getDoubles(intervalLevels).length) {
+      throw new IllegalArgumentException(String.format("intervalLevels: expected the %d levels the model was fitted "
+          + "with, got %d", levels.length, getDoubles(intervalLevels).length));
+    }
+    org.apache.spark.sql.types.DataType time = schema.apply(get(timeCol)).dataType();
+    if (!time.sameType(timeType)) {
+      throw new IllegalArgumentException(String.format("timeCol '%s': expected %s, the type the model was fitted on, "
+          + "got %s", get(timeCol), timeType.simpleString(), time.simpleString()));
+    }
+    return out;
+  }
+
+  /** Renames a forecast's step and forecast columns to the params' and adds {@code forecast ∓ half-width[step]} per level. */
+  org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> withIntervals(
+      org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> forecasts, double[][] halfWidths) {
+    String[] lo = intervalColumns("lo");
+    String[] hi = intervalColumns("hi");
+    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> out = forecasts;
+    org.apache.spark.sql.Column prediction = org.apache.spark.sql.functions.col(get(predictionCol));
+    org.apache.spark.sql.Column step = org.apache.spark.sql.functions.col(get(stepCol));
+    for (int i = 0; i < lo.length; i++) {
+      org.apache.spark.sql.Column width = org.apache.spark.sql.functions.element_at(
+          org.apache.spark.sql.functions.lit(halfWidths[i]), step);
+      out = out.withColumn(lo[i], prediction.minus(width)).withColumn(hi[i], prediction.plus(width));
+    }
+    return out;
+  }
+
   /** The grid of {@code df} these params name (resolving {@code freq = auto} reads the data). */
   TimeGrid grid(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df) {
     long step = TimeGrid.step(df, get(seriesCol), get(timeCol), get(freq), "freq");
@@ -149,7 +209,7 @@ final class ForecasterParams {
   }
 
   /** A param validator from a check that throws on a bad value. */
-  private static final class Accepts extends AbstractFunction1<String, Object> implements java.io.Serializable {
+  static final class Accepts extends AbstractFunction1<String, Object> implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     private final SerializableCheck check;
 

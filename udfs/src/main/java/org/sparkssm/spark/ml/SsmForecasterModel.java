@@ -192,21 +192,8 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
 
   @Override
   public StructType transformSchema(StructType schema) {
-    if (data == null) {
-      throw new IllegalStateException(uid + ": expected a fitted model (from SsmForecaster.fit or load), got an "
-          + "unfitted one");
-    }
-    StructType out = p.validateAndTransformSchema(schema);
-    if (data.levels.length != p.getDoubles(p.intervalLevels).length) {
-      throw new IllegalArgumentException(String.format("intervalLevels: expected the %d levels the model was fitted "
-          + "with, got %d", data.levels.length, p.getDoubles(p.intervalLevels).length));
-    }
-    DataType time = schema.apply(p.get(p.timeCol)).dataType();
-    if (!time.sameType(data.timeType)) {
-      throw new IllegalArgumentException(String.format("timeCol '%s': expected %s, the type the model was fitted on, "
-          + "got %s", p.get(p.timeCol), data.timeType.simpleString(), time.simpleString()));
-    }
-    return out;
+    return p.validateFitted(schema, uid, data != null, data == null ? null : data.levels,
+        data == null ? null : data.timeType);
   }
 
   private SsmForecast.Fitted fitted(WindowSplit split) {
@@ -244,16 +231,7 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
 
   /** Adds {@code forecast ∓ half-width[step]} per level. */
   Dataset<Row> withIntervals(Dataset<Row> forecasts) {
-    String[] lo = p.intervalColumns("lo");
-    String[] hi = p.intervalColumns("hi");
-    Dataset<Row> out = forecasts;
-    Column prediction = col(p.get(p.predictionCol));
-    Column step = col(p.get(p.stepCol));
-    for (int i = 0; i < lo.length; i++) {
-      Column width = functions.element_at(functions.lit(data.halfWidths[i]), step);
-      out = out.withColumn(lo[i], prediction.minus(width)).withColumn(hi[i], prediction.plus(width));
-    }
-    return out;
+    return p.withIntervals(forecasts, data.halfWidths);
   }
 
   ForecasterParams forecasterParams() {

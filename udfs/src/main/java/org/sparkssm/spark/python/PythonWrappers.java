@@ -21,6 +21,8 @@ import org.sparkssm.spark.ml.ForecastEvaluator;
 import org.sparkssm.spark.ml.SsmFeatures;
 import org.sparkssm.spark.ml.SsmForecaster;
 import org.sparkssm.spark.ml.SsmForecasterModel;
+import org.sparkssm.spark.ml.SsmNetForecaster;
+import org.sparkssm.spark.ml.SsmNetForecasterModel;
 import org.sparkssm.spark.sql.SsmFunctions;
 
 /**
@@ -42,6 +44,8 @@ public final class PythonWrappers {
       {new SsmFeatures(), "JavaTransformer"},
       {new SsmForecaster(), "JavaEstimator"},
       {new SsmForecasterModel(), "JavaModel"},
+      {new SsmNetForecaster(), "JavaEstimator"},
+      {new SsmNetForecasterModel(), "JavaModel"},
       {new ForecastEvaluator(), "JavaEvaluator"}};
 
   public static void main(String[] args) throws IOException {
