@@ -208,16 +208,7 @@ public final class ForecastCommand extends SparkCommand {
 
   @Override
   protected int run(SparkSession spark) throws Exception {
-    if (input.equals(SAMPLE) && !Tables.exists(spark, input)) {
-      // Run from another folder: the launcher says where the repository (and its sample) is.
-      String home = System.getProperty("sparkssm.home");
-      if (home != null && Tables.exists(spark, home + "/" + SAMPLE)) {
-        input = home + "/" + SAMPLE;
-      } else {
-        throw new IllegalArgumentException("input '" + SAMPLE + "': expected the sample panel, got none (run from the "
-            + "repository root, or make it with the command in data-samples/README.md)");
-      }
-    }
+    input = sampleOr(spark, input);
     SsmForecasterModel saved = modelIn == null ? null : load(spark, modelIn);
     List<String> summaryLines;
     try (OutputCommit commit = modelOut == null ? output.begin(spark, this::notice, out)
@@ -236,6 +227,22 @@ public final class ForecastCommand extends SparkCommand {
       summary("%s", line);
     }
     return 0;
+  }
+
+  /**
+   * The input URI, with the sample panel found from another folder too: the launcher says where
+   * the repository (and its sample) is.
+   */
+  public static String sampleOr(SparkSession spark, String input) {
+    if (input.equals(SAMPLE) && !Tables.exists(spark, input)) {
+      String home = System.getProperty("sparkssm.home");
+      if (home != null && Tables.exists(spark, home + "/" + SAMPLE)) {
+        return home + "/" + SAMPLE;
+      }
+      throw new IllegalArgumentException("input '" + SAMPLE + "': expected the sample panel, got none (run from the "
+          + "repository root, or make it with the command in data-samples/README.md)");
+    }
+    return input;
   }
 
   /** A saved forecaster, its settings taking the place of the options --model-in excludes. */

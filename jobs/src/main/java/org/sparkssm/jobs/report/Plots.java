@@ -119,6 +119,55 @@ public final class Plots {
     return png;
   }
 
+  /**
+   * Writes a training curve: the training loss and the validation MSE per epoch (epoch 0, the
+   * starting weights, has a validation MSE only), with the kept epoch marked.
+   *
+   * @return {@code png}
+   */
+  public static Path trainingCurve(Path png, String title, int[] epochs, double[] trainLoss, double[] validationMse,
+      int bestEpoch) throws IOException {
+    if (epochs.length == 0 || trainLoss.length != epochs.length || validationMse.length != epochs.length) {
+      throw new IllegalArgumentException("epochs: expected one train loss and validation MSE per epoch, got "
+          + epochs.length + " epochs, " + trainLoss.length + " and " + validationMse.length + " values");
+    }
+    System.setProperty("java.awt.headless", "true");
+    XYChart chart = new XYChartBuilder().width(WIDTH).height(2 * PANEL_HEIGHT).title(title).xAxisTitle("epoch")
+        .yAxisTitle("loss").build();
+    chart.getStyler().setChartBackgroundColor(Color.WHITE);
+    addCurve(chart, "train loss", epochs, trainLoss, new Color(31, 119, 180));
+    addCurve(chart, "validation MSE", epochs, validationMse, new Color(255, 127, 14));
+    if (chart.getSeriesMap().isEmpty()) {
+      throw new IllegalArgumentException("curve: expected at least one finite loss, got none");
+    }
+    chart.getStyler().setAnnotationLineColor(new Color(214, 39, 40));
+    chart.addAnnotation(new AnnotationLine(bestEpoch, true, false));
+    Path parent = png.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    return png;
+  }
+
+  /** The finite points of a curve (epoch 0 has no training loss). */
+  private static void addCurve(XYChart chart, String name, int[] x, double[] y, Color color) {
+    List<Double> xs = new ArrayList<>();
+    List<Double> ys = new ArrayList<>();
+    for (int i = 0; i < x.length; i++) {
+      if (Double.isFinite(y[i])) {
+        xs.add((double) x[i]);
+        ys.add(y[i]);
+      }
+    }
+    if (!xs.isEmpty()) {
+      XYSeries s = chart.addSeries(name, xs, ys);
+      s.setMarker(SeriesMarkers.CIRCLE);
+      s.setLineColor(color);
+      s.setMarkerColor(color);
+    }
+  }
+
   private static void add(XYChart chart, String name, Line line, Color color) {
     if (line == null || line.times().length == 0) {
       return;
