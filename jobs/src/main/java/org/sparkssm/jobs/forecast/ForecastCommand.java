@@ -33,6 +33,11 @@ import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.ml.SsmForecaster;
 import org.sparkssm.spark.ml.SsmForecasterModel;
+import org.sparkssm.spark.ml.SsmNetForecaster;
+import org.sparkssm.spark.ml.SsmNetForecasterModel;
+import org.sparkssm.spark.forecast.NetTraining;
+import org.sparkssm.forecast.WindowForecaster;
+import org.sparkssm.train.DeepModels;
 import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.forecast.WindowSplit;
 import org.sparkssm.spark.scan.TimeCodec;
@@ -87,7 +92,8 @@ public final class ForecastCommand extends SparkCommand {
 
   @Option(names = {"-m", "--model"}, paramLabel = "NAME", defaultValue = "ssm",
       description = "Forecaster: naive, linear, nlinear, legt, legs, s4d or ssm, with :N for the state size where "
-          + "it has one, e.g. legt:64 (default: ${DEFAULT-VALUE}).")
+          + "it has one, e.g. legt:64; or a network trained here with its defaults: smamba, s4dnet or rlinear "
+          + "(the train job sets every setting) (default: ${DEFAULT-VALUE}).")
   private String model;
 
   @Option(names = {"-L", "--lookback"}, paramLabel = "ROWS", defaultValue = "96", description = "Lookback L (default: ${DEFAULT-VALUE}).")
@@ -132,12 +138,13 @@ public final class ForecastCommand extends SparkCommand {
   private List<Double> levels = new ArrayList<>();
 
   @Option(names = "--model-out", paramLabel = "URI",
-      description = "Also save the fitted forecaster here (Spark ML's SsmForecasterModel, loadable with --model-in "
-          + "or SsmForecasterModel.load), published with the other outputs.")
+      description = "Also save the fitted forecaster here (Spark ML's SsmForecasterModel, or SsmNetForecasterModel "
+          + "for a network; loadable with --model-in or the class's load), published with the other outputs.")
   private String modelOut;
 
   @Option(names = "--model-in", paramLabel = "URI",
-      description = "Forecast with a saved forecaster instead of fitting one: its model, L, H, grid and fill are "
+      description = "Forecast with a saved forecaster (from --model-out or the train job's <out>/model) instead of "
+          + "fitting one: its model, L, H, grid and fill are "
           + "used (the options for them may not be given); the holdout is scored with it as saved.")
   private String modelIn;
 
@@ -160,10 +167,13 @@ public final class ForecastCommand extends SparkCommand {
     if (validationRows != null && validationRows < horizon) {
       throw usageError("--val-rows: expected >= the horizon (%d), got %d", horizon, validationRows);
     }
-    try {
-      ForecastModels.features(model, lookback);
-    } catch (IllegalArgumentException e) {
-      throw usageError("--model: %s", e.getMessage());
+    if (!trained(model)) {
+      try {
+        ForecastModels.features(model, lookback);
+      } catch (IllegalArgumentException e) {
+        throw usageError("--model: %s (or a trained network: %s)", e.getMessage(),
+            String.join(", ", DeepModels.NAMES));
+      }
     }
     try {
       TimeGrid.Fill.parse(fill);
@@ -209,7 +219,7 @@ public final class ForecastCommand extends SparkCommand {
   @Override
   protected int run(SparkSession spark) throws Exception {
     input = sampleOr(spark, input);
-    SsmForecasterModel saved = modelIn == null ? null : load(spark, modelIn);
+    Saved saved = modelIn == null ? null : load(spark, modelIn);
     List<String> summaryLines;
     try (OutputCommit commit = modelOut == null ? output.begin(spark, this::notice, out)
         : output.begin(spark, this::notice, out, modelOut)) {
@@ -245,34 +255,73 @@ public final class ForecastCommand extends SparkCommand {
     return input;
   }
 
+  /** Whether a model name is one of the trained networks (trained here by {@link NetTraining}). */
+  private static boolean trained(String name) {
+    return java.util.Arrays.asList(DeepModels.NAMES).contains(name.trim().toLowerCase(java.util.Locale.ROOT));
+  }
+
+  /**
+   * A forecaster loaded by --model-in, closed-form or trained: the stage that forecasts, the window
+   * forecaster that scores the holdout, its grid, and what the report says about its fit.
+   */
+  private record Saved(org.apache.spark.ml.Model<?> stage, WindowForecaster forecaster, TimeGrid grid,
+      Map<String, Object> facts) {}
+
   /** A saved forecaster, its settings taking the place of the options --model-in excludes. */
-  private SsmForecasterModel load(SparkSession spark, String uri) {
+  private Saved load(SparkSession spark, String uri) {
     if (!Tables.exists(spark, uri + "/metadata")) {
-      throw new IllegalArgumentException("--model-in '" + uri + "': expected a forecaster saved by --model-out or "
-          + "SsmForecasterModel.save, got no such folder");
+      throw new IllegalArgumentException("--model-in '" + uri + "': expected a forecaster saved by --model-out, "
+          + "train, SsmForecasterModel.save or SsmNetForecasterModel.save, got no such folder");
     }
-    SsmForecasterModel m;
+    boolean network = Tables.exists(spark, uri + "/weights");
+    Map<String, Object> facts = new LinkedHashMap<>();
+    Saved saved;
     try {
-      m = SsmForecasterModel.load(uri);
+      if (network) {
+        SsmNetForecasterModel m = SsmNetForecasterModel.load(uri);
+        m.setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value);
+        facts.put("network (when it was trained)", m.forecaster().spec().settings());
+        facts.put("training windows (when it was trained)", m.trainWindows());
+        facts.put("kept epoch, its validation MSE", m.bestEpoch() + ", " + m.validationMse());
+        saved = new Saved(m, m.forecaster(), m.grid(), facts);
+        levelsOf(m.getOrDefault(m.intervalLevels()));
+        readSettings(m.getOrDefault(m.model()), (Integer) m.getOrDefault(m.lookback()),
+            (Integer) m.getOrDefault(m.horizon()), m.grid());
+      } else {
+        SsmForecasterModel m = SsmForecasterModel.load(uri);
+        m.setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value);
+        facts.put("ridge λ_rel (chosen when it was fitted)", m.lambdaRel());
+        facts.put("training windows (when it was fitted)", m.trainWindows());
+        saved = new Saved(m, m.forecaster(), m.grid(), facts);
+        levelsOf(m.getOrDefault(m.intervalLevels()));
+        readSettings(m.getOrDefault(m.model()), (Integer) m.getOrDefault(m.lookback()),
+            (Integer) m.getOrDefault(m.horizon()), m.grid());
+      }
     } catch (Exception e) { // Spark's AnalysisException is checked in Java's eyes but undeclared
       // Not chained: the one-line report prints the deepest cause, which would drop the option's name.
       throw new IllegalArgumentException("--model-in '" + uri + "': " + Failures.oneLine(e));
     }
-    model = m.getOrDefault(m.model());
-    lookback = (Integer) m.getOrDefault(m.lookback());
-    horizon = (Integer) m.getOrDefault(m.horizon());
+    return saved;
+  }
+
+  private void levelsOf(double[] fractions) {
     levels = new ArrayList<>();
-    for (double level : m.getOrDefault(m.intervalLevels())) {
+    for (double level : fractions) {
       levels.add(100 * level);
     }
+  }
+
+  private void readSettings(String savedModel, int savedLookback, int savedHorizon, TimeGrid grid) {
+    model = savedModel;
+    lookback = savedLookback;
+    horizon = savedHorizon;
     freq = "the saved forecaster's";
-    fill = m.grid().fill().name().toLowerCase(java.util.Locale.ROOT);
-    maxGap = m.grid().maxGap();
-    return m.setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value);
+    fill = grid.fill().name().toLowerCase(java.util.Locale.ROOT);
+    maxGap = grid.maxGap();
   }
 
   /** Writes every output into the commit's staging folder; returns the summary lines. */
-  private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit, SsmForecasterModel saved)
+  private List<String> forecast(SparkSession spark, Dataset<Row> table, OutputCommit commit, Saved saved)
       throws java.io.IOException {
     phase("reading %s", input);
     SsmForecast.on(table).series(columns.series()).time(columns.time()).value(value).validate();
@@ -294,20 +343,44 @@ public final class ForecastCommand extends SparkCommand {
       throw new IllegalArgumentException(String.format("series '%s' (column '%s'): %s%s (--on-skip fail)", r.get(0),
           columns.series(), r.getString(5), skippedCount > 1 ? ", and " + (skippedCount - 1) + " more series" : ""));
     }
-    SsmForecasterModel forecaster;
+    org.apache.spark.ml.Model<?> forecaster;
+    org.apache.spark.ml.util.MLWritable toSave = null;
     SsmForecast.Fitted fit;
+    Map<String, Object> facts = new LinkedHashMap<>();
     if (saved != null) {
-      saved.transformSchema(table.schema()); // the time type it was fitted on, before any pass
-      forecaster = saved;
+      saved.stage().transformSchema(table.schema()); // the time type it was fitted on, before any pass
+      forecaster = saved.stage();
       fit = SsmForecast.Fitted.of(columns.series(), columns.time(), value, timeType(table), grid, saved.forecaster(),
           model, split);
+      facts.putAll(saved.facts());
+    } else if (trained(model)) {
+      // A network with its defaults (the train job sets every knob), trained before the holdout.
+      SsmNetForecaster estimator = new SsmNetForecaster().setSeriesCol(columns.series())
+          .setTimeCol(columns.time()).setValueCol(value).setModel(model).setLookback(lookback).setHorizon(horizon)
+          .setValidationRows(val).setIntervalLevels(levels.stream().mapToDouble(l -> l / 100).toArray())
+          .setFreq(freq).setFill(fill).setMaxGap(maxGap);
+      phase("training %s", estimator.network().settings());
+      NetTraining.Outcome o = NetTraining.on(table).series(columns.series()).time(columns.time()).value(value)
+          .model(estimator.network()).lookback(lookback).horizon(horizon).split(split).grid(grid)
+          .config(estimator.training()).fit();
+      fit = o.fitted();
+      SsmNetForecasterModel m = estimator.modelOf(o, table);
+      forecaster = m;
+      toSave = m;
+      facts.put("network (its defaults; bin/spark-ssm train sets every setting)", o.forecaster().spec().settings());
+      facts.put("training windows", o.trainWindows());
+      facts.put("kept epoch (best on the " + val + " validation rows before the holdout)", o.result().bestEpoch());
     } else {
       phase("fitting %s", model);
       fit = spec.model(model).fit();
       double[] fractions = levels.stream().mapToDouble(l -> l / 100).toArray();
-      forecaster = new SsmForecaster().setSeriesCol(columns.series()).setTimeCol(columns.time()).setValueCol(value)
-          .setModel(model).setLookback(lookback).setHorizon(horizon).setValidationRows(val)
+      SsmForecasterModel m = new SsmForecaster().setSeriesCol(columns.series()).setTimeCol(columns.time())
+          .setValueCol(value).setModel(model).setLookback(lookback).setHorizon(horizon).setValidationRows(val)
           .setIntervalLevels(fractions).setFreq(freq).setFill(fill).setMaxGap(maxGap).modelOf(fit, table);
+      forecaster = m;
+      toSave = m;
+      facts.put("ridge λ_rel (by validation on the " + val + " rows before)", fit.lambdaRel());
+      facts.put("training windows", fit.trainWindows());
     }
     phase("scoring the holdout");
     Dataset<Row> future = forecaster.transform(table);
@@ -323,7 +396,7 @@ public final class ForecastCommand extends SparkCommand {
     phase("writing the outputs");
     String staged = commit.staged(out);
     if (modelOut != null) {
-      forecaster.write().overwrite().save(commit.staged(modelOut));
+      toSave.write().overwrite().save(commit.staged(modelOut));
     }
     Tables.write(future, staged + "/forecasts", outFormat.format());
     Tables.write(holdout, staged + "/holdout", outFormat.format());
@@ -349,13 +422,7 @@ public final class ForecastCommand extends SparkCommand {
         : grid.fill().name().toLowerCase(java.util.Locale.ROOT) + " fill of runs up to " + maxGap + " steps");
     settings.put("holdout", "the last H steps of each series (" + scoredSeries + " series scored)");
     settings.put("series skipped (see skipped/)", skippedCount);
-    if (saved != null) {
-      settings.put("ridge λ_rel (chosen when it was fitted)", saved.lambdaRel());
-      settings.put("training windows (when it was fitted)", saved.trainWindows());
-    } else {
-      settings.put("ridge λ_rel (by validation on the " + val + " rows before)", fit.lambdaRel());
-      settings.put("training windows", fit.trainWindows());
-    }
+    settings.putAll(facts);
     if (!levels.isEmpty()) {
       settings.put("prediction intervals", levels.stream().map(l -> new java.math.BigDecimal(Double.toString(l))
           .stripTrailingZeros().toPlainString() + " %").collect(java.util.stream.Collectors.joining(", "))

@@ -44,6 +44,13 @@ class TrainCommandTest {
     assertTrue(Files.size(dir.resolve("train/training.png")) > 1000);
     assertTrue(Files.exists(dir.resolve("ckpt/epoch-000002.safetensors")));
 
+    // forecast --model-in serves the trained model: the holdout scored by the network, H rows per series.
+    String fc = dir.resolve("fc").toString();
+    Run forecast = JobsTests.run("forecast", "-i", SAMPLE, "-o", fc, "--model-in", out + "/model", "--quiet");
+    assertEquals(0, forecast.code(), forecast::err);
+    assertEquals(20 * 12, JobsTests.session().read().parquet(fc + "/forecasts").count());
+    assertTrue(Files.readString(dir.resolve("fc/report.md")).contains("s4dnet(d_model=8"));
+
     Run again = JobsTests.run(args(out));
     assertTrue(again.code() != 0 && again.err().contains(out), again.err());
     // Resuming the finished run trains nothing and saves the same weights.
@@ -52,6 +59,28 @@ class TrainCommandTest {
     assertEquals(0, r2.code(), r2::err);
     assertArrayEquals(m.forecaster().weights(), SsmNetForecasterModel.load(resumed + "/model").forecaster().weights(),
         0.0);
+  }
+
+  @Test
+  void forecastTrainsANetworkByNameBeforeItsHoldout() throws Exception {
+    StringBuilder csv = new StringBuilder("unique_id,ds,y\n");
+    for (int s = 0; s < 3; s++) {
+      for (int t = 0; t < 150; t++) {
+        csv.append("s").append(s).append(',').append(t).append(',')
+            .append(Math.sin(2 * Math.PI * t / 12 + s) + 0.01 * t).append('\n');
+      }
+    }
+    Path input = dir.resolve("small.csv");
+    Files.writeString(input, csv.toString());
+    String out = dir.resolve("fc").toString();
+    Run r = JobsTests.run("forecast", "-i", input.toString(), "-o", out, "-m", "rlinear", "-L", "24", "-H", "6",
+        "--freq", "rows", "--model-out", dir.resolve("m").toString(), "--quiet");
+    assertEquals(0, r.code(), r::err);
+    assertEquals(3 * 6, JobsTests.session().read().parquet(out + "/forecasts").count());
+    SsmNetForecasterModel m = SsmNetForecasterModel.load(dir.resolve("m").toString());
+    assertEquals("rlinear", m.getOrDefault(m.model()));
+    // Trained before the holdout: the validation windows end where the last H rows begin.
+    assertEquals(3L * (12 - 6 + 1), m.validationWindows());
   }
 
   @Test

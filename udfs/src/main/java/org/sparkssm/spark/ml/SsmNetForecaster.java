@@ -386,12 +386,32 @@ public final class SsmNetForecaster extends Estimator<SsmNetForecasterModel> imp
         .split(WindowSplit.lastRows(validation, 0)).grid(p.grid(df)).lambdas(p.getDoubles(p.lambdas))
         .config(p.config()).partitions(p.getInt(p.numPartitions)).checkpoint(checkpoint.isEmpty() ? null : checkpoint)
         .resume(p.getBoolean(p.resume)).listener(progress).fit();
+    return modelOf(o, df);
+  }
+
+  /**
+   * The model of a network trained with these params elsewhere (the forecast job trains before its
+   * holdout), its intervals calibrated on the windows whose targets lie in each series' last
+   * {@link #validationRows} steps.
+   */
+  public SsmNetForecasterModel modelOf(NetTraining.Outcome o, Dataset<Row> df) {
+    int validation = p.resolvedValidationRows();
     double[][] halfWidths = ConformalIntervals.halfWidths(o.fitted().withSplit(WindowSplit.lastRows(0, validation)),
         df, p.getDoubles(p.intervalLevels));
     SsmNetForecasterModel model = new SsmNetForecasterModel(uid, NetForecasterData.of(o,
         df.schema().apply(p.get(p.timeCol)).dataType(), p.getDoubles(p.intervalLevels), halfWidths));
     copyValues(model, extractParamMap());
     return (SsmNetForecasterModel) model.setParent(this);
+  }
+
+  /** The network these params name. */
+  public org.sparkssm.train.DeepModels network() {
+    return p.spec();
+  }
+
+  /** The training these params name. */
+  public org.sparkssm.train.TrainingConfig training() {
+    return p.config();
   }
 
   @Override
