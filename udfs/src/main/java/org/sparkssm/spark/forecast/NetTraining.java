@@ -183,7 +183,29 @@ public final class NetTraining {
 
   /** What a fit returns: the forecaster, ready to forecast a table, and how its training went. */
   public record Outcome(SsmForecast.Fitted fitted, TrainedForecaster forecaster, Trainer.Result result,
-      long trainWindows, long validationWindows, long skippedWindows, int partitions) {}
+      long trainWindows, long validationWindows, long skippedWindows, int partitions, Timing timing) {}
+
+  /**
+   * Where the optimizer steps' time went (this run's steps, on the driver's clock): the wall time
+   * of the steps' Spark jobs, and within it the compute of each step's slowest task (its gradient;
+   * the rest of a step is scheduling, shipping the weights, sending back and adding the gradients).
+   *
+   * @param steps optimizer steps timed
+   * @param stepSeconds their wall time, summed
+   * @param slowestTaskSeconds each step's slowest task's gradient compute, summed
+   * @param taskSeconds every task's gradient compute, summed (the work a single JVM would do)
+   */
+  public record Timing(long steps, double stepSeconds, double slowestTaskSeconds, double taskSeconds) {
+    /** Mean milliseconds per step. */
+    public double stepMillis() {
+      return steps == 0 ? Double.NaN : 1e3 * stepSeconds / steps;
+    }
+
+    /** Mean milliseconds per step of the slowest task's compute. */
+    public double computeMillis() {
+      return steps == 0 ? Double.NaN : 1e3 * slowestTaskSeconds / steps;
+    }
+  }
 
   /** Checks the columns before any job runs. */
   public void validate() {
@@ -257,18 +279,20 @@ public final class NetTraining {
         }
       };
       Trainer.Result result;
+      Timing[] timing = new Timing[1];
       // Executors cache the network per fit (TaskCache): a fresh key, so no other fit's state is reused.
       String cacheKey = java.util.UUID.randomUUID().toString();
       Broadcast<long[][]> starts = sc.broadcast(globalStarts(windows, counts));
       try (SparkGradients source = new SparkGradients(sc, windows, starts, net, cacheKey, train, val, skipped)) {
         result = Trainer.train(model, w, source, config, from, both);
+        timing[0] = source.timing();
       } finally {
         starts.destroy();
       }
       TrainedForecaster forecaster = new TrainedForecaster(spec, skip, model, result.weights());
       SsmForecast.Fitted fitted = new SsmForecast.Fitted(c, forecaster, split, spec.name(), train, val, Double.NaN,
           result.bestValidationMse());
-      return new Outcome(fitted, forecaster, result, train, val, skipped, p);
+      return new Outcome(fitted, forecaster, result, train, val, skipped, p, timing[0]);
     } finally {
       windows.unpersist(false);
       if (rows != null) {
@@ -492,7 +516,7 @@ public final class NetTraining {
   }
 
   /** A task's gradient (or error sums): its partition, its loss sum and its values. */
-  record Partial(int partition, double loss, double[] values) implements Serializable {}
+  record Partial(int partition, double loss, double[] values, double seconds) implements Serializable {}
 
   /** The gradient source whose workers are Spark tasks, one per partition of cached windows. */
   private static final class SparkGradients implements Trainer.GradientSource {
@@ -505,6 +529,14 @@ public final class NetTraining {
     private final long validation;
     private final long skipped;
     private final int horizon;
+    private long steps;
+    private double stepSeconds;
+    private double slowestTaskSeconds;
+    private double taskSeconds;
+
+    Timing timing() {
+      return new Timing(steps, stepSeconds, slowestTaskSeconds, taskSeconds);
+    }
 
     SparkGradients(JavaSparkContext sc, JavaRDD<PartWindows> windows, Broadcast<long[][]> starts, NetSpec net,
         String run, long train, long validation, long skipped) {
@@ -536,72 +568,77 @@ public final class NetTraining {
 
     @Override
     public double gradient(double[] w, long[] batch, int n, Loss loss, double scale, long stepSeed, double[] grad) {
-      Broadcast<double[]> weights = sc.broadcast(w.clone());
+      // The weights travel in the task closure, which Spark broadcasts once per stage anyway: a
+      // broadcast of their own measured slower (a second broadcast to create and destroy per step).
+      double[] weights = w.clone();
       long[] ids = Arrays.copyOf(batch, n);
       Broadcast<long[][]> globalStarts = starts;
       NetSpec spec = net;
       String key = run;
-      try {
-        Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
-          PartWindows part = it.next();
-          TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition]);
-          int[] local = new int[ids.length];
-          int[] positions = new int[ids.length];
-          int m = 0;
-          for (int k = 0; k < ids.length; k++) {
-            int id = held.local(ids[k]);
-            if (id >= 0) {
-              local[m] = id;
-              positions[m++] = k;
-            }
-          }
-          if (m == 0) {
-            return Collections.singletonList(new Partial(partition, 0, null)).iterator();
-          }
-          double[] g = new double[weights.value().length];
-          double sum = held.gradient.accumulate(weights.value(), local, positions, m, loss, scale, stepSeed, g);
-          return Collections.singletonList(new Partial(partition, sum, g)).iterator();
-        };
-        double total = 0;
-        for (Partial part : windows.mapPartitionsWithIndex(task, true).collect()) {
-          if (part.values() == null) {
-            continue;
-          }
-          total += part.loss();
-          double[] g = part.values();
-          for (int i = 0; i < grad.length; i++) {
-            grad[i] += g[i];
+      Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
+        PartWindows part = it.next();
+        TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition]);
+        int[] local = new int[ids.length];
+        int[] positions = new int[ids.length];
+        int m = 0;
+        for (int k = 0; k < ids.length; k++) {
+          int id = held.local(ids[k]);
+          if (id >= 0) {
+            local[m] = id;
+            positions[m++] = k;
           }
         }
-        return total;
-      } finally {
-        weights.destroy();
+        if (m == 0) {
+          return Collections.singletonList(new Partial(partition, 0, null, 0)).iterator();
+        }
+        long t0 = System.nanoTime();
+        double[] g = new double[weights.length];
+        double sum = held.gradient.accumulate(weights, local, positions, m, loss, scale, stepSeed, g);
+        return Collections.singletonList(new Partial(partition, sum, g, (System.nanoTime() - t0) / 1e9)).iterator();
+      };
+      double total = 0;
+      long t0 = System.nanoTime();
+      List<Partial> parts = windows.mapPartitionsWithIndex(task, true).collect();
+      steps++;
+      stepSeconds += (System.nanoTime() - t0) / 1e9;
+      double slowest = 0;
+      for (Partial part : parts) {
+        slowest = Math.max(slowest, part.seconds());
+        taskSeconds += part.seconds();
       }
+      slowestTaskSeconds += slowest;
+      for (Partial part : parts) {
+        if (part.values() == null) {
+          continue;
+        }
+        total += part.loss();
+        double[] g = part.values();
+        for (int i = 0; i < grad.length; i++) {
+          grad[i] += g[i];
+        }
+      }
+      return total;
     }
 
     @Override
     public double[] validate(double[] w) {
-      Broadcast<double[]> weights = sc.broadcast(w.clone());
+      double[] weights = w.clone();
       NetSpec spec = net;
       String key = run;
-      try {
-        Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
-          PartWindows part = it.next();
-          double[] sums = part.validationCount() == 0 ? new double[2]
-              : TaskCache.of(key, spec).errors().all(weights.value(), part.validation());
-          return Collections.singletonList(new Partial(partition, 0, sums)).iterator();
-        };
-        double sse = 0;
-        double sae = 0;
-        for (Partial part : windows.mapPartitionsWithIndex(task, true).collect()) {
-          sse += part.values()[0];
-          sae += part.values()[1];
-        }
-        double count = (double) validation * horizon;
-        return new double[] {sse / count, sae / count};
-      } finally {
-        weights.destroy();
+      Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
+        PartWindows part = it.next();
+        double[] sums = part.validationCount() == 0 ? new double[2]
+            : TaskCache.of(key, spec).errors().all(weights, part.validation());
+        return Collections.singletonList(new Partial(partition, 0, sums, 0)).iterator();
+      };
+      double sse = 0;
+      double sae = 0;
+      for (Partial part : windows.mapPartitionsWithIndex(task, true).collect()) {
+        sse += part.values()[0];
+        sae += part.values()[1];
       }
+      double count = (double) validation * horizon;
+      return new double[] {sse / count, sae / count};
     }
 
     @Override
