@@ -2,6 +2,6 @@
 """PySpark access to spark-ssm (the jar must be on the JVM class path, e.g. spark.jars)."""
 
 from spark_ssm.functions import register_functions
-from spark_ssm.ml import ForecastEvaluator, SsmFeatures, SsmForecaster, SsmForecasterModel
+from spark_ssm.ml import ForecastEvaluator, SsmFeatures, SsmForecaster, SsmForecasterModel, SsmNetForecaster, SsmNetForecasterModel
 
-__all__ = ["register_functions", "ForecastEvaluator", "SsmFeatures", "SsmForecaster", "SsmForecasterModel"]
+__all__ = ["register_functions", "ForecastEvaluator", "SsmFeatures", "SsmForecaster", "SsmForecasterModel", "SsmNetForecaster", "SsmNetForecasterModel"]

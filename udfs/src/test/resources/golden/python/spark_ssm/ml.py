@@ -335,6 +335,439 @@ class SsmForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
         return _Reader(cls)
 
 
+class SsmNetForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
+    """Wraps ``org.sparkssm.spark.ml.SsmNetForecaster``; see its Javadoc."""
+
+    _java_class = "org.sparkssm.spark.ml.SsmNetForecaster"
+
+    batchSize = Param(Params._dummy(), "batchSize", "windows per optimizer step (the global batch, over all tasks)", typeConverter=TypeConverters.toInt)
+    checkpointDir = Param(Params._dummy(), "checkpointDir", "folder (any Hadoop URI) for a checkpoint after every epoch; empty: none", typeConverter=TypeConverters.toString)
+    clipNorm = Param(Params._dummy(), "clipNorm", "global gradient-norm clip; 0: none", typeConverter=TypeConverters.toFloat)
+    cycle = Param(Params._dummy(), "cycle", "period in steps of a learned cycle (CycleNet's RCF; the phase is the step on the time grid, or the row number with freq rows); 0: none", typeConverter=TypeConverters.toInt)
+    dFf = Param(Params._dummy(), "dFf", "feed-forward width; 0: the model's default", typeConverter=TypeConverters.toInt)
+    dModel = Param(Params._dummy(), "dModel", "width of the token (smamba) or channel (s4dnet) representation; 0: the model's default", typeConverter=TypeConverters.toInt)
+    dState = Param(Params._dummy(), "dState", "SSM state size (Mamba's N, S4D's complex modes); 0: the model's default", typeConverter=TypeConverters.toInt)
+    dropout = Param(Params._dummy(), "dropout", "dropout probability in [0, 1)", typeConverter=TypeConverters.toFloat)
+    epochs = Param(Params._dummy(), "epochs", "most passes over the training windows", typeConverter=TypeConverters.toInt)
+    fill = Param(Params._dummy(), "fill", "fills a run of at most maxGap missing steps (absent grid times, null, NaN or infinite values) between two present values: none, ffill, linear or zero; longer runs and runs at a series' end stay missing and no window containing one is fitted or forecast from", typeConverter=TypeConverters.toString)
+    freq = Param(Params._dummy(), "freq", "time step of every series: rows (each row is the next step, whatever its time), auto (the most common gap between consecutive times), a duration such as 1h or 15min for timestamps and dates, or a number for integer times; a time off the grid fails naming the series", typeConverter=TypeConverters.toString)
+    horizon = Param(Params._dummy(), "horizon", "H, rows forecast ahead", typeConverter=TypeConverters.toInt)
+    intervalLevels = Param(Params._dummy(), "intervalLevels", "coverage levels in (0, 1) of split-conformal prediction intervals, e.g. [0.8, 0.95] (none by default)", typeConverter=TypeConverters.toListFloat)
+    lambdas = Param(Params._dummy(), "lambdas", "ridge penalties relative to the training windows, the validation windows choose one", typeConverter=TypeConverters.toListFloat)
+    layers = Param(Params._dummy(), "layers", "encoder layers; 0: the model's default", typeConverter=TypeConverters.toInt)
+    learningRate = Param(Params._dummy(), "learningRate", "AdamW's base learning rate (cosine decay)", typeConverter=TypeConverters.toFloat)
+    lookback = Param(Params._dummy(), "lookback", "L, rows of history each forecast reads", typeConverter=TypeConverters.toInt)
+    loss = Param(Params._dummy(), "loss", "training loss: mse, mae, huber or huber:<delta>", typeConverter=TypeConverters.toString)
+    maxGap = Param(Params._dummy(), "maxGap", "longest run of missing steps fill fills", typeConverter=TypeConverters.toInt)
+    model = Param(Params._dummy(), "model", "network: smamba, s4dnet, rlinear (smamba: variate-token bidirectional Mamba; s4dnet: deep S4D over time; rlinear: one linear map of the normalized window)", typeConverter=TypeConverters.toString)
+    numPartitions = Param(Params._dummy(), "numPartitions", "partitions the windows are spread over (tasks per step); 0: Spark's default parallelism. The weights depend on it only through summation order", typeConverter=TypeConverters.toInt)
+    patience = Param(Params._dummy(), "patience", "epochs without a better validation MSE before stopping; 0: never", typeConverter=TypeConverters.toInt)
+    predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
+    resume = Param(Params._dummy(), "resume", "continue from the newest checkpoint in checkpointDir", typeConverter=TypeConverters.toBoolean)
+    seed = Param(Params._dummy(), "seed", "initialization, shuffling and dropout", typeConverter=TypeConverters.toInt)
+    seriesCol = Param(Params._dummy(), "seriesCol", "series key column", typeConverter=TypeConverters.toString)
+    skip = Param(Params._dummy(), "skip", "none, or nlinear: the network learns the residual of the closed-form nlinear forecaster, fitted first on the same windows", typeConverter=TypeConverters.toString)
+    stepCol = Param(Params._dummy(), "stepCol", "output column of the forecast step, 1..H", typeConverter=TypeConverters.toString)
+    timeCol = Param(Params._dummy(), "timeCol", "time column (timestamp, timestamp_ntz, date, long or int)", typeConverter=TypeConverters.toString)
+    validationRows = Param(Params._dummy(), "validationRows", "rows at the end of each series whose windows choose the ridge penalty and calibrate the intervals (-1: H, one window per series)", typeConverter=TypeConverters.toInt)
+    valueCol = Param(Params._dummy(), "valueCol", "numeric value column to forecast", typeConverter=TypeConverters.toString)
+    warmupSteps = Param(Params._dummy(), "warmupSteps", "linear warm-up steps", typeConverter=TypeConverters.toInt)
+    weightDecay = Param(Params._dummy(), "weightDecay", "AdamW's decoupled weight decay (matrices only)", typeConverter=TypeConverters.toFloat)
+    windowsPerEpoch = Param(Params._dummy(), "windowsPerEpoch", "windows drawn per epoch (a fresh seeded permutation each); 0: all", typeConverter=TypeConverters.toInt)
+
+    @keyword_only
+    def __init__(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
+        super().__init__()
+        self._java_obj = self._new_java_obj(self._java_class, self.uid)
+        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
+        self._set(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
+        return self._set(**self._input_kwargs)
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+    def setBatchSize(self, value):
+        return self._set(batchSize=value)
+
+    def getCheckpointDir(self):
+        return self.getOrDefault(self.checkpointDir)
+
+    def setCheckpointDir(self, value):
+        return self._set(checkpointDir=value)
+
+    def getClipNorm(self):
+        return self.getOrDefault(self.clipNorm)
+
+    def setClipNorm(self, value):
+        return self._set(clipNorm=value)
+
+    def getCycle(self):
+        return self.getOrDefault(self.cycle)
+
+    def setCycle(self, value):
+        return self._set(cycle=value)
+
+    def getDFf(self):
+        return self.getOrDefault(self.dFf)
+
+    def setDFf(self, value):
+        return self._set(dFf=value)
+
+    def getDModel(self):
+        return self.getOrDefault(self.dModel)
+
+    def setDModel(self, value):
+        return self._set(dModel=value)
+
+    def getDState(self):
+        return self.getOrDefault(self.dState)
+
+    def setDState(self, value):
+        return self._set(dState=value)
+
+    def getDropout(self):
+        return self.getOrDefault(self.dropout)
+
+    def setDropout(self, value):
+        return self._set(dropout=value)
+
+    def getEpochs(self):
+        return self.getOrDefault(self.epochs)
+
+    def setEpochs(self, value):
+        return self._set(epochs=value)
+
+    def getFill(self):
+        return self.getOrDefault(self.fill)
+
+    def setFill(self, value):
+        return self._set(fill=value)
+
+    def getFreq(self):
+        return self.getOrDefault(self.freq)
+
+    def setFreq(self, value):
+        return self._set(freq=value)
+
+    def getHorizon(self):
+        return self.getOrDefault(self.horizon)
+
+    def setHorizon(self, value):
+        return self._set(horizon=value)
+
+    def getIntervalLevels(self):
+        return self.getOrDefault(self.intervalLevels)
+
+    def setIntervalLevels(self, value):
+        return self._set(intervalLevels=value)
+
+    def getLambdas(self):
+        return self.getOrDefault(self.lambdas)
+
+    def setLambdas(self, value):
+        return self._set(lambdas=value)
+
+    def getLayers(self):
+        return self.getOrDefault(self.layers)
+
+    def setLayers(self, value):
+        return self._set(layers=value)
+
+    def getLearningRate(self):
+        return self.getOrDefault(self.learningRate)
+
+    def setLearningRate(self, value):
+        return self._set(learningRate=value)
+
+    def getLookback(self):
+        return self.getOrDefault(self.lookback)
+
+    def setLookback(self, value):
+        return self._set(lookback=value)
+
+    def getLoss(self):
+        return self.getOrDefault(self.loss)
+
+    def setLoss(self, value):
+        return self._set(loss=value)
+
+    def getMaxGap(self):
+        return self.getOrDefault(self.maxGap)
+
+    def setMaxGap(self, value):
+        return self._set(maxGap=value)
+
+    def getModel(self):
+        return self.getOrDefault(self.model)
+
+    def setModel(self, value):
+        return self._set(model=value)
+
+    def getNumPartitions(self):
+        return self.getOrDefault(self.numPartitions)
+
+    def setNumPartitions(self, value):
+        return self._set(numPartitions=value)
+
+    def getPatience(self):
+        return self.getOrDefault(self.patience)
+
+    def setPatience(self, value):
+        return self._set(patience=value)
+
+    def getPredictionCol(self):
+        return self.getOrDefault(self.predictionCol)
+
+    def setPredictionCol(self, value):
+        return self._set(predictionCol=value)
+
+    def getResume(self):
+        return self.getOrDefault(self.resume)
+
+    def setResume(self, value):
+        return self._set(resume=value)
+
+    def getSeed(self):
+        return self.getOrDefault(self.seed)
+
+    def setSeed(self, value):
+        return self._set(seed=value)
+
+    def getSeriesCol(self):
+        return self.getOrDefault(self.seriesCol)
+
+    def setSeriesCol(self, value):
+        return self._set(seriesCol=value)
+
+    def getSkip(self):
+        return self.getOrDefault(self.skip)
+
+    def setSkip(self, value):
+        return self._set(skip=value)
+
+    def getStepCol(self):
+        return self.getOrDefault(self.stepCol)
+
+    def setStepCol(self, value):
+        return self._set(stepCol=value)
+
+    def getTimeCol(self):
+        return self.getOrDefault(self.timeCol)
+
+    def setTimeCol(self, value):
+        return self._set(timeCol=value)
+
+    def getValidationRows(self):
+        return self.getOrDefault(self.validationRows)
+
+    def setValidationRows(self, value):
+        return self._set(validationRows=value)
+
+    def getValueCol(self):
+        return self.getOrDefault(self.valueCol)
+
+    def setValueCol(self, value):
+        return self._set(valueCol=value)
+
+    def getWarmupSteps(self):
+        return self.getOrDefault(self.warmupSteps)
+
+    def setWarmupSteps(self, value):
+        return self._set(warmupSteps=value)
+
+    def getWeightDecay(self):
+        return self.getOrDefault(self.weightDecay)
+
+    def setWeightDecay(self, value):
+        return self._set(weightDecay=value)
+
+    def getWindowsPerEpoch(self):
+        return self.getOrDefault(self.windowsPerEpoch)
+
+    def setWindowsPerEpoch(self, value):
+        return self._set(windowsPerEpoch=value)
+
+    def _create_model(self, java_model):
+        return SsmNetForecasterModel(java_model)
+
+    @classmethod
+    def read(cls):
+        return _Reader(cls)
+
+
+class SsmNetForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
+    """Wraps ``org.sparkssm.spark.ml.SsmNetForecasterModel``; see its Javadoc."""
+
+    _java_class = "org.sparkssm.spark.ml.SsmNetForecasterModel"
+
+    batchSize = Param(Params._dummy(), "batchSize", "windows per optimizer step (the global batch, over all tasks)", typeConverter=TypeConverters.toInt)
+    checkpointDir = Param(Params._dummy(), "checkpointDir", "folder (any Hadoop URI) for a checkpoint after every epoch; empty: none", typeConverter=TypeConverters.toString)
+    clipNorm = Param(Params._dummy(), "clipNorm", "global gradient-norm clip; 0: none", typeConverter=TypeConverters.toFloat)
+    cycle = Param(Params._dummy(), "cycle", "period in steps of a learned cycle (CycleNet's RCF; the phase is the step on the time grid, or the row number with freq rows); 0: none", typeConverter=TypeConverters.toInt)
+    dFf = Param(Params._dummy(), "dFf", "feed-forward width; 0: the model's default", typeConverter=TypeConverters.toInt)
+    dModel = Param(Params._dummy(), "dModel", "width of the token (smamba) or channel (s4dnet) representation; 0: the model's default", typeConverter=TypeConverters.toInt)
+    dState = Param(Params._dummy(), "dState", "SSM state size (Mamba's N, S4D's complex modes); 0: the model's default", typeConverter=TypeConverters.toInt)
+    dropout = Param(Params._dummy(), "dropout", "dropout probability in [0, 1)", typeConverter=TypeConverters.toFloat)
+    epochs = Param(Params._dummy(), "epochs", "most passes over the training windows", typeConverter=TypeConverters.toInt)
+    fill = Param(Params._dummy(), "fill", "fills a run of at most maxGap missing steps (absent grid times, null, NaN or infinite values) between two present values: none, ffill, linear or zero; longer runs and runs at a series' end stay missing and no window containing one is fitted or forecast from", typeConverter=TypeConverters.toString)
+    freq = Param(Params._dummy(), "freq", "time step of every series: rows (each row is the next step, whatever its time), auto (the most common gap between consecutive times), a duration such as 1h or 15min for timestamps and dates, or a number for integer times; a time off the grid fails naming the series", typeConverter=TypeConverters.toString)
+    horizon = Param(Params._dummy(), "horizon", "H, rows forecast ahead", typeConverter=TypeConverters.toInt)
+    intervalLevels = Param(Params._dummy(), "intervalLevels", "coverage levels in (0, 1) of split-conformal prediction intervals, e.g. [0.8, 0.95] (none by default)", typeConverter=TypeConverters.toListFloat)
+    lambdas = Param(Params._dummy(), "lambdas", "ridge penalties relative to the training windows, the validation windows choose one", typeConverter=TypeConverters.toListFloat)
+    layers = Param(Params._dummy(), "layers", "encoder layers; 0: the model's default", typeConverter=TypeConverters.toInt)
+    learningRate = Param(Params._dummy(), "learningRate", "AdamW's base learning rate (cosine decay)", typeConverter=TypeConverters.toFloat)
+    lookback = Param(Params._dummy(), "lookback", "L, rows of history each forecast reads", typeConverter=TypeConverters.toInt)
+    loss = Param(Params._dummy(), "loss", "training loss: mse, mae, huber or huber:<delta>", typeConverter=TypeConverters.toString)
+    maxGap = Param(Params._dummy(), "maxGap", "longest run of missing steps fill fills", typeConverter=TypeConverters.toInt)
+    model = Param(Params._dummy(), "model", "network: smamba, s4dnet, rlinear (smamba: variate-token bidirectional Mamba; s4dnet: deep S4D over time; rlinear: one linear map of the normalized window)", typeConverter=TypeConverters.toString)
+    numPartitions = Param(Params._dummy(), "numPartitions", "partitions the windows are spread over (tasks per step); 0: Spark's default parallelism. The weights depend on it only through summation order", typeConverter=TypeConverters.toInt)
+    patience = Param(Params._dummy(), "patience", "epochs without a better validation MSE before stopping; 0: never", typeConverter=TypeConverters.toInt)
+    predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
+    resume = Param(Params._dummy(), "resume", "continue from the newest checkpoint in checkpointDir", typeConverter=TypeConverters.toBoolean)
+    seed = Param(Params._dummy(), "seed", "initialization, shuffling and dropout", typeConverter=TypeConverters.toInt)
+    seriesCol = Param(Params._dummy(), "seriesCol", "series key column", typeConverter=TypeConverters.toString)
+    skip = Param(Params._dummy(), "skip", "none, or nlinear: the network learns the residual of the closed-form nlinear forecaster, fitted first on the same windows", typeConverter=TypeConverters.toString)
+    stepCol = Param(Params._dummy(), "stepCol", "output column of the forecast step, 1..H", typeConverter=TypeConverters.toString)
+    timeCol = Param(Params._dummy(), "timeCol", "time column (timestamp, timestamp_ntz, date, long or int)", typeConverter=TypeConverters.toString)
+    validationRows = Param(Params._dummy(), "validationRows", "rows at the end of each series whose windows choose the ridge penalty and calibrate the intervals (-1: H, one window per series)", typeConverter=TypeConverters.toInt)
+    valueCol = Param(Params._dummy(), "valueCol", "numeric value column to forecast", typeConverter=TypeConverters.toString)
+    warmupSteps = Param(Params._dummy(), "warmupSteps", "linear warm-up steps", typeConverter=TypeConverters.toInt)
+    weightDecay = Param(Params._dummy(), "weightDecay", "AdamW's decoupled weight decay (matrices only)", typeConverter=TypeConverters.toFloat)
+    windowsPerEpoch = Param(Params._dummy(), "windowsPerEpoch", "windows drawn per epoch (a fresh seeded permutation each); 0: all", typeConverter=TypeConverters.toInt)
+
+    def __init__(self, java_model=None):
+        super().__init__(java_model)
+        if java_model is None:
+            self._java_obj = self._new_java_obj(self._java_class)
+        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
+        if java_model is not None:
+            self._transfer_params_from_java()
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+    def getCheckpointDir(self):
+        return self.getOrDefault(self.checkpointDir)
+
+    def getClipNorm(self):
+        return self.getOrDefault(self.clipNorm)
+
+    def getCycle(self):
+        return self.getOrDefault(self.cycle)
+
+    def getDFf(self):
+        return self.getOrDefault(self.dFf)
+
+    def getDModel(self):
+        return self.getOrDefault(self.dModel)
+
+    def getDState(self):
+        return self.getOrDefault(self.dState)
+
+    def getDropout(self):
+        return self.getOrDefault(self.dropout)
+
+    def getEpochs(self):
+        return self.getOrDefault(self.epochs)
+
+    def getFill(self):
+        return self.getOrDefault(self.fill)
+
+    def getFreq(self):
+        return self.getOrDefault(self.freq)
+
+    def getHorizon(self):
+        return self.getOrDefault(self.horizon)
+
+    def getIntervalLevels(self):
+        return self.getOrDefault(self.intervalLevels)
+
+    def getLambdas(self):
+        return self.getOrDefault(self.lambdas)
+
+    def getLayers(self):
+        return self.getOrDefault(self.layers)
+
+    def getLearningRate(self):
+        return self.getOrDefault(self.learningRate)
+
+    def getLookback(self):
+        return self.getOrDefault(self.lookback)
+
+    def getLoss(self):
+        return self.getOrDefault(self.loss)
+
+    def getMaxGap(self):
+        return self.getOrDefault(self.maxGap)
+
+    def getModel(self):
+        return self.getOrDefault(self.model)
+
+    def getNumPartitions(self):
+        return self.getOrDefault(self.numPartitions)
+
+    def getPatience(self):
+        return self.getOrDefault(self.patience)
+
+    def getPredictionCol(self):
+        return self.getOrDefault(self.predictionCol)
+
+    def setPredictionCol(self, value):
+        return self._set(predictionCol=value)
+
+    def getResume(self):
+        return self.getOrDefault(self.resume)
+
+    def getSeed(self):
+        return self.getOrDefault(self.seed)
+
+    def getSeriesCol(self):
+        return self.getOrDefault(self.seriesCol)
+
+    def setSeriesCol(self, value):
+        return self._set(seriesCol=value)
+
+    def getSkip(self):
+        return self.getOrDefault(self.skip)
+
+    def getStepCol(self):
+        return self.getOrDefault(self.stepCol)
+
+    def setStepCol(self, value):
+        return self._set(stepCol=value)
+
+    def getTimeCol(self):
+        return self.getOrDefault(self.timeCol)
+
+    def setTimeCol(self, value):
+        return self._set(timeCol=value)
+
+    def getValidationRows(self):
+        return self.getOrDefault(self.validationRows)
+
+    def getValueCol(self):
+        return self.getOrDefault(self.valueCol)
+
+    def setValueCol(self, value):
+        return self._set(valueCol=value)
+
+    def getWarmupSteps(self):
+        return self.getOrDefault(self.warmupSteps)
+
+    def getWeightDecay(self):
+        return self.getOrDefault(self.weightDecay)
+
+    def getWindowsPerEpoch(self):
+        return self.getOrDefault(self.windowsPerEpoch)
+
+    @classmethod
+    def read(cls):
+        return _Reader(cls)
+
+
 class ForecastEvaluator(JavaEvaluator, JavaMLReadable, JavaMLWritable):
     """Wraps ``org.sparkssm.spark.ml.ForecastEvaluator``; see its Javadoc."""
 

@@ -3,6 +3,6 @@
 stage it loads (JavaParams._from_java imports the JVM class name as a module path): PipelineModel.load
 of a saved pipeline works in a process that never imported spark_ssm."""
 
-from spark_ssm.ml import ForecastEvaluator, SsmFeatures, SsmForecaster, SsmForecasterModel
+from spark_ssm.ml import ForecastEvaluator, SsmFeatures, SsmForecaster, SsmForecasterModel, SsmNetForecaster, SsmNetForecasterModel
 
-__all__ = ["ForecastEvaluator", "SsmFeatures", "SsmForecaster", "SsmForecasterModel"]
+__all__ = ["ForecastEvaluator", "SsmFeatures", "SsmForecaster", "SsmForecasterModel", "SsmNetForecaster", "SsmNetForecasterModel"]
