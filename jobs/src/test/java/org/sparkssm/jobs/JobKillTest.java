@@ -1,5 +1,6 @@
 package org.sparkssm.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,12 +16,14 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sparkssm.spark.ml.SsmNetForecasterModel;
 
 /**
  * Real jobs in their own JVMs, killed (SIGKILL while Spark writes, or a halt right after a chosen
  * commit step): nothing half-written is ever visible, the unchanged command run again (here, in
  * the test JVM) succeeds and gives what an uninterrupted run gives, and an interrupted overwrite
- * leaves the previous result.
+ * leaves the previous result; a training killed mid-epoch and resumed from its checkpoint ends
+ * with the uninterrupted weights.
  */
 class JobKillTest {
   @TempDir
@@ -123,6 +126,41 @@ class JobKillTest {
           files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()));
     }
     assertEquals(List.of("fc"), visible(root));
+  }
+
+  private static String[] train(String out, String checkpoint, String... more) {
+    List<String> args = new java.util.ArrayList<>(List.of("train", "--quiet", "-i", "../data-samples/hourly-20x720",
+        "-o", out, "--checkpoint", checkpoint, "--d-model", "8", "--layers", "1", "--d-state", "4", "-L", "48",
+        "-H", "12", "--epochs", "3", "--windows-per-epoch", "1600", "--batch", "16", "--partitions", "2"));
+    args.addAll(List.of(more));
+    return args.toArray(new String[0]);
+  }
+
+  @Test
+  void aTrainingKilledMidEpochResumesToTheUninterruptedWeights() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("train"));
+    String ref = root.resolve("ref").toString();
+    JobsTests.Run uninterrupted = JobsTests.run(train(ref, root.resolve("ref-ckpt").toString()));
+    assertEquals(0, uninterrupted.code(), uninterrupted::err);
+
+    String out = root.resolve("out").toString();
+    Path ckpt = root.resolve("ckpt");
+    JobProcess job = JobProcess.start(tmp(), Map.of(), train(out, ckpt.toString()));
+    Path first = ckpt.resolve("epoch-000001.safetensors");
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (!Files.exists(first) && job.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(job.isAlive(), () -> "killed during epoch 2, not after:\n" + job.stderr());
+    job.kill();
+    assertFalse(Files.exists(ckpt.resolve("epoch-000002.safetensors")), "killed before epoch 2 ended");
+    assertFalse(Files.exists(root.resolve("out")), "no model visible after the kill");
+
+    JobsTests.Run resumed = JobsTests.run(train(out, ckpt.toString(), "--resume"));
+    assertEquals(0, resumed.code(), resumed::err);
+    assertArrayEquals(SsmNetForecasterModel.load(ref + "/model").forecaster().weights(),
+        SsmNetForecasterModel.load(out + "/model").forecaster().weights(), 0.0,
+        "resumed from epoch 1: the weights of the uninterrupted run, bit for bit");
   }
 
   /** A fresh folder for a job JVM's temporary files, apart from the outputs. */

@@ -283,7 +283,8 @@ public final class NetTraining {
       // Executors cache the network per fit (TaskCache): a fresh key, so no other fit's state is reused.
       String cacheKey = java.util.UUID.randomUUID().toString();
       Broadcast<long[][]> starts = sc.broadcast(globalStarts(windows, counts));
-      try (SparkGradients source = new SparkGradients(sc, windows, starts, net, cacheKey, train, val, skipped)) {
+      try (SparkGradients source = new SparkGradients(sc, windows, starts, net, cacheKey, train, val, skipped,
+          from == null ? 0 : from.step())) {
         result = Trainer.train(model, w, source, config, from, both);
         timing[0] = source.timing();
       } finally {
@@ -529,6 +530,7 @@ public final class NetTraining {
     private final long validation;
     private final long skipped;
     private final int horizon;
+    private final long firstStep;
     private long steps;
     private double stepSeconds;
     private double slowestTaskSeconds;
@@ -539,7 +541,7 @@ public final class NetTraining {
     }
 
     SparkGradients(JavaSparkContext sc, JavaRDD<PartWindows> windows, Broadcast<long[][]> starts, NetSpec net,
-        String run, long train, long validation, long skipped) {
+        String run, long train, long validation, long skipped, long firstStep) {
       this.sc = sc;
       this.windows = windows;
       this.starts = starts;
@@ -548,6 +550,7 @@ public final class NetTraining {
       this.train = train;
       this.validation = validation;
       this.skipped = skipped;
+      this.firstStep = firstStep;
       this.horizon = net.horizon();
     }
 
@@ -598,7 +601,8 @@ public final class NetTraining {
       };
       double total = 0;
       long t0 = System.nanoTime();
-      List<Partial> parts = windows.mapPartitionsWithIndex(task, true).collect();
+      List<Partial> parts = collect(windows.mapPartitionsWithIndex(task, true),
+          "optimizer step " + (firstStep + steps + 1));
       steps++;
       stepSeconds += (System.nanoTime() - t0) / 1e9;
       double slowest = 0;
@@ -633,7 +637,7 @@ public final class NetTraining {
       };
       double sse = 0;
       double sae = 0;
-      for (Partial part : windows.mapPartitionsWithIndex(task, true).collect()) {
+      for (Partial part : collect(windows.mapPartitionsWithIndex(task, true), "validation")) {
         sse += part.values()[0];
         sae += part.values()[1];
       }
@@ -641,9 +645,25 @@ public final class NetTraining {
       return new double[] {sse / count, sae / count};
     }
 
+    /** Runs the job under a description the UI shows (and fault tests wait on), then restores the caller's. */
+    private List<Partial> collect(JavaRDD<Partial> job, String what) {
+      String before = sc.getLocalProperty(JOB_DESCRIPTION);
+      sc.setJobDescription(DESCRIPTION_PREFIX + what);
+      try {
+        return job.collect();
+      } finally {
+        sc.setLocalProperty(JOB_DESCRIPTION, before);
+      }
+    }
+
     @Override
     public void close() {}
   }
+
+  private static final String JOB_DESCRIPTION = "spark.job.description";
+
+  /** The Spark job description of each training job: this, then "optimizer step N" (N from 1) or "validation". */
+  public static final String DESCRIPTION_PREFIX = "spark-ssm train: ";
 
   /**
    * An executor thread's network and workspaces for the current run, kept across the run's steps

@@ -15,22 +15,28 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
+import org.sparkssm.spark.forecast.NetTraining;
 import org.sparkssm.spark.scan.ScanFixtures;
 
 /**
  * A standalone cluster of separate JVMs (a Master, two Workers, their executors and a driver, all
  * started from the build's class path): an executor JVM is killed in the middle of a scan job, the
  * job still finishes, and its output equals the engine's scan of every series, nothing lost or
- * duplicated.
+ * duplicated; an executor killed in the middle of an optimizer step leaves the trained weights
+ * exactly those of an uninterrupted training.
  */
 class StandaloneClusterFaultTest {
   @TempDir
@@ -121,13 +127,11 @@ class StandaloneClusterFaultTest {
     }
   }
 
-  @Test
-  void killingAnExecutorMidScanLosesAndDuplicatesNothing() throws Exception {
-    SparkSession spark = SparkTests.session();
-    List<Row> rows = ScanFixtures.panelRows(81, 12, 400);
-    String input = tmp.resolve("input").toString();
-    spark.createDataFrame(rows, ScanFixtures.schema()).repartition(3).write().parquet(input);
+  /** A running cluster: its master URL, the command prefix of its JVMs, their environment and the executors' class path. */
+  private record Cluster(String master, List<String> base, Map<String, String> env, List<String> dirs, Path sparkHome) {}
 
+  /** A Master and two one-core Workers, each its own JVM, all registered. */
+  private Cluster startCluster() throws Exception {
     // A Spark home whose jars/ is this build's class path: what Workers launch executors from.
     Path sparkHome = tmp.resolve("spark-home");
     Files.createDirectories(sparkHome.resolve("jars"));
@@ -173,23 +177,39 @@ class StandaloneClusterFaultTest {
       start("worker-" + w, workerCmd, env);
     }
     assertTrue(waitFor(() -> log("master").split("Registering worker", -1).length == 3, 60), log("master"));
+    return new Cluster(master, base, env, dirs, sparkHome);
+  }
 
-    String output = tmp.resolve("output").toString();
-    Path gate = Files.createDirectories(tmp.resolve("gate"));
-    List<String> driverCmd = new ArrayList<>(base);
-    driverCmd.addAll(List.of(ClusterScanJob.class.getName(), master, input, output, "82",
-        String.join(" ", jvmFlags()), String.join(File.pathSeparator, dirs), gate.toString()));
-    Process driver = start("driver", driverCmd, env);
-
-    // Both executors hold a scan task at the gate: kill one of them, then let the tasks go on.
-    assertTrue(waitFor(() -> running(gate).size() == 2, 180), "both executors running a task: " + log("driver"));
+  /** Kills the executor JVM holding a task at the gate while the driver waits, then opens the gate. */
+  private void killAnExecutorAtTheGate(Cluster cluster, Path gate, Process driver) throws Exception {
     long victimPid = running(gate).get(0);
-    Optional<ProcessHandle> victim = executors(sparkHome).stream().filter(p -> p.pid() == victimPid).findFirst();
-    assertTrue(victim.isPresent(), "executor " + victimPid + " among " + executors(sparkHome));
+    Optional<ProcessHandle> victim = executors(cluster.sparkHome()).stream().filter(p -> p.pid() == victimPid)
+        .findFirst();
+    assertTrue(victim.isPresent(), "executor " + victimPid + " among " + executors(cluster.sparkHome()));
     assertTrue(driver.isAlive(), "the job is still running when the executor is killed: " + log("driver"));
     victim.get().destroyForcibly();
     assertTrue(victim.get().onExit().get(60, TimeUnit.SECONDS) != null);
     Files.createFile(gate.resolve("open"));
+  }
+
+  @Test
+  void killingAnExecutorMidScanLosesAndDuplicatesNothing() throws Exception {
+    SparkSession spark = SparkTests.session();
+    List<Row> rows = ScanFixtures.panelRows(81, 12, 400);
+    String input = tmp.resolve("input").toString();
+    spark.createDataFrame(rows, ScanFixtures.schema()).repartition(3).write().parquet(input);
+    Cluster cluster = startCluster();
+
+    String output = tmp.resolve("output").toString();
+    Path gate = Files.createDirectories(tmp.resolve("gate"));
+    List<String> driverCmd = new ArrayList<>(cluster.base());
+    driverCmd.addAll(List.of(ClusterScanJob.class.getName(), cluster.master(), input, output, "82",
+        String.join(" ", jvmFlags()), String.join(File.pathSeparator, cluster.dirs()), gate.toString()));
+    Process driver = start("driver", driverCmd, cluster.env());
+
+    // Both executors hold a scan task at the gate: kill one of them, then let the tasks go on.
+    assertTrue(waitFor(() -> running(gate).size() == 2, 180), "both executors running a task: " + log("driver"));
+    killAnExecutorAtTheGate(cluster, gate, driver);
 
     assertTrue(driver.waitFor(240, TimeUnit.SECONDS), "driver finished: " + log("driver"));
     assertEquals(0, driver.exitValue(), log("driver"));
@@ -235,5 +255,50 @@ class StandaloneClusterFaultTest {
       assertEquals(e[1], got.get(1), 0.0, id + "@" + t);
     }
     assertTrue(log("driver").contains("SCAN DONE"));
+  }
+
+  /**
+   * Data-parallel training on the cluster, an executor killed while it computes its shard of
+   * optimizer step 5 (its cached windows lost with it): the step is retried, the lost windows are
+   * rebuilt from the input, and the weights equal, bit for bit, those of the same training (same
+   * data, seed and partition count) in this JVM's local session.
+   */
+  @Test
+  void killingAnExecutorMidStepLeavesTheTrainedWeightsUnchanged() throws Exception {
+    SparkSession spark = SparkTests.session();
+    List<Row> rows = new ArrayList<>();
+    SplittableRandom rnd = new SplittableRandom(13);
+    for (int s = 0; s < 6; s++) {
+      for (int t = 0; t < 120 + 7 * s; t++) {
+        rows.add(RowFactory.create("s" + s, (long) t,
+            Math.sin(2 * Math.PI * t / 12 + s) + 0.01 * s * t + 0.1 * rnd.nextGaussian()));
+      }
+    }
+    StructType schema = new StructType()
+        .add("unique_id", DataTypes.StringType)
+        .add("ds", DataTypes.LongType)
+        .add("y", DataTypes.DoubleType);
+    String input = tmp.resolve("panel").toString();
+    spark.createDataFrame(rows, schema).repartition(3).write().parquet(input);
+    String expected = ClusterTrainJob.hex(ClusterTrainJob.training(spark.read().parquet(input)).fit().forecaster()
+        .weights());
+
+    Cluster cluster = startCluster();
+    Path gate = Files.createDirectories(tmp.resolve("gate"));
+    Path weights = tmp.resolve("weights.txt");
+    List<String> driverCmd = new ArrayList<>(cluster.base());
+    driverCmd.addAll(List.of(ClusterTrainJob.class.getName(), cluster.master(), input, weights.toString(),
+        String.join(" ", jvmFlags()), String.join(File.pathSeparator, cluster.dirs()), gate.toString(),
+        NetTraining.DESCRIPTION_PREFIX + "optimizer step 5"));
+    Process driver = start("driver", driverCmd, cluster.env());
+
+    assertTrue(waitFor(() -> !running(gate).isEmpty(), 180), "an executor computing step 5: " + log("driver"));
+    killAnExecutorAtTheGate(cluster, gate, driver);
+
+    assertTrue(driver.waitFor(240, TimeUnit.SECONDS), "driver finished: " + log("driver"));
+    assertEquals(0, driver.exitValue(), log("driver"));
+    assertTrue(log("driver").contains("TRAIN DONE"), log("driver"));
+    assertTrue(log("driver").contains("Lost executor"), "the driver saw the executor die: " + log("driver"));
+    assertEquals(expected, Files.readString(weights), "the weights of the uninterrupted training");
   }
 }
