@@ -57,7 +57,8 @@ import picocli.CommandLine.Option;
             + "channel's stride-1 windows, MSE and MAE on the normalized scale over every test window. Each model "
             + "is fitted in one distributed pass (ridge λ chosen on the validation windows). The trained networks "
             + "(smamba, s4dnet, rlinear) train on the driver with the benchmark protocol (both ridge-skip candidates, "
-            + "early stopping on the validation windows; distributed training is a later step). Writes "
+            + "early stopping on the validation windows; a file's channels are one multivariate series, so they "
+            + "train in one JVM: the train job trains over the many series of a table on Spark). Writes "
             + "<out>/results (Parquet), <out>/report.md and <out>/evaluate.png.",
         ""},
     footer = {"", "Examples:",

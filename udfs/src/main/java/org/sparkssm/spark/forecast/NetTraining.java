@@ -1,5 +1,7 @@
 package org.sparkssm.spark.forecast;
 
+import static org.apache.spark.sql.functions.col;
+
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
@@ -21,9 +23,11 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.unsafe.hash.Murmur3_x86_32;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.Loss;
@@ -231,7 +235,7 @@ public final class NetTraining {
     }
     NetSpec net = new NetSpec(spec, lookback, horizon, skip);
     WindowModel model = net.build();
-    Dataset<Row> sorted = SsmForecast.sortedRows(input, c, 0, p);
+    Dataset<Row> sorted = SsmForecast.sortedWithin(balanced(SsmForecast.encodedRows(input, c), p), c, 0);
     Broadcast<Map<Object, Long>> rows = SsmForecast.seriesRows(sorted, split, c);
     int l = lookback;
     int h = horizon;
@@ -300,6 +304,95 @@ public final class NetTraining {
         rows.destroy();
       }
     }
+  }
+
+  /**
+   * The encoded rows in {@code p} partitions holding about as many rows each: the series (keys and
+   * row counts reach the driver, no values) go largest first to the least loaded partition, ties
+   * by key order, so the assignment is the same on every run. Each step waits for its slowest task,
+   * and hashing a few dozen series into four partitions leaves one with half as much work again as
+   * the mean. Spark's hash partitioning places a row by {@code pmod(murmur3(column, 42), p)}: each
+   * partition is addressed by an int whose hash lands on it ({@link #partitionAddresses}).
+   */
+  private Dataset<Row> balanced(Dataset<Row> rows, int p) {
+    List<Row> counts = rows.groupBy(col(series)).count().collectAsList();
+    Object[] keys = new Object[counts.size()];
+    long[] sizes = new long[counts.size()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = counts.get(i).get(0);
+      sizes[i] = counts.get(i).getLong(1);
+    }
+    int[] address = partitionAddresses(p);
+    int[] part = assign(sizes, keyOrder(rows, keys), p);
+    List<Row> table = new ArrayList<>();
+    for (int i = 0; i < keys.length; i++) {
+      table.add(RowFactory.create(keys[i], address[part[i]]));
+    }
+    StructType schema = new StructType().add(series, rows.schema().apply(series).dataType())
+        .add("__p", DataTypes.IntegerType, false);
+    Dataset<Row> where = rows.sparkSession().createDataFrame(table, schema);
+    // A left join: a null key matches nothing, stays in partition 0, and fails there naming the column.
+    return rows.join(functions.broadcast(where), rows.col(series).eqNullSafe(where.col(series)), "left")
+        .select(rows.col(series), col("__t"), col("__v"), functions.coalesce(col("__p"), functions.lit(address[0]))
+            .as("__p"))
+        .repartition(p, col("__p")).drop("__p");
+  }
+
+  /** The rank of each key in Spark's ordering of the key column (ties in the assignment go by it). */
+  private int[] keyOrder(Dataset<Row> rows, Object[] keys) {
+    StructType schema = new StructType().add("i", DataTypes.IntegerType, false)
+        .add("key", rows.schema().apply(series).dataType());
+    List<Row> indexed = new ArrayList<>();
+    for (int i = 0; i < keys.length; i++) {
+      indexed.add(RowFactory.create(i, keys[i]));
+    }
+    int[] rank = new int[keys.length];
+    int r = 0;
+    for (Row row : rows.sparkSession().createDataFrame(indexed, schema).orderBy("key").collectAsList()) {
+      rank[row.getInt(0)] = r++;
+    }
+    return rank;
+  }
+
+  /**
+   * Series to partitions, largest first (ties by rank) to the least loaded partition (ties by
+   * index): no partition holds more than the mean plus the largest series.
+   */
+  static int[] assign(long[] sizes, int[] rank, int p) {
+    Integer[] order = new Integer[sizes.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> sizes[a] != sizes[b] ? Long.compare(sizes[b], sizes[a])
+        : Integer.compare(rank[a], rank[b]));
+    long[] load = new long[p];
+    int[] part = new int[sizes.length];
+    for (int i : order) {
+      int least = 0;
+      for (int k = 1; k < p; k++) {
+        if (load[k] < load[least]) {
+          least = k;
+        }
+      }
+      part[i] = least;
+      load[least] += sizes[i];
+    }
+    return part;
+  }
+
+  /** For each partition k of p, the smallest non-negative int that Spark's hash partitioning sends to k. */
+  static int[] partitionAddresses(int p) {
+    int[] address = new int[p];
+    Arrays.fill(address, -1);
+    int found = 0;
+    for (int v = 0; found < p; v++) {
+      int k = Math.floorMod(Murmur3_x86_32.hashInt(v, 42), p);
+      if (address[k] < 0) {
+        address[k] = v;
+        found++;
+      }
+    }
+    return address;
   }
 
   /**

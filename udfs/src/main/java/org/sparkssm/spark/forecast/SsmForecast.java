@@ -287,14 +287,23 @@ public final class SsmForecast {
 
   /** {@link #sortedRows(Dataset, Columns)} in {@code partitions} partitions. */
   static Dataset<Row> sortedRows(Dataset<Row> df, Columns c, long minLength, int partitions) {
+    // An explicit partition count: adaptive execution coalesces only count-less repartitions, and
+    // the partial sums must fall the same way whatever the input's layout.
+    return sortedWithin(encodedRows(df, c).repartition(partitions, col(c.series)), c, minLength);
+  }
+
+  /** The series, encoded time ({@code __t}) and value ({@code __v}) columns, checked by name. */
+  static Dataset<Row> encodedRows(Dataset<Row> df, Columns c) {
     for (String name : new String[] {c.series, c.time, c.value}) {
       InputColumns.field(df.schema(), name, "input");
     }
-    Dataset<Row> rows = df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
-        col(c.value).cast(DataTypes.DoubleType).as("__v"))
-        // An explicit partition count: adaptive execution coalesces only count-less repartitions, and
-        // the partial sums must fall the same way whatever the input's layout.
-        .repartition(partitions, col(c.series));
+    return df.select(col(c.series), TimeCodec.encode(col(c.time), c.timeType).as("__t"),
+        col(c.value).cast(DataTypes.DoubleType).as("__v"));
+  }
+
+  /** Encoded rows already partitioned by series: those of series long enough, sorted by series and time. */
+  static Dataset<Row> sortedWithin(Dataset<Row> partitioned, Columns c, long minLength) {
+    Dataset<Row> rows = partitioned;
     if (minLength > 0) {
       org.apache.spark.sql.expressions.WindowSpec whole =
           org.apache.spark.sql.expressions.Window.partitionBy(col(c.series));

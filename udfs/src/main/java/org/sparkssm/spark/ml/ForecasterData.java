@@ -160,7 +160,8 @@ final class ForecasterData implements Serializable {
     }
   }
 
-  private static List<Double> boxed(double[] values) {
+  /** A Parquet array column's value (also NetForecasterData's). */
+  static List<Double> boxed(double[] values) {
     List<Double> out = new ArrayList<>(values.length);
     for (double v : values) {
       out.add(v);
@@ -168,7 +169,7 @@ final class ForecasterData implements Serializable {
     return out;
   }
 
-  private static double[] unboxed(List<Double> values) {
+  static double[] unboxed(List<Double> values) {
     double[] out = new double[values.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = values.get(i);

@@ -99,8 +99,8 @@ final class NetForecasterData implements Serializable {
           e.learningRate(), e.seconds()));
     }
     Row r = RowFactory.create(FORMAT_VERSION, timeType.json(), grid.step(),
-        grid.fill().name().toLowerCase(java.util.Locale.ROOT), grid.maxGap(), boxed(levels), widths, trainWindows,
-        validationWindows, skippedWindows, partitions, bestEpoch, validationMse, rows);
+        grid.fill().name().toLowerCase(java.util.Locale.ROOT), grid.maxGap(), ForecasterData.boxed(levels), widths,
+        trainWindows, validationWindows, skippedWindows, partitions, bestEpoch, validationMse, rows);
     spark.createDataFrame(List.of(r), SCHEMA).repartition(1).write().parquet(new Path(path, "data").toString());
     java.nio.file.Path local = java.nio.file.Files.createTempDirectory("spark-ssm-weights");
     try {
@@ -137,8 +137,8 @@ final class NetForecasterData implements Serializable {
       HadoopFiles.delete(local);
     }
     int horizon = forecaster.horizon();
-    double[] levels = unboxed(r.getList(r.fieldIndex("interval_levels")));
-    double[] widths = unboxed(r.getList(r.fieldIndex("interval_half_widths")));
+    double[] levels = ForecasterData.unboxed(r.getList(r.fieldIndex("interval_levels")));
+    double[] widths = ForecasterData.unboxed(r.getList(r.fieldIndex("interval_half_widths")));
     if (widths.length != levels.length * horizon) {
       throw new IllegalArgumentException(String.format("%s: expected %d interval half-widths (%d levels x H = %d), "
           + "got %d", dataPath, levels.length * horizon, levels.length, horizon, widths.length));
@@ -160,21 +160,5 @@ final class NetForecasterData implements Serializable {
         halfWidths, r.getLong(r.fieldIndex("train_windows")), r.getLong(r.fieldIndex("validation_windows")),
         r.getLong(r.fieldIndex("skipped_windows")), r.getInt(r.fieldIndex("partitions")),
         r.getInt(r.fieldIndex("best_epoch")), r.getDouble(r.fieldIndex("validation_mse")), history);
-  }
-
-  private static List<Double> boxed(double[] values) {
-    List<Double> out = new ArrayList<>(values.length);
-    for (double v : values) {
-      out.add(v);
-    }
-    return out;
-  }
-
-  private static double[] unboxed(List<Double> values) {
-    double[] out = new double[values.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = values.get(i);
-    }
-    return out;
   }
 }

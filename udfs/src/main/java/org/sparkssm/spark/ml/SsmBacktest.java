@@ -4,8 +4,11 @@ import static org.apache.spark.sql.functions.col;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Model;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.Params;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -19,7 +22,8 @@ import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.Checks;
 
 /**
- * Rolling-origin backtesting of an {@link SsmForecaster} over a grid of param maps (from
+ * Rolling-origin backtesting of an {@link SsmForecaster} or an {@link SsmNetForecaster} over a
+ * grid of param maps (from
  * {@link org.apache.spark.ml.tuning.ParamGridBuilder}, as {@code CrossValidator} takes them):
  *
  * <pre>{@code
@@ -46,19 +50,39 @@ import org.sparkssm.Checks;
  * table.
  */
 public final class SsmBacktest {
-  private final SsmForecaster estimator;
+  private final Estimator<? extends Model<?>> estimator;
   private ParamMap[] paramMaps = {new ParamMap()};
   private int nWindows = 3;
   private int stepSize = -1;
   private int gap;
   private boolean refit = true;
 
-  private SsmBacktest(SsmForecaster estimator) {
+  private SsmBacktest(Estimator<? extends Model<?>> estimator) {
     this.estimator = Checks.notNull("estimator", estimator);
   }
 
+  /** Backtests the closed-form forecasters. */
   public static SsmBacktest of(SsmForecaster estimator) {
     return new SsmBacktest(estimator);
+  }
+
+  /** Backtests a trained network: with {@link #refit} (the default) it trains once per window and param map. */
+  public static SsmBacktest of(SsmNetForecaster estimator) {
+    return new SsmBacktest(estimator);
+  }
+
+  /** The forecaster params of either estimator or either model. */
+  private static ForecasterParams paramsOf(Params stage) {
+    if (stage instanceof SsmForecaster f) {
+      return f.forecasterParams();
+    }
+    if (stage instanceof SsmNetForecaster f) {
+      return f.forecasterParams();
+    }
+    if (stage instanceof SsmForecasterModel m) {
+      return m.forecasterParams();
+    }
+    return ((SsmNetForecasterModel) stage).forecasterParams();
   }
 
   /** The grid to compare (default: the estimator's own params only). */
@@ -106,14 +130,14 @@ public final class SsmBacktest {
   /** Runs every param map over every window: {@code nWindows × paramMaps} fits with refit, else one per map. */
   public Result run(Dataset<?> dataset) {
     estimator.transformSchema(dataset.schema());
-    String series = estimator.getOrDefault(estimator.seriesCol());
-    String time = estimator.getOrDefault(estimator.timeCol());
-    String value = estimator.getOrDefault(estimator.valueCol());
-    for (Param<String> p : List.of(estimator.seriesCol(), estimator.timeCol(), estimator.stepCol(),
-        estimator.predictionCol())) {
-      if (PREDICTION_COLUMNS.contains(estimator.getOrDefault(p))) {
-        Checks.fail("%s '%s': expected a name other than the backtest's own columns %s", p.name(),
-            estimator.getOrDefault(p), PREDICTION_COLUMNS);
+    ForecasterParams p = paramsOf(estimator);
+    String series = estimator.getOrDefault(p.seriesCol);
+    String time = estimator.getOrDefault(p.timeCol);
+    String value = estimator.getOrDefault(p.valueCol);
+    for (Param<String> param : List.of(p.seriesCol, p.timeCol, p.stepCol, p.predictionCol)) {
+      if (PREDICTION_COLUMNS.contains(estimator.getOrDefault(param))) {
+        Checks.fail("%s '%s': expected a name other than the backtest's own columns %s", param.name(),
+            estimator.getOrDefault(param), PREDICTION_COLUMNS);
       }
     }
     WindowSpec bySeries = Window.partitionBy(col(series));
@@ -127,18 +151,19 @@ public final class SsmBacktest {
     Dataset<Row> predictions = null;
     try {
       for (int i = 0; i < paramMaps.length; i++) {
-        SsmForecaster f = estimator.copy(paramMaps[i]);
-        int h = (Integer) f.getOrDefault(f.horizon());
+        Estimator<? extends Model<?>> f = estimator.copy(paramMaps[i]);
+        ForecasterParams fp = paramsOf(f);
+        int h = (Integer) f.getOrDefault(fp.horizon);
         int step = stepSize > 0 ? stepSize : h;
-        SsmForecasterModel model = null;
+        Model<?> model = null;
         for (int w = 0; w < nWindows; w++) {
           int offset = h + (nWindows - 1 - w) * step;
           Column origin = col("__n").minus(offset);
           if (model == null || refit) {
             model = f.fit(ranked.filter(col("__rn").leq(origin.minus(gap))).select(original));
           }
-          String stepName = f.getOrDefault(f.stepCol());
-          String prediction = f.getOrDefault(f.predictionCol());
+          String stepName = f.getOrDefault(fp.stepCol);
+          String prediction = f.getOrDefault(fp.predictionCol);
           List<Column> forecastCols = new ArrayList<>(List.of(col(series), col(stepName).as("__step"),
               col(prediction)));
           List<Column> out = new ArrayList<>(List.of(functions.lit(i).as("param_index"), functions.lit(w).as("window"),
@@ -176,8 +201,8 @@ public final class SsmBacktest {
   }
 
   /** The interval columns the model adds (none without intervalLevels). */
-  private static List<String> intervalColumns(SsmForecasterModel model) {
-    ForecasterParams p = model.forecasterParams();
+  private static List<String> intervalColumns(Model<?> model) {
+    ForecasterParams p = paramsOf(model);
     List<String> names = new ArrayList<>();
     String[] lo = p.intervalColumns("lo");
     String[] hi = p.intervalColumns("hi");

@@ -217,6 +217,10 @@ public final class SsmForecaster extends Estimator<SsmForecasterModel> implement
     return (SsmForecasterModel) model.setParent(this);
   }
 
+  ForecasterParams forecasterParams() {
+    return p;
+  }
+
   @Override
   public SsmForecaster copy(ParamMap extra) {
     return (SsmForecaster) defaultCopy(extra);

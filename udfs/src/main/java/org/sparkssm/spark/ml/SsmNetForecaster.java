@@ -414,6 +414,10 @@ public final class SsmNetForecaster extends Estimator<SsmNetForecasterModel> imp
     return p.config();
   }
 
+  ForecasterParams forecasterParams() {
+    return p;
+  }
+
   @Override
   public SsmNetForecaster copy(ParamMap extra) {
     return (SsmNetForecaster) defaultCopy(extra);

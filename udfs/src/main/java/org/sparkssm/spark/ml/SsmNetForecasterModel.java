@@ -315,6 +315,10 @@ public final class SsmNetForecasterModel extends Model<SsmNetForecasterModel> im
     return fitted(WindowSplit.lastRows(0, 0)).skippedSeries(dataset.toDF());
   }
 
+  ForecasterParams forecasterParams() {
+    return p;
+  }
+
   @Override
   public SsmNetForecasterModel copy(ParamMap extra) {
     SsmNetForecasterModel copied = new SsmNetForecasterModel(uid, data);

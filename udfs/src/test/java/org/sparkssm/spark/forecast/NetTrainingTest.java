@@ -12,7 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.spark.SparkTests;
@@ -167,5 +171,31 @@ class NetTrainingTest {
     SsmForecast.Metrics m = o.fitted().withSplit(WindowSplit.lastRows(0, 12)).evaluate(table());
     assertTrue(Double.isFinite(m.mse()) && m.windows() == series.size() * (12 - H + 1), String.valueOf(m));
     assertNotEquals(0, o.result().steps());
+  }
+
+  @Test
+  void seriesAreSpreadSoPartitionsHoldAboutTheSameRowsAndEachAddressLandsOnItsPartition() {
+    for (int p : new int[] {1, 2, 3, 4, 7}) {
+      int[] address = NetTraining.partitionAddresses(p);
+      List<Row> rows = new ArrayList<>();
+      for (int k = 0; k < p; k++) {
+        rows.add(RowFactory.create(k, address[k]));
+      }
+      StructType schema = new StructType().add("k", DataTypes.IntegerType).add("a", DataTypes.IntegerType);
+      for (Row r : spark.createDataFrame(rows, schema).repartition(p, functions.col("a"))
+          .select(functions.col("k"), functions.spark_partition_id()).collectAsList()) {
+        assertEquals(r.getInt(0), r.getInt(1), "address of partition " + r.getInt(0) + " of " + p);
+      }
+    }
+    // Largest first to the least loaded (ties to the lower index): 100 | 60, 30, 20 | 50, 40.
+    long[] sizes = {20, 100, 40, 60, 30, 50};
+    int[] part = NetTraining.assign(sizes, new int[] {0, 1, 2, 3, 4, 5}, 3);
+    long[] load = new long[3];
+    for (int i = 0; i < sizes.length; i++) {
+      load[part[i]] += sizes[i];
+    }
+    assertArrayEquals(new long[] {100, 110, 90}, load);
+    // Equal sizes: ties by key rank, round robin.
+    assertArrayEquals(new int[] {0, 1, 2, 0}, NetTraining.assign(new long[] {5, 5, 5, 5}, new int[] {0, 1, 2, 3}, 3));
   }
 }

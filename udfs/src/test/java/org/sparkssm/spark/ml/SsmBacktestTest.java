@@ -75,4 +75,27 @@ class SsmBacktestTest {
     assertThrows(IllegalArgumentException.class, () -> SsmBacktest.of(forecaster()).nWindows(0));
     assertTrue(every.get(1).getDouble(4) > 0);
   }
+
+  @Test
+  void aTrainedNetworkIsBacktestedLikeTheClosedFormForecasters() {
+    Dataset<Row> df = MlFixtures.frame(spark, MlFixtures.panel(85, 3, 160, 0.2));
+    SsmNetForecaster net = new SsmNetForecaster().setModel("s4dnet").setDModel(8).setLayers(1).setDState(4)
+        .setDFf(8).setLookback(24).setHorizon(4).setValidationRows(16).setEpochs(1).setBatchSize(16)
+        .setWindowsPerEpoch(32).setNumPartitions(2).setSeed(3).setIntervalLevels(new double[] {0.8});
+    SsmBacktest.Result r = SsmBacktest.of(net).nWindows(2).stepSize(8).run(df);
+    List<Row> metrics = r.metrics().orderBy("window").collectAsList();
+    assertEquals(2, metrics.size());
+    // The last window: trained on every row but the last H, scored on them, as a direct fit is.
+    SsmNetForecasterModel direct = net.fit(df.filter(col("ds").lt(160 - 4)));
+    List<Row> w = direct.predictWindows(df, 4).collectAsList();
+    assertEquals(3 * 4, w.size());
+    double sum = 0;
+    for (Row row : w) {
+      double e = row.getDouble(row.fieldIndex("actual")) - row.getDouble(row.fieldIndex("forecast"));
+      sum += e * e;
+    }
+    assertEquals(sum / w.size(), metrics.get(1).getDouble(3), 1e-9);
+    assertEquals(3L * 4, metrics.get(0).getLong(5));
+    assertTrue(List.of(r.predictions().columns()).containsAll(List.of("forecast_lo_80", "forecast_hi_80", "naive")));
+  }
 }
