@@ -48,7 +48,7 @@ import scala.runtime.AbstractFunction1;
  * <pre>
  * mvn -B -q install -DskipTests
  * mvn -pl udfs exec:exec@bench -Dbench.main=org.sparkssm.spark.bench.TrainBenchmark \
- *     -Dbench.args="s4dnet:small 60 1,2,4 32"
+ *     -Dbench.args="s4dnet:small 60 1,2,4 32"      # model, steps, P list, batch [, task slots]
  * </pre>
  * Models: {@code smamba:small} (d_model 32, 1 layer, d_state 8), {@code smamba:large} (the
  * defaults: 128, 2, 16), {@code s4dnet:small} (16, 1, 8), {@code s4dnet:large} (the defaults: 64,
@@ -73,7 +73,10 @@ public final class TrainBenchmark {
     for (String p : ps) {
       maxP = Math.max(maxP, Integer.parseInt(p));
     }
-    SparkSession spark = SparkSession.builder().appName("spark-ssm train bench").master("local[" + maxP + "]")
+    // Task slots (the fifth argument, default the largest P): with 1, tasks run one after another,
+    // each on a core of its own, which is what P dedicated cores would give each of them.
+    int slots = args.length > 4 ? Integer.parseInt(args[4]) : maxP;
+    SparkSession spark = SparkSession.builder().appName("spark-ssm train bench").master("local[" + slots + "]")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1").getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
@@ -106,9 +109,10 @@ public final class TrainBenchmark {
       // task's compute. Where P exceeds this machine's cores, tasks share cores and their wall time
       // stretches, so the model takes the slowest task's CPU time (Spark's executorCpuTime).
       double taskMillis = 1e3 * t.taskSeconds() / t.steps();
-      double other = t.stepMillis() - t.computeMillis();
+      // One slot: the tasks' computes follow one another, the rest is the step less all of them.
+      double other = t.stepMillis() - (slots == 1 ? taskMillis : t.computeMillis());
       int n = Integer.parseInt(p);
-      int cores = Runtime.getRuntime().availableProcessors();
+      int cores = Math.min(slots, Runtime.getRuntime().availableProcessors());
       double modelled = n > cores ? other + sparkView[5] : t.stepMillis();
       System.out.printf(Locale.ROOT, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f%n", p,
           t.stepMillis(), t.computeMillis(), other, taskMillis, batch * 1e3 / t.stepMillis(), modelled,
@@ -136,7 +140,9 @@ public final class TrainBenchmark {
     int params = spec.build(L, H, 1, null).layout().size();
     System.out.println("P\tbarrier allGather + sum ms per step (" + params + " doubles per task)");
     for (String p : ps) {
-      System.out.printf(Locale.ROOT, "%s\t%.2f%n", p, allGatherMillis(spark, Integer.parseInt(p), params, 10));
+      if (Integer.parseInt(p) <= slots) { // a barrier stage needs a slot per task at once
+        System.out.printf(Locale.ROOT, "%s\t%.2f%n", p, allGatherMillis(spark, Integer.parseInt(p), params, 10));
+      }
     }
     spark.stop();
   }
