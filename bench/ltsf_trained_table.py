@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The L = 96 table of trained networks (issue #11) from LtsfTraining's tab-separated cells.
 
-Usage: python3 bench/ltsf_trained_table.py bench/results/ltsf-trained-L96.tsv
+Usage: python3 bench/ltsf_trained_table.py bench/results/ltsf-trained-L96.tsv [more.tsv ...]
 
 Prints, per (H, dataset), the trained network's test MSE (the candidate picked on validation)
 beside the project's closed-form `nlinear` at L = 96 (BENCHMARKS.md, issue #5 run) and the
@@ -29,12 +29,13 @@ def at_or_below(a, b):
     return round(a, 3) <= round(b, 3)
 
 
-def main(path):
+def main(paths):
     cells = {}
-    with open(path, encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            ds = "weather" if row["dataset"].lower() == "weather" else row["dataset"]
-            cells[(ds, int(row["H"]))] = row
+    for path in paths:  # a later file's cell replaces an earlier one's
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                ds = "weather" if row["dataset"].lower() == "weather" else row["dataset"]
+                cells[(ds, int(row["H"]))] = row
     print("| H | " + " | ".join(DATASETS) + " |")
     print("|---|" + "---|" * len(DATASETS))
     counts = {"nlinear": [0, 0], "s-mamba": [0, 0], "bi-mamba+": [0, 0], "best": [0, 0]}
@@ -69,4 +70,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])
