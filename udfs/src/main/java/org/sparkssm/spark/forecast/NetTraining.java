@@ -331,10 +331,9 @@ public final class NetTraining {
     StructType schema = new StructType().add(series, rows.schema().apply(series).dataType())
         .add("__p", DataTypes.IntegerType, false);
     Dataset<Row> where = rows.sparkSession().createDataFrame(table, schema);
-    // A left join: a null key matches nothing, stays in partition 0, and fails there naming the column.
-    return rows.join(functions.broadcast(where), rows.col(series).eqNullSafe(where.col(series)), "left")
-        .select(rows.col(series), col("__t"), col("__v"), functions.coalesce(col("__p"), functions.lit(address[0]))
-            .as("__p"))
+    // Null-safe: a null key is placed like any other, and the task holding it fails naming the column.
+    return rows.join(functions.broadcast(where), rows.col(series).eqNullSafe(where.col(series)))
+        .select(rows.col(series), col("__t"), col("__v"), col("__p"))
         .repartition(p, col("__p")).drop("__p");
   }
 

@@ -195,6 +195,17 @@ class NetTrainingTest {
       load[part[i]] += sizes[i];
     }
     assertArrayEquals(new long[] {100, 110, 90}, load);
+    // A null series key reaches a task like any other key, which fails naming the column.
+    List<Row> withNull = new ArrayList<>(this.rows);
+    withNull.add(RowFactory.create(null, 0L, 1.0));
+    Exception e = assertThrows(Exception.class, () -> NetTraining.on(spark.createDataFrame(withNull,
+        SsmForecastTest.LONG_FORMAT)).model(MODEL).lookback(L).horizon(H).split(WindowSplit.lastRows(VALIDATION, 0))
+        .config(config()).partitions(2).fit());
+    StringBuilder messages = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      messages.append(t.getMessage()).append('\n');
+    }
+    assertTrue(messages.toString().contains("series column 'unique_id': expected no null keys"), messages.toString());
     // Equal sizes: ties by key rank, round robin.
     assertArrayEquals(new int[] {0, 1, 2, 0}, NetTraining.assign(new long[] {5, 5, 5, 5}, new int[] {0, 1, 2, 3}, 3));
   }
