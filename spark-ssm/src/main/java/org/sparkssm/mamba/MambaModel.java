@@ -172,6 +172,86 @@ public final class MambaModel implements Serializable {
     normF.apply(ws.residual, n, ws.normed);
   }
 
+  /**
+   * The weights of a Mamba (S6) model for a device twin that computes this forward
+   * ({@code org.sparkssm.gpu.GpuMamba}), or null for a Mamba-2 model. The arrays are this model's
+   * own (not copies): read them only.
+   */
+  public Mamba1Weights mamba1Weights() {
+    if (config.layer != MambaConfig.Layer.MAMBA1) {
+      return null;
+    }
+    Mamba1Weights.Layer[] layers = new Mamba1Weights.Layer[blocks.length];
+    for (int i = 0; i < blocks.length; i++) {
+      Mamba1 m = (Mamba1) blocks[i].mixer;
+      layers[i] = new Mamba1Weights.Layer(blocks[i].norm.weight, blocks[i].norm.bias, m.inProj, m.conv.weight(),
+          m.conv.bias(), m.xProj, m.dtProj, m.ssm.a(), m.ssm.dSkip(), m.ssm.deltaBias(), m.outProj);
+    }
+    return new Mamba1Weights(config, embedding, lmHead, normF.weight, normF.bias, layers);
+  }
+
+  /** See {@link #mamba1Weights}: row-major PyTorch layouts, shapes in the comments. */
+  public static final class Mamba1Weights {
+    public final int dModel;
+    public final int dInner;
+    public final int dtRank;
+    public final int dState; // N
+    public final int dConv;
+    public final int vocab; // V, padded
+    public final double normEps;
+    public final double[] embedding; // (V, d_model)
+    public final double[] lmHead; // (V, d_model)
+    public final double[] normFWeight; // (d_model)
+    public final double[] normFBias; // (d_model), null for RMSNorm
+    public final Layer[] layers;
+
+    Mamba1Weights(MambaConfig config, double[] embedding, double[] lmHead, double[] normFWeight, double[] normFBias,
+        Layer[] layers) {
+      this.dModel = config.dModel;
+      this.dInner = config.dInner;
+      this.dtRank = config.dtRank;
+      this.dState = config.dState;
+      this.dConv = config.dConv;
+      this.vocab = config.paddedVocab;
+      this.normEps = NORM_EPS;
+      this.embedding = embedding;
+      this.lmHead = lmHead;
+      this.normFWeight = normFWeight;
+      this.normFBias = normFBias;
+      this.layers = layers;
+    }
+
+    /** One block: its norm and its mixer. */
+    public static final class Layer {
+      public final double[] normWeight; // (d_model)
+      public final double[] normBias; // (d_model), null for RMSNorm
+      public final double[] inProj; // (2 d_inner, d_model)
+      public final double[] convWeight; // (d_inner, d_conv)
+      public final double[] convBias; // (d_inner), may be null
+      public final double[] xProj; // (dt_rank + 2 N, d_inner)
+      public final double[] dtProj; // (d_inner, dt_rank)
+      public final double[] a; // (d_inner, N): -exp(A_log)
+      public final double[] dSkip; // (d_inner)
+      public final double[] dtBias; // (d_inner)
+      public final double[] outProj; // (d_model, d_inner)
+
+      Layer(double[] normWeight, double[] normBias, double[] inProj, double[] convWeight, double[] convBias,
+          double[] xProj, double[] dtProj, double[] a, double[] dSkip, double[] dtBias, double[] outProj) {
+        this.normWeight = normWeight;
+        this.normBias = normBias;
+        this.inProj = inProj;
+        this.convWeight = convWeight;
+        this.convBias = convBias;
+        this.xProj = xProj;
+        this.dtProj = dtProj;
+        this.a = a;
+        this.dSkip = dSkip;
+        this.dtBias = dtBias;
+        this.outProj = outProj;
+      }
+    }
+  }
+
   // ---- Layer by layer, for a sequence cut into blocks scanned on different machines ----
   // A block's layer l needs (a) the convolution inputs of the rows before it (its halo: the last
   // d_conv - 1 normed rows of the block before) and (b) the SSM state entering it, which the
@@ -277,6 +357,21 @@ public final class MambaModel implements Serializable {
     /** Tokens consumed since the start of the sequence. */
     public long position() {
       return position;
+    }
+
+    /** Layer {@code layer}'s convolution state, the live array (for a device twin that advances it). */
+    public double[] convState(int layer) {
+      return conv[layer];
+    }
+
+    /** Layer {@code layer}'s SSM state, the live array (for a device twin that advances it). */
+    public double[] ssmState(int layer) {
+      return ssm[layer];
+    }
+
+    /** Counts {@code tokens} more consumed (a device twin's forward, which advanced the arrays). */
+    public void advance(int tokens) {
+      position += tokens;
     }
 
     public State copy() {

@@ -60,6 +60,16 @@ public final class CausalConv1d implements WindowedModel {
     return channels;
   }
 
+  /** A copy of the taps, {@code (C, k)} row-major. */
+  public double[] weight() {
+    return weight.clone();
+  }
+
+  /** A copy of the bias ({@code C}), or null. */
+  public double[] bias() {
+    return bias == null ? null : bias.clone();
+  }
+
   /** (k − 1) · C: the last k − 1 inputs. */
   @Override
   public int stateSize() {

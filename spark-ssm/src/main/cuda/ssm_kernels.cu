@@ -1,0 +1,717 @@
+// spark-ssm CUDA kernels: the diagonal LTI scan, the Mamba S6 selective scan (forward and backward),
+// the diagonal scan's backward, and the pieces of a Mamba forward (projections, norms, convolution).
+//
+// Every kernel is the device twin of a float64 Java kernel and is tested against it: on the host
+// by compiling this file as C++ against src/test/cuda/host_emulation.h (CudaKernelsOnHostTest), and
+// on a GPU by gpu/gpu-check. Data is float32; the recurrent state (and the SSM parameters it is
+// multiplied with) is float32 or float64 as the caller asks (suffix _f32 / _f64 on the entry point).
+//
+// Layout. A "column" is one (sequence b, channel d) pair, col = b * D + d; one thread owns one
+// column and keeps its N state components in registers (NS >= N is a compile-time bound: entry
+// points exist for NS = 8, 16, 32, 64 and the caller picks the smallest that holds N). A sequence
+// array x is read at x[t * xT + b * xB + d] (B and C at [t * bT + b * bB + g * N + n]), so a batch
+// of series laid out time-major side by side (xT = batch * D, xB = D) reads coalesced, and a slice
+// of a projection's output (Mamba's xz, or B and C inside x_proj's output) is read in place.
+// The state h of column col is h[col * N + n] (complex: real parts h[col * 2N + n], imaginary
+// parts h[col * 2N + N + n]); it holds the initial state on entry and the final state on return,
+// so chunked calls equal one call (the contract of DiagonalScan and SelectiveScan).
+//
+// Per-sequence lengths: lengths[b] steps of sequence b are scanned (null: all L). Steps past a
+// sequence's length are neither read nor written.
+//
+// Determinism: no atomics. Sums over channels or sequences are written per column and reduced
+// by the reduce_* kernels in a fixed order, so a result does not depend on scheduling.
+
+#ifdef SSM_HOST_EMULATION
+#include "host_emulation.h"
+#endif
+
+#define SSM_EXTERN extern "C" __global__ void
+
+typedef long long i64;
+
+// ---- scalar helpers, float and double ----
+
+__device__ __forceinline__ float ssm_exp(float x) { return expf(x); }
+__device__ __forceinline__ double ssm_exp(double x) { return exp(x); }
+__device__ __forceinline__ float ssm_log1p(float x) { return log1pf(x); }
+__device__ __forceinline__ double ssm_log1p(double x) { return log1p(x); }
+
+// softplus with torch's threshold 20 (SelectiveScan.stepSize)
+template <typename S> __device__ __forceinline__ S softplus(S x) {
+  return x > S(20) ? x : ssm_log1p(ssm_exp(x));
+}
+template <typename S> __device__ __forceinline__ S softplus_derivative(S x) {
+  return x > S(20) ? S(1) : S(1) / (S(1) + ssm_exp(-x));
+}
+template <typename S> __device__ __forceinline__ S silu(S x) { return x / (S(1) + ssm_exp(-x)); }
+template <typename S> __device__ __forceinline__ S silu_derivative(S x) {
+  S s = S(1) / (S(1) + ssm_exp(-x));
+  return s * (S(1) + x * (S(1) - s));
+}
+
+__device__ __forceinline__ i64 column_index() {
+  return (i64)blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+// ---- 1. diagonal LTI scan (DiagonalScan) ----
+//   h_t[n] = Ā[d,n] h_{t-1}[n] + B̄[d,n] u_t        y_t = Re Σ_n C[d,n] h_t[n] + Dskip[d] u_t
+// Parameters are (D, N) row-major in S; dskip may be null; y may be null (advance only).
+
+template <typename S, int NS>
+__device__ void diag_scan_real(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
+    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) {
+  i64 col = column_index();
+  if (col >= (i64)batch * D) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int len = lengths ? lengths[b] : L;
+  S a[NS], bb[NS], cc[NS], hs[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    bool on = n < N;  // padded components stay exactly 0 and add 0
+    a[n] = on ? abar[d * N + n] : S(0);
+    bb[n] = on ? bbar[d * N + n] : S(0);
+    cc[n] = on ? c[d * N + n] : S(0);
+    hs[n] = on ? h[col * N + n] : S(0);
+  }
+  S skip = dskip ? dskip[d] : S(0);
+  const float* up = u + (i64)b * uB + d;
+  float* yp = y ? y + (i64)b * yB + d : nullptr;
+  for (int t = 0; t < len; t++) {
+    S ut = (S)up[t * uT];
+    S acc = S(0);
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      hs[n] = a[n] * hs[n] + bb[n] * ut;
+      acc += cc[n] * hs[n];
+    }
+    if (yp) yp[t * yT] = (float)(acc + skip * ut);
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) h[col * N + n] = hs[n];
+  }
+}
+
+// Complex parameters: (D, N) real parts then (D, N) imaginary parts in one array of 2DN.
+template <typename S, int NS>
+__device__ void diag_scan_complex(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
+    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) {
+  i64 col = column_index();
+  if (col >= (i64)batch * D) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int len = lengths ? lengths[b] : L;
+  int dn = D * N;
+  S ar[NS], ai[NS], br[NS], bi[NS], cr[NS], ci[NS], hr[NS], hi[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    bool on = n < N;
+    int k = d * N + n;
+    ar[n] = on ? abar[k] : S(0);
+    ai[n] = on ? abar[dn + k] : S(0);
+    br[n] = on ? bbar[k] : S(0);
+    bi[n] = on ? bbar[dn + k] : S(0);
+    cr[n] = on ? c[k] : S(0);
+    ci[n] = on ? c[dn + k] : S(0);
+    hr[n] = on ? h[col * 2 * N + n] : S(0);
+    hi[n] = on ? h[col * 2 * N + N + n] : S(0);
+  }
+  S skip = dskip ? dskip[d] : S(0);
+  const float* up = u + (i64)b * uB + d;
+  float* yp = y ? y + (i64)b * yB + d : nullptr;
+  for (int t = 0; t < len; t++) {
+    S ut = (S)up[t * uT];
+    S acc = S(0);
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
+      S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
+      hr[n] = nr;
+      hi[n] = ni;
+      acc += cr[n] * nr - ci[n] * ni;
+    }
+    if (yp) yp[t * yT] = (float)(acc + skip * ut);
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      h[col * 2 * N + n] = hr[n];
+      h[col * 2 * N + N + n] = hi[n];
+    }
+  }
+}
+
+// ---- 2. selective scan forward (SelectiveScan / SelectiveScanGrad.forward) ----
+//   Δ = softplus(δ + bias_d) (or δ + bias_d)   h[n] ← exp(Δ A[d,n]) h[n] + Δ B_t[g,n] u_t
+//   y_t = (Σ_n C_t[g,n] h[n] + Dskip_d u_t) · silu(z_t)  (no gate when z is null)
+// When states is not null, the state before every `chunk` steps is saved at
+// states[((k * batch * D) + col) * N + n] for the backward (k = 0 is the initial state).
+
+template <typename S, int NS>
+__device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const int* lengths, const S* A,
+    const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB, const float* delta, i64 dT,
+    i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB, const float* z, i64 zT, i64 zB,
+    float* y, i64 yT, i64 yB, S* h, int chunk, S* states) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int g = d / (D / G);
+  int len = lengths ? lengths[b] : L;
+  S a[NS], hs[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    a[n] = n < N ? A[d * N + n] : S(0);
+    hs[n] = n < N ? h[col * N + n] : S(0);
+  }
+  S skip = dskip ? dskip[d] : S(0);
+  S bias = dbias ? dbias[d] : S(0);
+  const float* up = u + (i64)b * uB + d;
+  const float* dp = delta + (i64)b * dB + d;
+  const float* bp = Bm + (i64)b * bB + (i64)g * N;
+  const float* cp = Cm ? Cm + (i64)b * cB + (i64)g * N : nullptr;
+  const float* zp = z ? z + (i64)b * zB + d : nullptr;
+  float* yp = y ? y + (i64)b * yB + d : nullptr;
+  for (int t = 0; t < len; t++) {
+    if (states && t % chunk == 0) {
+      S* saved = states + ((i64)(t / chunk) * cols + col) * N;
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        if (n < N) saved[n] = hs[n];
+      }
+    }
+    S x = (S)dp[t * dT] + bias;
+    S dt = use_softplus ? softplus(x) : x;
+    S ut = (S)up[t * uT];
+    S dtu = dt * ut;
+    const float* bt = bp + t * bT;
+    S acc = S(0);
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      if (n < N) {
+        hs[n] = ssm_exp(dt * a[n]) * hs[n] + dtu * (S)bt[n];
+        if (cp) acc += (S)cp[t * cT + n] * hs[n];
+      }
+    }
+    if (yp) {
+      acc += skip * ut;
+      if (zp) acc *= silu((S)zp[t * zT]);
+      yp[t * yT] = (float)acc;
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) h[col * N + n] = hs[n];
+  }
+}
+
+// ---- 3a. selective scan backward (SelectiveScanGrad.backward) ----
+// From the forward's saved chunk states (zero initial state not assumed: states[k = 0] is used),
+// walks the chunks from the last: recomputes the chunk's states into work
+// (work[((tl * batch * D) + col) * N + n], chunk steps), then runs the adjoint down through them:
+//   g_t = dy0_t C_t + Ā_{t+1} g_{t+1}      gĀ_t Ā_t = g_t h_{t-1} Ā_t
+//   dΔ = Σ_n (gĀĀ A + g B u)   gA += Σ_t gĀĀ Δ   du = dy0 D + Δ Σ_n g B   dδ = dΔ softplus'
+// Per-element gradients du, dδ, dz are written with the strides of u, δ, z. Sums over the
+// channels of a group (gB, gC) are written per column, bc_part[((t * batch + b) * D + d) * N + n]
+// (2 arrays), and sums over steps and sequences (gA, gD, gbias) per column, gA_part[col * N + n],
+// gD_part[col], gbias_part[col]; reduce_groups and reduce_batch add them up in a fixed order.
+// gh_out (nullable) receives ∂L/∂h_{-1}, the gradient of the initial state.
+
+template <typename S, int NS>
+__device__ void selective_scan_bwd(int batch, int D, int N, int G, int L, const int* lengths, const S* A,
+    const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB, const float* delta, i64 dT,
+    i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB, const float* z, i64 zT, i64 zB,
+    const float* dy, i64 yT, i64 yB, int chunk, const S* states, S* work, float* du, float* ddelta, float* dz,
+    float* gB_part, float* gC_part, S* gA_part, S* gD_part, S* gbias_part, S* gh_out) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int g = d / (D / G);
+  int len = lengths ? lengths[b] : L;
+  S a[NS], gh[NS], gA[NS], hs[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    a[n] = n < N ? A[d * N + n] : S(0);
+    gh[n] = S(0);
+    gA[n] = S(0);
+  }
+  S skip = dskip ? dskip[d] : S(0);
+  S bias = dbias ? dbias[d] : S(0);
+  S gD = S(0), gbias = S(0);
+  const float* up = u + (i64)b * uB + d;
+  const float* dp = delta + (i64)b * dB + d;
+  const float* bp = Bm + (i64)b * bB + (i64)g * N;
+  const float* cp = Cm + (i64)b * cB + (i64)g * N;
+  const float* zp = z ? z + (i64)b * zB + d : nullptr;
+  const float* dyp = dy + (i64)b * yB + d;
+  float* dup = du + (i64)b * uB + d;
+  float* ddp = ddelta + (i64)b * dB + d;
+  float* dzp = dz ? dz + (i64)b * zB + d : nullptr;
+  int chunks = (len + chunk - 1) / chunk;
+  for (int k = chunks - 1; k >= 0; k--) {
+    int t0 = k * chunk;
+    int t1 = min(len, t0 + chunk);
+    const S* start = states + ((i64)k * cols + col) * N;
+    // 1. recompute the chunk's states, exactly as the forward did
+#pragma unroll
+    for (int n = 0; n < NS; n++) hs[n] = n < N ? start[n] : S(0);
+    for (int t = t0; t < t1; t++) {
+      S x = (S)dp[t * dT] + bias;
+      S dt = use_softplus ? softplus(x) : x;
+      S dtu = dt * (S)up[t * uT];
+      const float* bt = bp + t * bT;
+      S* w = work + ((i64)(t - t0) * cols + col) * N;
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        if (n < N) {
+          hs[n] = ssm_exp(dt * a[n]) * hs[n] + dtu * (S)bt[n];
+          w[n] = hs[n];
+        }
+      }
+    }
+    // 2. the adjoint from the chunk's last step down
+    for (int t = t1 - 1; t >= t0; t--) {
+      S x = (S)dp[t * dT] + bias;
+      S dt = use_softplus ? softplus(x) : x;
+      S dsp = use_softplus ? softplus_derivative(x) : S(1);
+      S ut = (S)up[t * uT];
+      S dtu = dt * ut;
+      S dyt = (S)dyp[t * yT];
+      S zt = zp ? (S)zp[t * zT] : S(0);
+      S dy0 = zp ? dyt * silu(zt) : dyt;
+      const float* bt = bp + t * bT;
+      const float* ct = cp + t * cT;
+      const S* ht = work + ((i64)(t - t0) * cols + col) * N;
+      const S* hp = t > t0 ? work + ((i64)(t - 1 - t0) * cols + col) * N : start;
+      float* gBt = gB_part + (((i64)t * batch + b) * D + d) * N;
+      float* gCt = gC_part + (((i64)t * batch + b) * D + d) * N;
+      S y0 = S(0), gDelta = S(0), gBu = S(0);
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        if (n < N) {
+          S hn = ht[n];
+          S cn = (S)ct[n];
+          S bn = (S)bt[n];
+          S ab = ssm_exp(dt * a[n]);
+          S gn = gh[n] + dy0 * cn;
+          y0 += cn * hn;
+          gCt[n] = (float)(dy0 * hn);
+          S gAbarAbar = gn * hp[n] * ab;
+          gDelta += gAbarAbar * a[n];
+          gA[n] += gAbarAbar * dt;
+          gBt[n] = (float)(gn * dtu);
+          gBu += gn * bn;
+          gh[n] = ab * gn;
+        }
+      }
+      y0 += skip * ut;
+      if (dzp) dzp[t * zT] = (float)(dyt * y0 * silu_derivative(zt));
+      gD += dy0 * ut;
+      dup[t * uT] = (float)(dy0 * skip + dt * gBu);
+      gDelta += gBu * ut;
+      S gd = gDelta * dsp;
+      ddp[t * dT] = (float)gd;
+      gbias += gd;
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      gA_part[col * N + n] = gA[n];
+      if (gh_out) gh_out[col * N + n] = gh[n];
+    }
+  }
+  gD_part[col] = gD;
+  gbias_part[col] = gbias;
+}
+
+// ---- 3b. diagonal (S4D) scan backward ----
+// The adjoint of diag_scan_complex (a real system is the complex one with zero imaginary parts):
+//   g_t = dy_t conj(C) + conj(Ā) g_{t+1}      du_t = Σ_n Re(conj(B̄) g_t) + Dskip dy_t
+//   gĀ += g_t conj(h_{t-1})   gB̄ += g_t u_t   gC += dy_t conj(h_t)   gDskip += dy_t u_t
+// (complex gradients as ∂L/∂Re + i ∂L/∂Im). States are recomputed per chunk from the saved chunk
+// states (states[((k * cols) + col) * 2N ..], written by diag_chunk_states) into work
+// (chunk × cols × 2N). Parameter gradients per column: gabar_part, gbbar_part, gc_part
+// [col * 2N ..] (real parts then imaginary parts), gdskip_part[col]; reduce_batch sums them.
+
+template <typename S, int NS>
+__device__ void diag_scan_bwd(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
+    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, const float* dy, i64 yT, i64 yB, int chunk,
+    const S* states, S* work, float* du, S* gabar_part, S* gbbar_part, S* gc_part, S* gdskip_part, S* gh_out) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int len = lengths ? lengths[b] : L;
+  int dn = D * N;
+  S ar[NS], ai[NS], br[NS], bi[NS], cr[NS], ci[NS];
+  S gr[NS], gi[NS], gar[NS], gai[NS], gbr[NS], gbi[NS], gcr[NS], gci[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    bool on = n < N;
+    int k = d * N + n;
+    ar[n] = on ? abar[k] : S(0);
+    ai[n] = on ? abar[dn + k] : S(0);
+    br[n] = on ? bbar[k] : S(0);
+    bi[n] = on ? bbar[dn + k] : S(0);
+    cr[n] = on ? c[k] : S(0);
+    ci[n] = on ? c[dn + k] : S(0);
+    gr[n] = gi[n] = gar[n] = gai[n] = gbr[n] = gbi[n] = gcr[n] = gci[n] = S(0);
+  }
+  S skip = dskip ? dskip[d] : S(0);
+  S gskip = S(0);
+  const float* up = u + (i64)b * uB + d;
+  const float* dyp = dy + (i64)b * yB + d;
+  float* dup = du + (i64)b * uB + d;
+  int chunks = (len + chunk - 1) / chunk;
+  for (int k = chunks - 1; k >= 0; k--) {
+    int t0 = k * chunk;
+    int t1 = min(len, t0 + chunk);
+    const S* start = states + ((i64)k * cols + col) * 2 * N;
+    S hr[NS], hi[NS];
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      hr[n] = n < N ? start[n] : S(0);
+      hi[n] = n < N ? start[N + n] : S(0);
+    }
+    for (int t = t0; t < t1; t++) {
+      S ut = (S)up[t * uT];
+      S* w = work + ((i64)(t - t0) * cols + col) * 2 * N;
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
+        S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
+        hr[n] = nr;
+        hi[n] = ni;
+        if (n < N) {
+          w[n] = nr;
+          w[N + n] = ni;
+        }
+      }
+    }
+    for (int t = t1 - 1; t >= t0; t--) {
+      S ut = (S)up[t * uT];
+      S dyt = (S)dyp[t * yT];
+      const S* ht = work + ((i64)(t - t0) * cols + col) * 2 * N;
+      const S* hp = t > t0 ? work + ((i64)(t - 1 - t0) * cols + col) * 2 * N : start;
+      S duAcc = S(0);
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        if (n < N) {
+          // g_t = dy conj(C) + (carried conj(Ā) g_{t+1}, already in gr/gi)
+          S tr = gr[n] + dyt * cr[n];
+          S ti = gi[n] - dyt * ci[n];
+          gcr[n] += dyt * ht[n];
+          gci[n] -= dyt * ht[N + n];
+          duAcc += br[n] * tr + bi[n] * ti;
+          gbr[n] += tr * ut;
+          gbi[n] += ti * ut;
+          // gĀ += g conj(h_{t-1})
+          gar[n] += tr * hp[n] + ti * hp[N + n];
+          gai[n] += ti * hp[n] - tr * hp[N + n];
+          // carry conj(Ā) g_t into step t-1
+          gr[n] = ar[n] * tr + ai[n] * ti;
+          gi[n] = ar[n] * ti - ai[n] * tr;
+        }
+      }
+      dup[t * uT] = (float)(duAcc + skip * dyt);
+      gskip += dyt * ut;
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      S* ga = gabar_part + col * 2 * N;
+      S* gb = gbbar_part + col * 2 * N;
+      S* gc = gc_part + col * 2 * N;
+      ga[n] = gar[n];
+      ga[N + n] = gai[n];
+      gb[n] = gbr[n];
+      gb[N + n] = gbi[n];
+      gc[n] = gcr[n];
+      gc[N + n] = gci[n];
+      if (gh_out) {
+        gh_out[col * 2 * N + n] = gr[n];
+        gh_out[col * 2 * N + N + n] = gi[n];
+      }
+    }
+  }
+  gdskip_part[col] = gskip;
+}
+
+// The complex scan's state before every `chunk` steps, states[((k * cols) + col) * 2N ..] (k = 0:
+// the state in h), leaving the final state in h: the forward pass a backward needs.
+template <typename S, int NS>
+__device__ void diag_chunk_states(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
+    const float* u, i64 uT, i64 uB, S* h, int chunk, S* states) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int len = lengths ? lengths[b] : L;
+  int dn = D * N;
+  S ar[NS], ai[NS], br[NS], bi[NS], hr[NS], hi[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    bool on = n < N;
+    int k = d * N + n;
+    ar[n] = on ? abar[k] : S(0);
+    ai[n] = on ? abar[dn + k] : S(0);
+    br[n] = on ? bbar[k] : S(0);
+    bi[n] = on ? bbar[dn + k] : S(0);
+    hr[n] = on ? h[col * 2 * N + n] : S(0);
+    hi[n] = on ? h[col * 2 * N + N + n] : S(0);
+  }
+  const float* up = u + (i64)b * uB + d;
+  for (int t = 0; t < len; t++) {
+    if (t % chunk == 0) {
+      S* saved = states + ((i64)(t / chunk) * cols + col) * 2 * N;
+#pragma unroll
+      for (int n = 0; n < NS; n++) {
+        if (n < N) {
+          saved[n] = hr[n];
+          saved[N + n] = hi[n];
+        }
+      }
+    }
+    S ut = (S)up[t * uT];
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
+      S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
+      hr[n] = nr;
+      hi[n] = ni;
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      h[col * 2 * N + n] = hr[n];
+      h[col * 2 * N + N + n] = hi[n];
+    }
+  }
+}
+
+// ---- entry points: one per (kernel, state type, NS) ----
+
+#define SSM_DIAG_ENTRIES(S, SUFFIX, NS)                                                                           \
+  SSM_EXTERN diag_scan_real_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar,   \
+      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) { \
+    diag_scan_real<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h);                \
+  }                                                                                                               \
+  SSM_EXTERN diag_scan_complex_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar, \
+      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) { \
+    diag_scan_complex<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h);             \
+  }                                                                                                               \
+  SSM_EXTERN diag_chunk_states_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths,                \
+      const S* abar, const S* bbar, const float* u, i64 uT, i64 uB, S* h, int chunk, S* states) {                  \
+    diag_chunk_states<S, NS>(batch, D, N, L, lengths, abar, bbar, u, uT, uB, h, chunk, states);                    \
+  }                                                                                                               \
+  SSM_EXTERN diag_scan_bwd_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar,    \
+      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, const float* dy, i64 yT, i64 yB,  \
+      int chunk, const S* states, S* work, float* du, S* gabar_part, S* gbbar_part, S* gc_part, S* gdskip_part,     \
+      S* gh_out) {                                                                                                \
+    diag_scan_bwd<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, dy, yT, yB, chunk, states, work, \
+        du, gabar_part, gbbar_part, gc_part, gdskip_part, gh_out);                                                \
+  }
+
+#define SSM_SELECTIVE_ENTRIES(S, SUFFIX, NS)                                                                      \
+  SSM_EXTERN selective_scan_fwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
+      const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \
+      const float* delta, i64 dT, i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB,       \
+      const float* z, i64 zT, i64 zB, float* y, i64 yT, i64 yB, S* h, int chunk, S* states) {                     \
+    selective_scan_fwd<S, NS>(batch, D, N, G, L, lengths, A, dskip, dbias, use_softplus, u, uT, uB, delta, dT, dB, \
+        Bm, bT, bB, Cm, cT, cB, z, zT, zB, y, yT, yB, h, chunk, states);                                          \
+  }                                                                                                               \
+  SSM_EXTERN selective_scan_bwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
+      const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \
+      const float* delta, i64 dT, i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB,       \
+      const float* z, i64 zT, i64 zB, const float* dy, i64 yT, i64 yB, int chunk, const S* states, S* work,       \
+      float* du, float* ddelta, float* dz, float* gB_part, float* gC_part, S* gA_part, S* gD_part, S* gbias_part,  \
+      S* gh_out) {                                                                                                \
+    selective_scan_bwd<S, NS>(batch, D, N, G, L, lengths, A, dskip, dbias, use_softplus, u, uT, uB, delta, dT, dB, \
+        Bm, bT, bB, Cm, cT, cB, z, zT, zB, dy, yT, yB, chunk, states, work, du, ddelta, dz, gB_part, gC_part,      \
+        gA_part, gD_part, gbias_part, gh_out);                                                                    \
+  }
+
+#define SSM_ALL_ENTRIES(S, SUFFIX)     \
+  SSM_DIAG_ENTRIES(S, SUFFIX, 8)       \
+  SSM_DIAG_ENTRIES(S, SUFFIX, 16)      \
+  SSM_DIAG_ENTRIES(S, SUFFIX, 32)      \
+  SSM_DIAG_ENTRIES(S, SUFFIX, 64)      \
+  SSM_SELECTIVE_ENTRIES(S, SUFFIX, 8)  \
+  SSM_SELECTIVE_ENTRIES(S, SUFFIX, 16) \
+  SSM_SELECTIVE_ENTRIES(S, SUFFIX, 32) \
+  SSM_SELECTIVE_ENTRIES(S, SUFFIX, 64)
+
+SSM_ALL_ENTRIES(float, f32)
+SSM_ALL_ENTRIES(double, f64)
+
+// ---- deterministic reductions ----
+
+// out[t * oT + b * oB + g * N + n] = Σ_{d in group g, ascending} part[((t * batch + b) * D + d) * N + n]:
+// the gradient of B or C (shared by a group's channels) from the backward's per-column terms.
+SSM_EXTERN reduce_groups(int batch, int D, int N, int G, int L, const float* part, float* out, i64 oT, i64 oB) {
+  i64 i = column_index();  // one thread per (t, b, g, n)
+  i64 total = (i64)L * batch * G * N;
+  if (i >= total) return;
+  int n = (int)(i % N);
+  i64 r = i / N;
+  int g = (int)(r % G);
+  r /= G;
+  int b = (int)(r % batch);
+  int t = (int)(r / batch);
+  int per = D / G;
+  const float* p = part + (((i64)t * batch + b) * D + (i64)g * per) * N + n;
+  float s = 0.0f;
+  for (int k = 0; k < per; k++) s += p[(i64)k * N];
+  out[(i64)t * oT + (i64)b * oB + (i64)g * N + n] = s;
+}
+
+// out[j] = Σ_{b ascending} part[b * width + j], j < width: per-column parameter gradients summed
+// over the batch (width = D * N, D * 2N or D).
+SSM_EXTERN reduce_batch_f64(int batch, int width, const double* part, double* out) {
+  i64 j = column_index();
+  if (j >= width) return;
+  double s = 0.0;
+  for (int b = 0; b < batch; b++) s += part[(i64)b * width + j];
+  out[j] = s;
+}
+SSM_EXTERN reduce_batch_f32(int batch, int width, const float* part, float* out) {
+  i64 j = column_index();
+  if (j >= width) return;
+  float s = 0.0f;
+  for (int b = 0; b < batch; b++) s += part[(i64)b * width + j];
+  out[j] = s;
+}
+
+// ---- 4. Mamba forward pieces (MambaModel) ----
+
+// hidden[r * dm + i] = embedding[tokens[r] * dm + i]
+SSM_EXTERN embed_rows(int rows, int dm, const int* tokens, const float* embedding, float* hidden) {
+  i64 i = column_index();
+  if (i >= (i64)rows * dm) return;
+  int r = (int)(i / dm);
+  int k = (int)(i % dm);
+  hidden[i] = embedding[(i64)tokens[r] * dm + k];
+}
+
+// Y[r * ldy + o] = Σ_i X[r * ldx + i] W[o * in + i] (PyTorch's Linear without bias, W (out, in)).
+// 64×64 output tiles per block of 256 threads, each thread 4×4 outputs, K in steps of 16 through
+// shared memory; the sum over i runs in ascending tiles, in float.
+#define MM_TILE 64
+#define MM_K 16
+SSM_EXTERN matmul_xwt(int rows, int in, int out, const float* X, int ldx, const float* W, float* Y, int ldy) {
+  __shared__ float xs[MM_K][MM_TILE + 1];
+  __shared__ float ws[MM_K][MM_TILE + 1];
+  int tid = threadIdx.x;          // 256 threads
+  int tr = tid / 16, tc = tid % 16;  // this thread's 4×4 block inside the tile
+  int row0 = blockIdx.y * MM_TILE;
+  int out0 = blockIdx.x * MM_TILE;
+  float acc[4][4];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
+  for (int k0 = 0; k0 < in; k0 += MM_K) {
+    // 256 threads load 64×16 of X and of W each: 4 elements per thread
+    for (int e = tid; e < MM_TILE * MM_K; e += 256) {
+      int r = e / MM_K, k = e % MM_K;
+      int gr = row0 + r, go = out0 + r, gk = k0 + k;
+      xs[k][r] = (gr < rows && gk < in) ? X[(i64)gr * ldx + gk] : 0.0f;
+      ws[k][r] = (go < out && gk < in) ? W[(i64)go * in + gk] : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < MM_K; k++) {
+      float xv[4], wv[4];
+      for (int i = 0; i < 4; i++) xv[i] = xs[k][tr * 4 + i];
+      for (int j = 0; j < 4; j++) wv[j] = ws[k][tc * 4 + j];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] += xv[i] * wv[j];
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; i++) {
+    int r = row0 + tr * 4 + i;
+    if (r >= rows) continue;
+    for (int j = 0; j < 4; j++) {
+      int o = out0 + tc * 4 + j;
+      if (o < out) Y[(i64)r * ldy + o] = acc[i][j];
+    }
+  }
+}
+
+// residual += hidden (when add), then normed = norm(residual): RMSNorm, or LayerNorm when bias is
+// not null; eps as MambaModel.NORM_EPS. One block of 256 threads per row; sums in double through
+// shared memory in a fixed tree order.
+SSM_EXTERN add_norm(int rows, int dm, float* residual, const float* hidden, int add, const float* weight,
+    const float* bias, float eps, float* normed) {
+  __shared__ double part[256];
+  int r = blockIdx.x;
+  int tid = threadIdx.x;
+  if (r >= rows) return;
+  float* x = residual + (i64)r * dm;
+  const float* hd = hidden + (i64)r * dm;
+  double sum = 0.0;
+  for (int i = tid; i < dm; i += 256) {
+    float v = add ? x[i] + hd[i] : x[i];
+    x[i] = v;
+    sum += v;
+  }
+  double mean = 0.0;
+  if (bias) {
+    part[tid] = sum;
+    __syncthreads();
+    for (int s = 128; s > 0; s >>= 1) {
+      if (tid < s) part[tid] += part[tid + s];
+      __syncthreads();
+    }
+    mean = part[0] / dm;
+    __syncthreads();
+  }
+  double squares = 0.0;
+  for (int i = tid; i < dm; i += 256) {
+    double v = x[i] - mean;
+    squares += v * v;
+  }
+  part[tid] = squares;
+  __syncthreads();
+  for (int s = 128; s > 0; s >>= 1) {
+    if (tid < s) part[tid] += part[tid + s];
+    __syncthreads();
+  }
+  double scale = 1.0 / sqrt(part[0] / dm + (double)eps);
+  float* o = normed + (i64)r * dm;
+  for (int i = tid; i < dm; i += 256) {
+    o[i] = (float)((x[i] - mean) * scale * weight[i] + (bias ? bias[i] : 0.0f));
+  }
+}
+
+// Causal depthwise convolution of `channels` channels with taps k (CausalConv1d), from the state of
+// the last k - 1 inputs (state[(j * channels) + c], oldest first), then silu when asked; the state
+// is advanced. Input x[t * xT + c], output y[t * channels + c]. One thread per channel.
+SSM_EXTERN causal_conv1d(int rows, int channels, int k, const float* x, i64 xT, const float* weight,
+    const float* bias, double* state, int apply_silu, float* y) {
+  int c = (int)column_index();
+  if (c >= channels) return;
+  int past = k - 1;
+  double window[8];  // the last k - 1 inputs, k <= 8 (Mamba uses 4)
+  for (int j = 0; j < past; j++) window[j] = state[(i64)j * channels + c];
+  const float* wc = weight + (i64)c * k;
+  for (int t = 0; t < rows; t++) {
+    double xt = x[(i64)t * xT + c];
+    double acc = bias ? bias[c] : 0.0f;
+    for (int j = 0; j < past; j++) acc += (double)wc[j] * window[j];
+    acc += (double)wc[past] * xt;
+    for (int j = 0; j + 1 < past; j++) window[j] = window[j + 1];
+    if (past > 0) window[past - 1] = xt;
+    y[(i64)t * channels + c] = (float)(apply_silu ? silu(acc) : acc);
+  }
+  for (int j = 0; j < past; j++) state[(i64)j * channels + c] = window[j];
+}

@@ -1,0 +1,230 @@
+package org.sparkssm.gpu;
+
+import org.sparkssm.Checks;
+import org.sparkssm.mamba.MambaModel;
+
+/**
+ * The device twin of {@link MambaModel#forward} for a Mamba (S6) model: the same recurrent forward
+ * from a {@link MambaModel.State}, with the weights uploaded once as float32 and every layer's
+ * intermediate results kept on the device; only the tokens go in and the logits (and/or final
+ * hidden states) come out. Per layer: {@code add_norm}, {@code matmul_xwt} (in_proj),
+ * {@code causal_conv1d} + silu, {@code matmul_xwt} (x_proj, dt_proj), {@code selective_scan_fwd}
+ * (softplus Δ, D skip, silu gate), {@code matmul_xwt} (out_proj). The carried state stays float64
+ * for the convolution and is float32 or float64 for the SSM, as asked; it is copied in and out per
+ * call, so a sequence fed in pieces equals one call, and the CPU and the GPU can take turns.
+ *
+ * <p>Mamba-2 checkpoints are not on the device yet: {@link #of} returns null for them and the
+ * caller stays on the CPU. Tested against {@link MambaModel} on the golden checkpoints.
+ */
+public final class GpuMamba implements AutoCloseable {
+  private final Device device;
+  private final DeviceArrays arrays;
+  private final MambaModel model;
+  private final MambaModel.Mamba1Weights w;
+  private final Gpu.StatePrecision precision;
+  private final int dm;
+  private final int di;
+  private final int rank;
+  private final int n;
+  private final int k;
+  private final int vocab;
+  private final int width; // dt_rank + 2N
+  private final Buffer embedding;
+  private final Buffer lmHead;
+  private final Buffer normFWeight;
+  private final Buffer normFBias;
+  private final LayerBuffers[] layers;
+  private int rows; // capacity of the activations
+  private Buffer tokens;
+  private Buffer hidden;
+  private Buffer residual;
+  private Buffer normed;
+  private Buffer xz;
+  private Buffer u;
+  private Buffer dbc;
+  private Buffer delta;
+  private Buffer y;
+  private Buffer logits;
+
+  private static final class LayerBuffers {
+    Buffer normWeight;
+    Buffer normBias;
+    Buffer inProj;
+    Buffer convWeight;
+    Buffer convBias;
+    Buffer xProj;
+    Buffer dtProj;
+    Buffer a;
+    Buffer dSkip;
+    Buffer dtBias;
+    Buffer outProj;
+    Buffer convState;
+    Buffer ssmState;
+  }
+
+  /** The twin of {@code model} on {@code gpu}, or null when the model is not a Mamba (S6) model. */
+  public static GpuMamba of(Gpu gpu, MambaModel model, Gpu.StatePrecision precision) {
+    return of(gpu.device, model, precision);
+  }
+
+  static GpuMamba of(Device device, MambaModel model, Gpu.StatePrecision precision) {
+    MambaModel.Mamba1Weights w = Checks.notNull("model", model).mamba1Weights();
+    if (w == null || w.dState > Gpu.MAX_STATE || w.dConv > 8) {
+      return null;
+    }
+    return new GpuMamba(device, model, w, precision);
+  }
+
+  private GpuMamba(Device device, MambaModel model, MambaModel.Mamba1Weights w, Gpu.StatePrecision precision) {
+    this.device = device;
+    this.arrays = new DeviceArrays(device);
+    this.model = model;
+    this.w = w;
+    this.precision = Checks.notNull("precision", precision);
+    this.dm = w.dModel;
+    this.di = w.dInner;
+    this.rank = w.dtRank;
+    this.n = w.dState;
+    this.k = w.dConv;
+    this.vocab = w.vocab;
+    this.width = rank + 2 * n;
+    embedding = floats(w.embedding);
+    lmHead = w.lmHead == w.embedding ? embedding : floats(w.lmHead);
+    normFWeight = floats(w.normFWeight);
+    normFBias = floats(w.normFBias);
+    layers = new LayerBuffers[w.layers.length];
+    for (int i = 0; i < layers.length; i++) {
+      MambaModel.Mamba1Weights.Layer l = w.layers[i];
+      LayerBuffers b = new LayerBuffers();
+      b.normWeight = floats(l.normWeight);
+      b.normBias = floats(l.normBias);
+      b.inProj = floats(l.inProj);
+      b.convWeight = floats(l.convWeight);
+      b.convBias = floats(l.convBias);
+      b.xProj = floats(l.xProj);
+      b.dtProj = floats(l.dtProj);
+      b.a = arrays.of(precision.type, l.a, 0, l.a.length);
+      b.dSkip = arrays.of(precision.type, l.dSkip, 0, l.dSkip.length);
+      b.dtBias = arrays.of(precision.type, l.dtBias, 0, l.dtBias.length);
+      b.outProj = floats(l.outProj);
+      b.convState = device.alloc(Buffer.Type.F64, (long) (k - 1) * di);
+      b.ssmState = device.alloc(precision.type, (long) di * n);
+      layers[i] = b;
+    }
+  }
+
+  private Buffer floats(double[] values) {
+    return values == null ? null : arrays.of(Buffer.Type.F32, values, 0, values.length);
+  }
+
+  /** As {@link MambaModel#forward}: {@code length} tokens from {@code state}, logits and/or final hidden states out. */
+  public void forward(int[] ids, int off, int length, MambaModel.State state, double[] logitsOut, int logitsOff,
+      double[] hiddenOut, int hiddenOff) {
+    Checks.notNull("tokens", ids);
+    Checks.notNull("state", state);
+    Checks.nonNegative("length", length);
+    if (off < 0 || off + length > ids.length) {
+      Checks.fail("tokens: expected %d tokens from offset %d, got an array of %d", length, off, ids.length);
+    }
+    for (int t = 0; t < length; t++) {
+      int token = ids[off + t];
+      if (token < 0 || token >= vocab) {
+        Checks.fail("token at position %d: expected an id in [0, %d), got %d", state.position() + t, vocab, token);
+      }
+    }
+    if (logitsOut != null) {
+      Checks.range("logits", logitsOut, logitsOff, (long) length * vocab);
+    }
+    if (hiddenOut != null) {
+      Checks.range("hidden", hiddenOut, hiddenOff, (long) length * dm);
+    }
+    if (length == 0) {
+      return;
+    }
+    for (int i = 0; i < layers.length; i++) {
+      device.upload(layers[i].convState, state.convState(i), 0, (k - 1) * di);
+      arrays.put(layers[i].ssmState, state.ssmState(i), 0, di * n);
+    }
+    for (int start = 0; start < length; start += MambaModel.CHUNK) {
+      int rowsNow = Math.min(MambaModel.CHUNK, length - start);
+      chunk(ids, off + start, rowsNow, logitsOut != null);
+      if (hiddenOut != null) {
+        arrays.get(normed, hiddenOut, hiddenOff + start * dm, rowsNow * dm);
+      }
+      if (logitsOut != null) {
+        arrays.get(logits, logitsOut, logitsOff + start * vocab, rowsNow * vocab);
+      }
+    }
+    for (int i = 0; i < layers.length; i++) {
+      device.download(layers[i].convState, state.convState(i), 0, (k - 1) * di);
+      arrays.get(layers[i].ssmState, state.ssmState(i), 0, di * n);
+    }
+    state.advance(length);
+  }
+
+  private void capacity(int r) {
+    if (r <= rows) {
+      return;
+    }
+    rows = Math.max(r, Math.min(MambaModel.CHUNK, 2 * rows));
+    tokens = arrays.ensure(tokens, Buffer.Type.I32, rows);
+    hidden = arrays.ensure(hidden, Buffer.Type.F32, (long) rows * dm);
+    residual = arrays.ensure(residual, Buffer.Type.F32, (long) rows * dm);
+    normed = arrays.ensure(normed, Buffer.Type.F32, (long) rows * dm);
+    xz = arrays.ensure(xz, Buffer.Type.F32, (long) rows * 2 * di);
+    u = arrays.ensure(u, Buffer.Type.F32, (long) rows * di);
+    dbc = arrays.ensure(dbc, Buffer.Type.F32, (long) rows * width);
+    delta = arrays.ensure(delta, Buffer.Type.F32, (long) rows * di);
+    y = arrays.ensure(y, Buffer.Type.F32, (long) rows * di);
+    logits = arrays.ensure(logits, Buffer.Type.F32, (long) rows * vocab);
+  }
+
+  /** One piece of at most CHUNK tokens: {@code MambaModel.chunk} and its head, on the device. */
+  private void chunk(int[] ids, int off, int r, boolean withLogits) {
+    capacity(r);
+    device.upload(tokens, ids, off, r);
+    device.launch("embed_rows", Device.blocks((long) r * dm), 1, Device.BLOCK, r, dm, tokens, embedding, hidden);
+    device.upload(residual, new float[r * dm], 0, r * dm);
+    float eps = (float) w.normEps;
+    for (LayerBuffers l : layers) {
+      device.launch("add_norm", r, 1, 256, r, dm, residual, hidden, 1, l.normWeight, l.normBias, eps, normed);
+      matmul(r, dm, 2 * di, normed, dm, l.inProj, xz, 2 * di);
+      device.launch("causal_conv1d", Device.blocks(di), 1, Device.BLOCK, r, di, k, xz, (long) 2 * di, l.convWeight,
+          l.convBias, l.convState, 1, u);
+      matmul(r, di, width, u, di, l.xProj, dbc, width);
+      matmul(r, rank, di, dbc, width, l.dtProj, delta, di);
+      device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n, 1, r,
+          null, l.a, l.dSkip, l.dtBias, 1, u, (long) di, 0L, delta, (long) di, 0L, dbc.at(rank), (long) width, 0L,
+          dbc.at(rank + n), (long) width, 0L, xz.at(di), (long) 2 * di, 0L, y, (long) di, 0L, l.ssmState, 1, null);
+      matmul(r, di, dm, y, di, l.outProj, hidden, dm);
+    }
+    device.launch("add_norm", r, 1, 256, r, dm, residual, hidden, 1, normFWeight, normFBias, eps, normed);
+    if (withLogits) {
+      matmul(r, dm, vocab, normed, dm, lmHead, logits, vocab);
+    }
+  }
+
+  /** {@code Y[r, o] = Σ_i X[r, i] W[o, i]} for r < rows, o < out (64×64 tiles, 256 threads each). */
+  private void matmul(int r, int in, int out, Buffer x, int ldx, Buffer weight, Buffer yOut, int ldy) {
+    device.launch("matmul_xwt", (out + 63) / 64, (r + 63) / 64, 256, r, in, out, x, ldx, weight, yOut, ldy);
+  }
+
+  /** The CPU model this twin computes. */
+  public MambaModel model() {
+    return model;
+  }
+
+  @Override
+  public void close() {
+    for (Buffer b : new Buffer[] {embedding, lmHead == embedding ? null : lmHead, normFWeight, normFBias, tokens, hidden,
+        residual, normed, xz, u, dbc, delta, y, logits}) {
+      device.free(b);
+    }
+    for (LayerBuffers l : layers) {
+      for (Buffer b : new Buffer[] {l.normWeight, l.normBias, l.inProj, l.convWeight, l.convBias, l.xProj, l.dtProj,
+          l.a, l.dSkip, l.dtBias, l.outProj, l.convState, l.ssmState}) {
+        device.free(b);
+      }
+    }
+  }
+}
