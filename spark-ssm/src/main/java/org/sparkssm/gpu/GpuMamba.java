@@ -19,8 +19,7 @@ import org.sparkssm.mamba.MambaModel;
 public final class GpuMamba implements AutoCloseable {
   private final Device device;
   private final DeviceArrays arrays;
-  private final MambaModel model;
-  private final MambaModel.Mamba1Weights w;
+  private final MambaModel.Mamba1Weights w; // the model's arrays, not the model: a cache may key on the model weakly
   private final Gpu.StatePrecision precision;
   private final int dm;
   private final int di;
@@ -72,13 +71,12 @@ public final class GpuMamba implements AutoCloseable {
     if (w == null || w.dState > Gpu.MAX_STATE || w.dConv > 8) {
       return null;
     }
-    return new GpuMamba(device, model, w, precision);
+    return new GpuMamba(device, w, precision);
   }
 
-  private GpuMamba(Device device, MambaModel model, MambaModel.Mamba1Weights w, Gpu.StatePrecision precision) {
+  private GpuMamba(Device device, MambaModel.Mamba1Weights w, Gpu.StatePrecision precision) {
     this.device = device;
     this.arrays = new DeviceArrays(device);
-    this.model = model;
     this.w = w;
     this.precision = Checks.notNull("precision", precision);
     this.dm = w.dModel;
@@ -117,8 +115,11 @@ public final class GpuMamba implements AutoCloseable {
     return values == null ? null : arrays.of(Buffer.Type.F32, values, 0, values.length);
   }
 
-  /** As {@link MambaModel#forward}: {@code length} tokens from {@code state}, logits and/or final hidden states out. */
-  public void forward(int[] ids, int off, int length, MambaModel.State state, double[] logitsOut, int logitsOff,
+  /**
+   * As {@link MambaModel#forward}: {@code length} tokens from {@code state}, logits and/or final
+   * hidden states out. Synchronized: the tasks of an executor may share one device copy of a model.
+   */
+  public synchronized void forward(int[] ids, int off, int length, MambaModel.State state, double[] logitsOut, int logitsOff,
       double[] hiddenOut, int hiddenOff) {
     Checks.notNull("tokens", ids);
     Checks.notNull("state", state);
@@ -209,13 +210,8 @@ public final class GpuMamba implements AutoCloseable {
     device.launch("matmul_xwt", (out + 63) / 64, (r + 63) / 64, 256, r, in, out, x, ldx, weight, yOut, ldy);
   }
 
-  /** The CPU model this twin computes. */
-  public MambaModel model() {
-    return model;
-  }
-
   @Override
-  public void close() {
+  public synchronized void close() {
     for (Buffer b : new Buffer[] {embedding, lmHead == embedding ? null : lmHead, normFWeight, normFBias, tokens, hidden,
         residual, normed, xz, u, dbc, delta, y, logits}) {
       device.free(b);

@@ -22,7 +22,9 @@ import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.Checks;
+import org.sparkssm.gpu.GpuMode;
 import org.sparkssm.mamba.MambaModel;
+import org.sparkssm.spark.gpu.TaskGpu;
 import org.sparkssm.spark.scan.InputColumns;
 
 /**
@@ -50,6 +52,12 @@ import org.sparkssm.spark.scan.InputColumns;
  * A null or out-of-vocabulary token fails the job naming the column, the sequence and the position;
  * so do a null key or position, and two rows of a sequence at the same position (long format). An
  * empty array gives null log-probs, perplexity and embedding.
+ *
+ * <h2>GPU executors</h2>
+ * With {@code spark.ssm.gpu.enabled} {@code auto} (the default) or {@code true}, a task granted a
+ * GPU scores a Mamba (S6) model on it ({@link org.sparkssm.gpu.GpuMamba}: float32 weights and
+ * activations, one device copy per executor); Mamba-2 models, and tasks without a GPU under
+ * {@code auto}, score on the CPU. See {@link TaskGpu}.
  */
 public final class MambaScore {
   private final MambaModel model;
@@ -166,12 +174,14 @@ public final class MambaScore {
       out = out.add("logits", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.DoubleType, false)), true);
     }
     Broadcast<MambaModel> bc = broadcast(df);
+    GpuMode gpu = TaskGpu.mode(df.sparkSession());
     int index = df.schema().fieldIndex(tokens);
     String column = tokens;
     boolean withLogits = logits;
     return df.map((MapFunction<Row, Row>) r -> {
       int[] ids = ids(r, index, column);
-      Scorer s = new Scorer(bc.value(), withLogits);
+      MambaModel m = bc.value();
+      Scorer s = new Scorer(m, TaskGpu.mamba(gpu, m), withLogits);
       try {
         s.feed(ids, 0, ids.length);
       } catch (IllegalArgumentException e) {
@@ -265,7 +275,8 @@ public final class MambaScore {
       }
     }
     Broadcast<MambaModel> bc = broadcast(df);
-    LongFormatScorer scorer = new LongFormatScorer(bc, perSequence, logits, sequence, position, token);
+    LongFormatScorer scorer = new LongFormatScorer(bc, TaskGpu.mode(df.sparkSession()), perSequence, logits, sequence,
+        position, token);
     MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
     return rows.groupByKey(keyOf, Encoders.row(keySchema)).flatMapSortedGroups(new org.apache.spark.sql.Column[] {
         col("__pos")}, scorer, Encoders.row(out));
@@ -275,15 +286,17 @@ public final class MambaScore {
   static final class LongFormatScorer implements FlatMapGroupsFunction<Row, Row, Row> {
     private static final long serialVersionUID = 1L;
     private final Broadcast<MambaModel> model;
+    private final GpuMode gpu;
     private final boolean perSequence;
     private final boolean withLogits;
     private final String sequenceColumn;
     private final String positionColumn;
     private final String tokenColumn;
 
-    LongFormatScorer(Broadcast<MambaModel> model, boolean perSequence, boolean withLogits, String sequenceColumn,
-        String positionColumn, String tokenColumn) {
+    LongFormatScorer(Broadcast<MambaModel> model, GpuMode gpu, boolean perSequence, boolean withLogits,
+        String sequenceColumn, String positionColumn, String tokenColumn) {
       this.model = model;
+      this.gpu = gpu;
       this.perSequence = perSequence;
       this.withLogits = withLogits;
       this.sequenceColumn = sequenceColumn;
@@ -299,7 +312,7 @@ public final class MambaScore {
             + "got null");
       }
       MambaModel m = model.value();
-      Scorer s = new Scorer(m, withLogits && !perSequence);
+      Scorer s = new Scorer(m, TaskGpu.mamba(gpu, m), withLogits && !perSequence);
       int chunk = MambaModel.CHUNK;
       int[] ids = new int[chunk];
       long[] positions = new long[chunk];

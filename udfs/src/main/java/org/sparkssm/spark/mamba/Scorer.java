@@ -2,6 +2,7 @@ package org.sparkssm.spark.mamba;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.sparkssm.gpu.GpuMamba;
 import org.sparkssm.mamba.MambaModel;
 
 /**
@@ -12,6 +13,7 @@ import org.sparkssm.mamba.MambaModel;
  */
 final class Scorer {
   private final MambaModel model;
+  private final GpuMamba gpu; // null: the CPU
   private final MambaModel.State state;
   private final int vocab;
   private final int dModel;
@@ -26,8 +28,10 @@ final class Scorer {
   private int tokens;
   private double logLikelihood;
 
-  Scorer(MambaModel model, boolean keepAllLogits) {
+  /** Scores with {@code model}, on the GPU through {@code gpu} (its device copy) unless that is null. */
+  Scorer(MambaModel model, GpuMamba gpu, boolean keepAllLogits) {
     this.model = model;
+    this.gpu = gpu;
     this.state = model.newState();
     this.vocab = model.vocab();
     this.dModel = model.dModel();
@@ -45,7 +49,11 @@ final class Scorer {
       chunkLogits = new double[n * vocab];
       chunkHidden = new double[n * dModel];
     }
-    model.forward(ids, off, n, state, chunkLogits, 0, chunkHidden, 0);
+    if (gpu != null) {
+      gpu.forward(ids, off, n, state, chunkLogits, 0, chunkHidden, 0);
+    } else {
+      model.forward(ids, off, n, state, chunkLogits, 0, chunkHidden, 0);
+    }
     for (int i = 0; i < n; i++) {
       if (tokens == 0) {
         logProbs.add(Double.NaN); // the first token has no context

@@ -36,7 +36,9 @@ import org.sparkssm.spark.scan.ScanFixtures;
  * started from the build's class path): an executor JVM is killed in the middle of a scan job, the
  * job still finishes, and its output equals the engine's scan of every series, nothing lost or
  * duplicated; an executor killed in the middle of an optimizer step leaves the trained weights
- * exactly those of an uninterrupted training.
+ * exactly those of an uninterrupted training. And Spark's GPU scheduling: Workers announcing GPUs
+ * through a discovery script grant one to each executor, tasks see its address, and without a CUDA
+ * driver {@code spark.ssm.gpu.enabled=auto} scores on the CPU while {@code true} fails in one line.
  */
 class StandaloneClusterFaultTest {
   @TempDir
@@ -132,6 +134,11 @@ class StandaloneClusterFaultTest {
 
   /** A Master and two one-core Workers, each its own JVM, all registered. */
   private Cluster startCluster() throws Exception {
+    return startCluster(List.of(), Map.of());
+  }
+
+  /** As {@link #startCluster()}, the Workers started with {@code workerFlags} (their resources) and more environment. */
+  private Cluster startCluster(List<String> workerFlags, Map<String, String> extraEnv) throws Exception {
     // A Spark home whose jars/ is this build's class path: what Workers launch executors from.
     Path sparkHome = tmp.resolve("spark-home");
     Files.createDirectories(sparkHome.resolve("jars"));
@@ -152,6 +159,7 @@ class StandaloneClusterFaultTest {
     env.put("SPARK_HOME", sparkHome.toString());
     env.put("SPARK_SCALA_VERSION", "2.13");
     env.put("SPARK_LOCAL_IP", "127.0.0.1");
+    env.putAll(extraEnv);
 
     int masterPort = freePort();
     String master = "spark://127.0.0.1:" + masterPort;
@@ -171,6 +179,7 @@ class StandaloneClusterFaultTest {
     assertTrue(waitFor(() -> log("master").contains("I have been elected leader"), 60), log("master"));
     for (int w = 0; w < 2; w++) {
       List<String> workerCmd = new ArrayList<>(base);
+      workerCmd.addAll(workerFlags);
       workerCmd.addAll(List.of("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--webui-port",
           String.valueOf(freePort()), "--cores", "1", "--memory", "1g", "--work-dir",
           tmp.resolve("work-" + w).toString(), master));
@@ -190,6 +199,41 @@ class StandaloneClusterFaultTest {
     victim.get().destroyForcibly();
     assertTrue(victim.get().onExit().get(60, TimeUnit.SECONDS) != null);
     Files.createFile(gate.resolve("open"));
+  }
+
+  @Test
+  void tasksSeeTheGpusSparkGrantsThemAndWithoutADriverScoreOnTheCpu() throws Exception {
+    // The shipped discovery script, on nodes whose nvidia-smi reports two GPUs but that have no
+    // CUDA driver library (a stand-in nvidia-smi first on the PATH).
+    Path fakeBin = Files.createDirectories(tmp.resolve("bin"));
+    Path nvidiaSmi = fakeBin.resolve("nvidia-smi");
+    Files.writeString(nvidiaSmi, "#!/bin/sh\nprintf '0\\n1\\n'\n");
+    assertTrue(nvidiaSmi.toFile().setExecutable(true));
+    Path discovery = Paths.get("../bin/discover-gpus").toAbsolutePath().normalize();
+    Cluster cluster = startCluster(List.of("-Dspark.worker.resource.gpu.amount=2",
+        "-Dspark.worker.resource.gpu.discoveryScript=" + discovery),
+        Map.of("PATH", fakeBin + File.pathSeparator + System.getenv("PATH")));
+    List<String> driverCmd = new ArrayList<>(cluster.base());
+    driverCmd.addAll(List.of(ClusterGpuJob.class.getName(), cluster.master(), String.join(" ", jvmFlags()),
+        String.join(File.pathSeparator, cluster.dirs()),
+        Paths.get("../spark-ssm/src/test/resources/golden/mamba/mamba1").toAbsolutePath().toString()));
+    Process driver = start("driver", driverCmd, cluster.env());
+    assertTrue(driver.waitFor(240, TimeUnit.SECONDS), "driver finished: " + log("driver"));
+    assertEquals(0, driver.exitValue(), log("driver"));
+    String out = log("driver");
+    // Four tasks, each granted one of its executor's GPUs, each choosing the CPU (no driver here).
+    java.util.regex.Matcher tasks = java.util.regex.Pattern.compile("TASKS \\[(.*)]").matcher(out);
+    assertTrue(tasks.find(), out);
+    List<String> seen = List.of(tasks.group(1).split(", "));
+    assertEquals(4, seen.size(), out);
+    for (String t : seen) {
+      assertTrue(t.equals("0->cpu") || t.equals("1->cpu"), "a task granted GPU 0 or 1 that chose the CPU: " + t);
+    }
+    assertTrue(out.contains("AUTO SCORED 3 EQUAL TO THE CPU"), out);
+    java.util.regex.Matcher failed = java.util.regex.Pattern.compile("TRUE FAILED: (.*)").matcher(out);
+    assertTrue(failed.find(), out);
+    assertTrue(failed.group(1).startsWith("spark.ssm.gpu.enabled=true but this executor has no usable CUDA driver"),
+        failed.group(1));
   }
 
   @Test
