@@ -29,9 +29,16 @@ public final class TaskGpu {
 
   private TaskGpu() {}
 
-  /** The session's {@value Gpu#SETTING} ({@code auto} when unset); a bad value fails naming the setting. */
+  /**
+   * The session's {@value Gpu#SETTING} ({@code auto} when unset); a bad value fails naming the
+   * setting, and so does {@code true} in local mode on a machine without a GPU (before any task).
+   */
   public static GpuMode mode(SparkSession spark) {
-    return GpuMode.parse(Gpu.SETTING, spark.conf().get(Gpu.SETTING, "auto"));
+    GpuMode mode = GpuMode.parse(Gpu.SETTING, spark.conf().get(Gpu.SETTING, "auto"));
+    if (mode == GpuMode.TRUE && spark.sparkContext().isLocal() && !Gpu.available()) {
+      throw new IllegalStateException(Gpu.SETTING + "=true but this executor has " + Gpu.unavailableReason());
+    }
+    return mode;
   }
 
   /** The GPU this task computes on, or null for the CPU (see {@link Gpu#choose}). */
