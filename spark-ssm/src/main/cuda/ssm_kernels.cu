@@ -148,12 +148,15 @@ __device__ void diag_scan_complex(int batch, int D, int N, int L, const int* len
 //   y_t = (Σ_n C_t[g,n] h[n] + Dskip_d u_t) · silu(z_t)  (no gate when z is null)
 // When states is not null, the state before every `chunk` steps is saved at
 // states[((k * batch * D) + col) * N + n] for the backward (k = 0 is the initial state).
+// delta_per consecutive channels share one Δ (read at delta[t * dT + b * dB + d / delta_per]):
+// 1 for Mamba; the head dimension P for Mamba-2's SSD, whose recurrence is this one with channel
+// d = (head, p), A, D-skip and Δ bias repeated over the head's channels.
 
 template <typename S, int NS>
 __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const int* lengths, const S* A,
     const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB, const float* delta, i64 dT,
     i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB, const float* z, i64 zT, i64 zB,
-    float* y, i64 yT, i64 yB, S* h, int chunk, S* states) {
+    float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per) {
   i64 col = column_index();
   i64 cols = (i64)batch * D;
   if (col >= cols) return;
@@ -170,7 +173,7 @@ __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const 
   S skip = dskip ? dskip[d] : S(0);
   S bias = dbias ? dbias[d] : S(0);
   const float* up = u + (i64)b * uB + d;
-  const float* dp = delta + (i64)b * dB + d;
+  const float* dp = delta + (i64)b * dB + d / delta_per;
   const float* bp = Bm + (i64)b * bB + (i64)g * N;
   const float* cp = Cm ? Cm + (i64)b * cB + (i64)g * N : nullptr;
   const float* zp = z ? z + (i64)b * zB + d : nullptr;
@@ -526,9 +529,9 @@ __device__ void diag_chunk_states(int batch, int D, int N, int L, const int* len
   SSM_EXTERN selective_scan_fwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
       const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \
       const float* delta, i64 dT, i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB,       \
-      const float* z, i64 zT, i64 zB, float* y, i64 yT, i64 yB, S* h, int chunk, S* states) {                     \
+      const float* z, i64 zT, i64 zB, float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per) {      \
     selective_scan_fwd<S, NS>(batch, D, N, G, L, lengths, A, dskip, dbias, use_softplus, u, uT, uB, delta, dT, dB, \
-        Bm, bT, bB, Cm, cT, cB, z, zT, zB, y, yT, yB, h, chunk, states);                                          \
+        Bm, bT, bB, Cm, cT, cB, z, zT, zB, y, yT, yB, h, chunk, states, delta_per);                               \
   }                                                                                                               \
   SSM_EXTERN selective_scan_bwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
       const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \
@@ -714,4 +717,34 @@ SSM_EXTERN causal_conv1d(int rows, int channels, int k, const float* x, i64 xT, 
     y[(i64)t * channels + c] = (float)(apply_silu ? silu(acc) : acc);
   }
   for (int j = 0; j < past; j++) state[(i64)j * channels + c] = window[j];
+}
+
+// Mamba-2's gated RMSNorm, in place: y = norm(y · silu(z)) · weight over each of `groups` groups of
+// width / groups channels of a row (z read at z[r * zT + k]). One block of 256 threads per
+// (row, group); the sum of squares in double through shared memory in a fixed tree order.
+SSM_EXTERN gated_group_norm(int rows, int width, int groups, float* y, const float* z, i64 zT, const float* weight,
+    float eps) {
+  __shared__ double part[256];
+  int r = blockIdx.x;
+  int g = blockIdx.y;
+  int tid = threadIdx.x;
+  if (r >= rows || g >= groups) return;
+  int gw = width / groups;
+  float* yr = y + (i64)r * width + (i64)g * gw;
+  const float* zr = z + (i64)r * zT + (i64)g * gw;
+  double squares = 0.0;
+  for (int k = tid; k < gw; k += 256) {
+    double v = (double)yr[k] * silu((double)zr[k]);
+    yr[k] = (float)v;
+    squares += v * v;
+  }
+  part[tid] = squares;
+  __syncthreads();
+  for (int s = 128; s > 0; s >>= 1) {
+    if (tid < s) part[tid] += part[tid + s];
+    __syncthreads();
+  }
+  double scale = 1.0 / sqrt(part[0] / gw + (double)eps);
+  const float* wg = weight + (i64)g * gw;
+  for (int k = tid; k < gw; k += 256) yr[k] = (float)(yr[k] * (scale * wg[k]));
 }

@@ -4,22 +4,24 @@ import org.sparkssm.Checks;
 import org.sparkssm.mamba.MambaModel;
 
 /**
- * The device twin of {@link MambaModel#forward} for a Mamba (S6) model: the same recurrent forward
- * from a {@link MambaModel.State}, with the weights uploaded once as float32 and every layer's
+ * The device twin of {@link MambaModel#forward}: the same recurrent forward from a
+ * {@link MambaModel.State}, with the weights uploaded once as float32 and every layer's
  * intermediate results kept on the device; only the tokens go in and the logits (and/or final
- * hidden states) come out. Per layer: {@code add_norm}, {@code matmul_xwt} (in_proj),
+ * hidden states) come out. A Mamba (S6) layer: {@code add_norm}, {@code matmul_xwt} (in_proj),
  * {@code causal_conv1d} + silu, {@code matmul_xwt} (x_proj, dt_proj), {@code selective_scan_fwd}
- * (softplus Δ, D skip, silu gate), {@code matmul_xwt} (out_proj). The carried state stays float64
- * for the convolution and is float32 or float64 for the SSM, as asked; it is copied in and out per
- * call, so a sequence fed in pieces equals one call, and the CPU and the GPU can take turns.
+ * (softplus Δ, D skip, silu gate), {@code matmul_xwt} (out_proj). A Mamba-2 layer: in_proj, the
+ * convolution over x, B and C, the SSD recurrence as {@code selective_scan_fwd} with one Δ per head
+ * (channel d = (head, p), the CPU computes it in SSD's chunked form: equal to rounding),
+ * {@code gated_group_norm}, out_proj.
  *
- * <p>Mamba-2 checkpoints are not on the device yet: {@link #of} returns null for them and the
- * caller stays on the CPU. Tested against {@link MambaModel} on the golden checkpoints.
+ * <p>The carried state stays float64 for the convolution and is float32 or float64 for the SSM, as
+ * asked; it is copied in and out per call, so a sequence fed in pieces equals one call, and the CPU
+ * and the GPU can take turns. Tested against {@link MambaModel} on the golden checkpoints.
  */
 public final class GpuMamba implements AutoCloseable {
   private final Device device;
   private final DeviceArrays arrays;
-  private final MambaModel.Mamba1Weights w; // the model's arrays, not the model: a cache may key on the model weakly
+  private final MambaModel.DeviceWeights w; // the model's arrays, not the model: a cache may key on the model weakly
   private final Gpu.StatePrecision precision;
   private final int dm;
   private final int di;
@@ -27,7 +29,9 @@ public final class GpuMamba implements AutoCloseable {
   private final int n;
   private final int k;
   private final int vocab;
-  private final int width; // dt_rank + 2N
+  private final int width; // S6: x_proj's output, dt_rank + 2N; Mamba-2: in_proj's, 2 d_inner + 2GN + H
+  private final int convChannels; // S6: d_inner; Mamba-2: d_inner + 2GN
+  private final int headDim; // channels per Δ: 1 for S6
   private final Buffer embedding;
   private final Buffer lmHead;
   private final Buffer normFWeight;
@@ -57,24 +61,28 @@ public final class GpuMamba implements AutoCloseable {
     Buffer dSkip;
     Buffer dtBias;
     Buffer outProj;
+    Buffer groupNormWeight;
     Buffer convState;
     Buffer ssmState;
   }
 
-  /** The twin of {@code model} on {@code gpu}, or null when the model is not a Mamba (S6) model. */
+  /**
+   * The twin of {@code model} on {@code gpu}, or null for a shape the kernels do not hold (a state
+   * of more than {@link Gpu#MAX_STATE} or a convolution wider than 8): the caller stays on the CPU.
+   */
   public static GpuMamba of(Gpu gpu, MambaModel model, Gpu.StatePrecision precision) {
     return of(gpu.device, model, precision);
   }
 
   static GpuMamba of(Device device, MambaModel model, Gpu.StatePrecision precision) {
-    MambaModel.Mamba1Weights w = Checks.notNull("model", model).mamba1Weights();
-    if (w == null || w.dState > Gpu.MAX_STATE || w.dConv > 8) {
+    MambaModel.DeviceWeights w = Checks.notNull("model", model).deviceWeights();
+    if (w.dState > Gpu.MAX_STATE || w.dConv > 8) {
       return null;
     }
     return new GpuMamba(device, w, precision);
   }
 
-  private GpuMamba(Device device, MambaModel.Mamba1Weights w, Gpu.StatePrecision precision) {
+  private GpuMamba(Device device, MambaModel.DeviceWeights w, Gpu.StatePrecision precision) {
     this.device = device;
     this.arrays = new DeviceArrays(device);
     this.w = w;
@@ -85,14 +93,17 @@ public final class GpuMamba implements AutoCloseable {
     this.n = w.dState;
     this.k = w.dConv;
     this.vocab = w.vocab;
-    this.width = rank + 2 * n;
+    int gn = w.groups * n;
+    this.width = w.mamba2 ? 2 * di + 2 * gn + w.heads : rank + 2 * n;
+    this.convChannels = w.mamba2 ? di + 2 * gn : di;
+    this.headDim = w.mamba2 ? di / w.heads : 1;
     embedding = floats(w.embedding);
     lmHead = w.lmHead == w.embedding ? embedding : floats(w.lmHead);
     normFWeight = floats(w.normFWeight);
     normFBias = floats(w.normFBias);
     layers = new LayerBuffers[w.layers.length];
     for (int i = 0; i < layers.length; i++) {
-      MambaModel.Mamba1Weights.Layer l = w.layers[i];
+      MambaModel.DeviceWeights.Layer l = w.layers[i];
       LayerBuffers b = new LayerBuffers();
       b.normWeight = floats(l.normWeight);
       b.normBias = floats(l.normBias);
@@ -101,14 +112,25 @@ public final class GpuMamba implements AutoCloseable {
       b.convBias = floats(l.convBias);
       b.xProj = floats(l.xProj);
       b.dtProj = floats(l.dtProj);
-      b.a = arrays.of(precision.type, l.a, 0, l.a.length);
-      b.dSkip = arrays.of(precision.type, l.dSkip, 0, l.dSkip.length);
-      b.dtBias = arrays.of(precision.type, l.dtBias, 0, l.dtBias.length);
+      // Mamba-2's per-head A, D-skip and Δ bias, repeated over the head's channels (and A over N)
+      b.a = arrays.of(precision.type, w.mamba2 ? perChannel(l.a, headDim * n) : l.a, 0, di * n);
+      b.dSkip = l.dSkip == null ? null : arrays.of(precision.type, perChannel(l.dSkip, headDim), 0, di);
+      b.dtBias = l.dtBias == null ? null : arrays.of(precision.type, perChannel(l.dtBias, headDim), 0, di);
       b.outProj = floats(l.outProj);
-      b.convState = device.alloc(Buffer.Type.F64, (long) (k - 1) * di);
+      b.groupNormWeight = floats(l.groupNormWeight);
+      b.convState = device.alloc(Buffer.Type.F64, (long) (k - 1) * convChannels);
       b.ssmState = device.alloc(precision.type, (long) di * n);
       layers[i] = b;
     }
+  }
+
+  /** Each value repeated {@code times} times. */
+  private static double[] perChannel(double[] values, int times) {
+    double[] out = new double[values.length * times];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = values[i / times];
+    }
+    return out;
   }
 
   private Buffer floats(double[] values) {
@@ -143,7 +165,7 @@ public final class GpuMamba implements AutoCloseable {
       return;
     }
     for (int i = 0; i < layers.length; i++) {
-      device.upload(layers[i].convState, state.convState(i), 0, (k - 1) * di);
+      device.upload(layers[i].convState, state.convState(i), 0, (k - 1) * convChannels);
       arrays.put(layers[i].ssmState, state.ssmState(i), 0, di * n);
     }
     for (int start = 0; start < length; start += MambaModel.CHUNK) {
@@ -157,7 +179,7 @@ public final class GpuMamba implements AutoCloseable {
       }
     }
     for (int i = 0; i < layers.length; i++) {
-      device.download(layers[i].convState, state.convState(i), 0, (k - 1) * di);
+      device.download(layers[i].convState, state.convState(i), 0, (k - 1) * convChannels);
       arrays.get(layers[i].ssmState, state.ssmState(i), 0, di * n);
     }
     state.advance(length);
@@ -172,8 +194,8 @@ public final class GpuMamba implements AutoCloseable {
     hidden = arrays.ensure(hidden, Buffer.Type.F32, (long) rows * dm);
     residual = arrays.ensure(residual, Buffer.Type.F32, (long) rows * dm);
     normed = arrays.ensure(normed, Buffer.Type.F32, (long) rows * dm);
-    xz = arrays.ensure(xz, Buffer.Type.F32, (long) rows * 2 * di);
-    u = arrays.ensure(u, Buffer.Type.F32, (long) rows * di);
+    xz = arrays.ensure(xz, Buffer.Type.F32, (long) rows * (w.mamba2 ? width : 2 * di));
+    u = arrays.ensure(u, Buffer.Type.F32, (long) rows * convChannels);
     dbc = arrays.ensure(dbc, Buffer.Type.F32, (long) rows * width);
     delta = arrays.ensure(delta, Buffer.Type.F32, (long) rows * di);
     y = arrays.ensure(y, Buffer.Type.F32, (long) rows * di);
@@ -189,20 +211,46 @@ public final class GpuMamba implements AutoCloseable {
     float eps = (float) w.normEps;
     for (LayerBuffers l : layers) {
       device.launch("add_norm", r, 1, 256, r, dm, residual, hidden, 1, l.normWeight, l.normBias, eps, normed);
-      matmul(r, dm, 2 * di, normed, dm, l.inProj, xz, 2 * di);
-      device.launch("causal_conv1d", Device.blocks(di), 1, Device.BLOCK, r, di, k, xz, (long) 2 * di, l.convWeight,
-          l.convBias, l.convState, 1, u);
-      matmul(r, di, width, u, di, l.xProj, dbc, width);
-      matmul(r, rank, di, dbc, width, l.dtProj, delta, di);
-      device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n, 1, r,
-          null, l.a, l.dSkip, l.dtBias, 1, u, (long) di, 0L, delta, (long) di, 0L, dbc.at(rank), (long) width, 0L,
-          dbc.at(rank + n), (long) width, 0L, xz.at(di), (long) 2 * di, 0L, y, (long) di, 0L, l.ssmState, 1, null);
-      matmul(r, di, dm, y, di, l.outProj, hidden, dm);
+      if (w.mamba2) {
+        mamba2Mixer(l, r, eps);
+      } else {
+        mamba1Mixer(l, r);
+      }
     }
     device.launch("add_norm", r, 1, 256, r, dm, residual, hidden, 1, normFWeight, normFBias, eps, normed);
     if (withLogits) {
       matmul(r, dm, vocab, normed, dm, lmHead, logits, vocab);
     }
+  }
+
+  /** normed → hidden through a Mamba (S6) mixer: xz = in_proj, u = silu(conv(x)), Δ B C = x_proj, scan gated by z. */
+  private void mamba1Mixer(LayerBuffers l, int r) {
+    matmul(r, dm, 2 * di, normed, dm, l.inProj, xz, 2 * di);
+    device.launch("causal_conv1d", Device.blocks(di), 1, Device.BLOCK, r, di, k, xz, (long) 2 * di, l.convWeight,
+        l.convBias, l.convState, 1, u);
+    matmul(r, di, width, u, di, l.xProj, dbc, width);
+    matmul(r, rank, di, dbc, width, l.dtProj, delta, di);
+    device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n, 1, r,
+        null, l.a, l.dSkip, l.dtBias, 1, u, (long) di, 0L, delta, (long) di, 0L, dbc.at(rank), (long) width, 0L,
+        dbc.at(rank + n), (long) width, 0L, xz.at(di), (long) 2 * di, 0L, y, (long) di, 0L, l.ssmState, 1, null, 1);
+    matmul(r, di, dm, y, di, l.outProj, hidden, dm);
+  }
+
+  /**
+   * normed → hidden through a Mamba-2 mixer: (z | xBC | dt) = in_proj, xBC = silu(conv(xBC)), the
+   * SSD recurrence (one Δ per head), y = gated RMSNorm(y, z), out_proj.
+   */
+  private void mamba2Mixer(LayerBuffers l, int r, float eps) {
+    int gn = w.groups * n;
+    matmul(r, dm, width, normed, dm, l.inProj, xz, width);
+    device.launch("causal_conv1d", Device.blocks(convChannels), 1, Device.BLOCK, r, convChannels, k, xz.at(di),
+        (long) width, l.convWeight, l.convBias, l.convState, 1, u);
+    device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n,
+        w.groups, r, null, l.a, l.dSkip, l.dtBias, 1, u, (long) convChannels, 0L, xz.at(di + convChannels),
+        (long) width, 0L, u.at(di), (long) convChannels, 0L, u.at(di + gn), (long) convChannels, 0L, null, 0L, 0L, y,
+        (long) di, 0L, l.ssmState, 1, null, headDim);
+    device.launch("gated_group_norm", r, w.groups, 256, r, di, w.groups, y, xz, (long) width, l.groupNormWeight, eps);
+    matmul(r, di, dm, y, di, l.outProj, hidden, dm);
   }
 
   /** {@code Y[r, o] = Σ_i X[r, i] W[o, i]} for r < rows, o < out (64×64 tiles, 256 threads each). */
@@ -218,7 +266,7 @@ public final class GpuMamba implements AutoCloseable {
     }
     for (LayerBuffers l : layers) {
       for (Buffer b : new Buffer[] {l.normWeight, l.normBias, l.inProj, l.convWeight, l.convBias, l.xProj, l.dtProj,
-          l.a, l.dSkip, l.dtBias, l.outProj, l.convState, l.ssmState}) {
+          l.a, l.dSkip, l.dtBias, l.outProj, l.groupNormWeight, l.convState, l.ssmState}) {
         device.free(b);
       }
     }

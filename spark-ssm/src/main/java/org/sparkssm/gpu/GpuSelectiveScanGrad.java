@@ -71,7 +71,7 @@ public final class GpuSelectiveScanGrad implements AutoCloseable {
     int chunks = (len + scan.chunk() - 1) / scan.chunk();
     states = arrays.ensure(states, precision.type, (long) chunks * cols * n);
     device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(cols), 1, Device.BLOCK,
-        inputArgs(batch, len, y, (long) d, (long) len * d, h, scan.chunk(), states));
+        inputArgs(batch, len, y, (long) d, (long) len * d, h, scan.chunk(), states, 1));
     arrays.get(y, tape.y, 0, sd);
     forwardTape = tape;
     forwardBatch = batch;

@@ -173,46 +173,63 @@ public final class MambaModel implements Serializable {
   }
 
   /**
-   * The weights of a Mamba (S6) model for a device twin that computes this forward
-   * ({@code org.sparkssm.gpu.GpuMamba}), or null for a Mamba-2 model. The arrays are this model's
-   * own (not copies): read them only.
+   * The weights of this model for a device twin that computes this forward
+   * ({@code org.sparkssm.gpu.GpuMamba}). The arrays are this model's own, or copies: read them only.
+   * The view holds no reference to the model, so a cache may key on the model weakly.
    */
-  public Mamba1Weights mamba1Weights() {
-    if (config.layer != MambaConfig.Layer.MAMBA1) {
-      return null;
-    }
-    Mamba1Weights.Layer[] layers = new Mamba1Weights.Layer[blocks.length];
+  public DeviceWeights deviceWeights() {
+    DeviceWeights.Layer[] layers = new DeviceWeights.Layer[blocks.length];
     for (int i = 0; i < blocks.length; i++) {
-      Mamba1 m = (Mamba1) blocks[i].mixer;
-      layers[i] = new Mamba1Weights.Layer(blocks[i].norm.weight, blocks[i].norm.bias, m.inProj, m.conv.weight(),
-          m.conv.bias(), m.xProj, m.dtProj, m.ssm.a(), m.ssm.dSkip(), m.ssm.deltaBias(), m.outProj);
+      Norm norm = blocks[i].norm;
+      if (blocks[i].mixer instanceof Mamba1) {
+        Mamba1 m = (Mamba1) blocks[i].mixer;
+        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj, m.conv.weight(), m.conv.bias(), m.xProj,
+            m.dtProj, m.ssm.a(), m.ssm.dSkip(), m.ssm.deltaBias(), null, m.outProj);
+      } else {
+        Mamba2 m = (Mamba2) blocks[i].mixer;
+        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj, m.conv.weight(), m.conv.bias(), null, null,
+            m.ssd.a(), m.ssd.dSkip(), m.ssd.dtBias(), m.normWeight, m.outProj);
+      }
     }
-    return new Mamba1Weights(config, embedding, lmHead, normF.weight, normF.bias, layers);
+    return new DeviceWeights(config, embedding, lmHead, normF.weight, normF.bias, layers);
   }
 
-  /** See {@link #mamba1Weights}: row-major PyTorch layouts, shapes in the comments. */
-  public static final class Mamba1Weights {
+  /**
+   * See {@link #deviceWeights}: row-major PyTorch layouts, shapes in the comments. Mamba (S6)
+   * layers use {@code xProj} and {@code dtProj} and have per-channel {@code a} (d_inner, N),
+   * {@code dSkip} and {@code dtBias}; Mamba-2 layers have per-head ones (H) and the gated norm's
+   * {@code groupNormWeight}.
+   */
+  public static final class DeviceWeights {
+    public final boolean mamba2;
     public final int dModel;
     public final int dInner;
-    public final int dtRank;
     public final int dState; // N
     public final int dConv;
     public final int vocab; // V, padded
+    public final int dtRank; // Mamba (S6)
+    public final int heads; // Mamba-2: H = d_inner / headdim
+    public final int groups; // Mamba-2: G of B and C
+    public final boolean dtSoftplus;
     public final double normEps;
     public final double[] embedding; // (V, d_model)
-    public final double[] lmHead; // (V, d_model)
+    public final double[] lmHead; // (V, d_model); the embedding itself when tied
     public final double[] normFWeight; // (d_model)
     public final double[] normFBias; // (d_model), null for RMSNorm
     public final Layer[] layers;
 
-    Mamba1Weights(MambaConfig config, double[] embedding, double[] lmHead, double[] normFWeight, double[] normFBias,
+    DeviceWeights(MambaConfig config, double[] embedding, double[] lmHead, double[] normFWeight, double[] normFBias,
         Layer[] layers) {
+      this.mamba2 = config.layer != MambaConfig.Layer.MAMBA1;
       this.dModel = config.dModel;
       this.dInner = config.dInner;
-      this.dtRank = config.dtRank;
       this.dState = config.dState;
       this.dConv = config.dConv;
       this.vocab = config.paddedVocab;
+      this.dtRank = config.dtRank;
+      this.heads = mamba2 ? config.dInner / config.headDim : 0;
+      this.groups = mamba2 ? config.nGroups : 1;
+      this.dtSoftplus = true;
       this.normEps = NORM_EPS;
       this.embedding = embedding;
       this.lmHead = lmHead;
@@ -225,18 +242,20 @@ public final class MambaModel implements Serializable {
     public static final class Layer {
       public final double[] normWeight; // (d_model)
       public final double[] normBias; // (d_model), null for RMSNorm
-      public final double[] inProj; // (2 d_inner, d_model)
-      public final double[] convWeight; // (d_inner, d_conv)
-      public final double[] convBias; // (d_inner), may be null
-      public final double[] xProj; // (dt_rank + 2 N, d_inner)
-      public final double[] dtProj; // (d_inner, dt_rank)
-      public final double[] a; // (d_inner, N): -exp(A_log)
-      public final double[] dSkip; // (d_inner)
-      public final double[] dtBias; // (d_inner)
+      public final double[] inProj; // S6: (2 d_inner, d_model); Mamba-2: (2 d_inner + 2 G N + H, d_model)
+      public final double[] convWeight; // (conv channels, d_conv)
+      public final double[] convBias; // (conv channels), may be null
+      public final double[] xProj; // S6: (dt_rank + 2 N, d_inner)
+      public final double[] dtProj; // S6: (d_inner, dt_rank)
+      public final double[] a; // S6: (d_inner, N) = -exp(A_log); Mamba-2: (H)
+      public final double[] dSkip; // S6: (d_inner); Mamba-2: (H); may be null
+      public final double[] dtBias; // S6: (d_inner); Mamba-2: (H); may be null
+      public final double[] groupNormWeight; // Mamba-2: (d_inner)
       public final double[] outProj; // (d_model, d_inner)
 
       Layer(double[] normWeight, double[] normBias, double[] inProj, double[] convWeight, double[] convBias,
-          double[] xProj, double[] dtProj, double[] a, double[] dSkip, double[] dtBias, double[] outProj) {
+          double[] xProj, double[] dtProj, double[] a, double[] dSkip, double[] dtBias, double[] groupNormWeight,
+          double[] outProj) {
         this.normWeight = normWeight;
         this.normBias = normBias;
         this.inProj = inProj;
@@ -247,6 +266,7 @@ public final class MambaModel implements Serializable {
         this.a = a;
         this.dSkip = dSkip;
         this.dtBias = dtBias;
+        this.groupNormWeight = groupNormWeight;
         this.outProj = outProj;
       }
     }

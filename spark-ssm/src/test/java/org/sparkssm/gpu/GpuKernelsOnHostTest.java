@@ -2,7 +2,6 @@ package org.sparkssm.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -314,7 +313,7 @@ class GpuKernelsOnHostTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"mamba/mamba1, FLOAT64", "mamba_grad/untied_layernorm, FLOAT32"})
+  @CsvSource({"mamba/mamba1, FLOAT64", "mamba_grad/untied_layernorm, FLOAT32", "mamba/mamba2, FLOAT64"})
   void mambaForwardInPiecesEqualsTheCpuModel(String checkpoint, Gpu.StatePrecision precision) throws Exception {
     MambaModel model = MambaModel.load(golden(checkpoint));
     Random r = new Random(4);
@@ -343,15 +342,6 @@ class GpuKernelsOnHostTest {
     for (int layer = 0; layer < model.layers(); layer++) {
       assertClose(cpuState.ssmState(layer), gpuState.ssmState(layer), 1e-4, "SSM state of layer " + layer);
       assertClose(cpuState.convState(layer), gpuState.convState(layer), 1e-4, "conv state of layer " + layer);
-    }
-  }
-
-  @Test
-  void aMamba2ModelStaysOnTheCpu() throws Exception {
-    MambaModel model = MambaModel.load(golden("mamba/mamba2"));
-    try (EmulatedDevice dev = new EmulatedDevice()) {
-      assertNull(GpuMamba.of(dev, model, Gpu.StatePrecision.FLOAT32));
-      assertEquals(0, dev.launches);
     }
   }
 }

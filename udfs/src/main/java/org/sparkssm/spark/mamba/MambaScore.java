@@ -55,9 +55,8 @@ import org.sparkssm.spark.scan.InputColumns;
  *
  * <h2>GPU executors</h2>
  * With {@code spark.ssm.gpu.enabled} {@code auto} (the default) or {@code true}, a task granted a
- * GPU scores a Mamba (S6) model on it ({@link org.sparkssm.gpu.GpuMamba}: float32 weights and
- * activations, one device copy per executor); Mamba-2 models, and tasks without a GPU under
- * {@code auto}, score on the CPU. See {@link TaskGpu}.
+ * GPU scores on it ({@link org.sparkssm.gpu.GpuMamba}: float32 weights and activations, one device
+ * copy per executor); tasks without a GPU under {@code auto} score on the CPU. See {@link TaskGpu}.
  */
 public final class MambaScore {
   private final MambaModel model;
