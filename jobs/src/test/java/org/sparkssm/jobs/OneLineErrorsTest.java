@@ -36,6 +36,20 @@ class OneLineErrorsTest {
         + String.join("\n", verbose));
   }
 
+  @Test
+  void aGpuSettingThatCannotBeMetIsOneLineBeforeTheJob() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(org.sparkssm.gpu.Gpu.available(), "this machine has a GPU");
+    String checkpoint = java.nio.file.Paths.get("../spark-ssm/src/test/resources/golden/mamba/mamba1").toString();
+    String input = java.nio.file.Paths.get("../data-samples/tokens-4x300.csv").toString();
+    List<String> required = stderr("score", "--quiet", "--checkpoint", checkpoint, "-i", input, "-o",
+        tmp.resolve("a").toString(), "--conf", "spark.ssm.gpu.enabled=true");
+    assertEquals(List.of("score: error: spark.ssm.gpu.enabled=true but this executor has "
+        + org.sparkssm.gpu.Gpu.unavailableReason()), required);
+    List<String> misspelt = stderr("score", "--quiet", "--checkpoint", checkpoint, "-i", input, "-o",
+        tmp.resolve("b").toString(), "--conf", "spark.ssm.gpu.enabled=yes");
+    assertEquals(List.of("score: error: spark.ssm.gpu.enabled: expected auto, true or false, got 'yes'"), misspelt);
+  }
+
   /** Runs the jobs' main class in a new JVM that fails (exit 1); its stderr lines. */
   private List<String> stderr(String... args) throws Exception {
     JobProcess job = JobProcess.start(tmp, Map.of(), args);

@@ -25,8 +25,8 @@ public final class Gpu {
    * @param mode the setting
    * @param granted the task's GPU addresses (device ordinals) from Spark's resource scheduling; null
    *     outside a Spark task (then device 0 is used when there is one), empty when the task got none
-   * @throws IllegalStateException for {@link GpuMode#TRUE} without a driver or without a granted
-   *     GPU, naming what is missing and the settings that grant one
+   * @throws IllegalArgumentException for {@link GpuMode#TRUE} without a driver or without a granted
+   *     GPU (the setting cannot be met), naming what is missing and the settings that grant one
    */
   public static Gpu choose(GpuMode mode, List<String> granted) {
     if (mode == GpuMode.FALSE) {
@@ -35,13 +35,13 @@ public final class Gpu {
     Cuda.Probe p = Cuda.probe();
     if (p.devices == 0) {
       if (mode == GpuMode.TRUE) {
-        throw new IllegalStateException(SETTING + "=true but this executor has " + p.reason);
+        throw new IllegalArgumentException(SETTING + "=true but this executor has " + p.reason);
       }
       return null;
     }
     if (granted != null && granted.isEmpty()) {
       if (mode == GpuMode.TRUE) {
-        throw new IllegalStateException(SETTING + "=true but this task was granted no GPU: set "
+        throw new IllegalArgumentException(SETTING + "=true but this task was granted no GPU: set "
             + "spark.executor.resource.gpu.amount, spark.task.resource.gpu.amount and "
             + "spark.executor.resource.gpu.discoveryScript (see the README's GPU section)");
       }
@@ -65,7 +65,7 @@ public final class Gpu {
     try {
       return Integer.parseInt(address.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalStateException("GPU address '" + address + "': expected a device ordinal (the discovery "
+      throw new IllegalArgumentException("GPU address '" + address + "': expected a device ordinal (the discovery "
           + "script reports nvidia-smi's indices)");
     }
   }

@@ -23,7 +23,8 @@ class GpuChoiceTest {
     assertNull(Gpu.choose(GpuMode.AUTO, null));
     assertNull(Gpu.choose(GpuMode.AUTO, List.of("0")));
     assertNull(Gpu.choose(GpuMode.FALSE, List.of("0")));
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Gpu.choose(GpuMode.TRUE, List.of("0")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Gpu.choose(GpuMode.TRUE, List.of("0")));
     assertEquals(Gpu.SETTING + "=true but this executor has " + Gpu.unavailableReason(), e.getMessage());
     assertEquals(1, e.getMessage().lines().count());
   }

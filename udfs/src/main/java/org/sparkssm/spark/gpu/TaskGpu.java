@@ -36,7 +36,7 @@ public final class TaskGpu {
   public static GpuMode mode(SparkSession spark) {
     GpuMode mode = GpuMode.parse(Gpu.SETTING, spark.conf().get(Gpu.SETTING, "auto"));
     if (mode == GpuMode.TRUE && spark.sparkContext().isLocal() && !Gpu.available()) {
-      throw new IllegalStateException(Gpu.SETTING + "=true but this executor has " + Gpu.unavailableReason());
+      throw new IllegalArgumentException(Gpu.SETTING + "=true but this executor has " + Gpu.unavailableReason());
     }
     return mode;
   }
