@@ -54,6 +54,57 @@ __device__ __forceinline__ i64 column_index() {
   return (i64)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
+// One channel's complex diagonal system in registers, Ā and B̄ for its NS state components
+// (padded components are zero: their state stays zero and adds nothing). Parameters are (D, N)
+// real parts then (D, N) imaginary parts, in one array of 2DN.
+template <typename S, int NS> struct ComplexChannel {
+  S ar[NS], ai[NS], br[NS], bi[NS];
+
+  __device__ __forceinline__ void load(const S* abar, const S* bbar, int d, int D, int N) {
+    int dn = D * N;
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      bool on = n < N;
+      int k = d * N + n;
+      ar[n] = on ? abar[k] : S(0);
+      ai[n] = on ? abar[dn + k] : S(0);
+      br[n] = on ? bbar[k] : S(0);
+      bi[n] = on ? bbar[dn + k] : S(0);
+    }
+  }
+
+  // h ← Ā h + B̄ u, complex, per component
+  __device__ __forceinline__ void step(S* hr, S* hi, S u) const {
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * u;
+      S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * u;
+      hr[n] = nr;
+      hi[n] = ni;
+    }
+  }
+};
+
+// Column col's complex state (h[col * 2N ..]: real parts, then imaginary parts) into registers, and back.
+template <typename S, int NS>
+__device__ __forceinline__ void load_complex_state(const S* h, i64 col, int N, S* hr, S* hi) {
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    hr[n] = n < N ? h[col * 2 * N + n] : S(0);
+    hi[n] = n < N ? h[col * 2 * N + N + n] : S(0);
+  }
+}
+template <typename S, int NS>
+__device__ __forceinline__ void store_complex_state(S* h, i64 col, int N, const S* hr, const S* hi) {
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      h[col * 2 * N + n] = hr[n];
+      h[col * 2 * N + N + n] = hi[n];
+    }
+  }
+}
+
 // ---- 1. diagonal LTI scan (DiagonalScan) ----
 //   h_t[n] = Ā[d,n] h_{t-1}[n] + B̄[d,n] u_t        y_t = Re Σ_n C[d,n] h_t[n] + Dskip[d] u_t
 // Parameters are (D, N) row-major in S; dskip may be null; y may be null (advance only).
@@ -104,43 +155,29 @@ __device__ void diag_scan_complex(int batch, int D, int N, int L, const int* len
   int d = (int)(col % D);
   int len = lengths ? lengths[b] : L;
   int dn = D * N;
-  S ar[NS], ai[NS], br[NS], bi[NS], cr[NS], ci[NS], hr[NS], hi[NS];
+  ComplexChannel<S, NS> sys;
+  sys.load(abar, bbar, d, D, N);
+  S cr[NS], ci[NS], hr[NS], hi[NS];
 #pragma unroll
   for (int n = 0; n < NS; n++) {
-    bool on = n < N;
-    int k = d * N + n;
-    ar[n] = on ? abar[k] : S(0);
-    ai[n] = on ? abar[dn + k] : S(0);
-    br[n] = on ? bbar[k] : S(0);
-    bi[n] = on ? bbar[dn + k] : S(0);
-    cr[n] = on ? c[k] : S(0);
-    ci[n] = on ? c[dn + k] : S(0);
-    hr[n] = on ? h[col * 2 * N + n] : S(0);
-    hi[n] = on ? h[col * 2 * N + N + n] : S(0);
+    cr[n] = n < N ? c[d * N + n] : S(0);
+    ci[n] = n < N ? c[dn + d * N + n] : S(0);
   }
+  load_complex_state<S, NS>(h, col, N, hr, hi);
   S skip = dskip ? dskip[d] : S(0);
   const float* up = u + (i64)b * uB + d;
   float* yp = y ? y + (i64)b * yB + d : nullptr;
   for (int t = 0; t < len; t++) {
     S ut = (S)up[t * uT];
-    S acc = S(0);
+    sys.step(hr, hi, ut);
+    if (yp) {
+      S acc = S(0);
 #pragma unroll
-    for (int n = 0; n < NS; n++) {
-      S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
-      S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
-      hr[n] = nr;
-      hi[n] = ni;
-      acc += cr[n] * nr - ci[n] * ni;
-    }
-    if (yp) yp[t * yT] = (float)(acc + skip * ut);
-  }
-#pragma unroll
-  for (int n = 0; n < NS; n++) {
-    if (n < N) {
-      h[col * 2 * N + n] = hr[n];
-      h[col * 2 * N + N + n] = hi[n];
+      for (int n = 0; n < NS; n++) acc += cr[n] * hr[n] - ci[n] * hi[n];
+      yp[t * yT] = (float)(acc + skip * ut);
     }
   }
+  store_complex_state<S, NS>(h, col, N, hr, hi);
 }
 
 // ---- 2. selective scan forward (SelectiveScan / SelectiveScanGrad.forward) ----
@@ -353,18 +390,18 @@ __device__ void diag_scan_bwd(int batch, int D, int N, int L, const int* lengths
   int d = (int)(col % D);
   int len = lengths ? lengths[b] : L;
   int dn = D * N;
-  S ar[NS], ai[NS], br[NS], bi[NS], cr[NS], ci[NS];
+  ComplexChannel<S, NS> sys;
+  sys.load(abar, bbar, d, D, N);
+  const S* ar = sys.ar;
+  const S* ai = sys.ai;
+  const S* br = sys.br;
+  const S* bi = sys.bi;
+  S cr[NS], ci[NS];
   S gr[NS], gi[NS], gar[NS], gai[NS], gbr[NS], gbi[NS], gcr[NS], gci[NS];
 #pragma unroll
   for (int n = 0; n < NS; n++) {
-    bool on = n < N;
-    int k = d * N + n;
-    ar[n] = on ? abar[k] : S(0);
-    ai[n] = on ? abar[dn + k] : S(0);
-    br[n] = on ? bbar[k] : S(0);
-    bi[n] = on ? bbar[dn + k] : S(0);
-    cr[n] = on ? c[k] : S(0);
-    ci[n] = on ? c[dn + k] : S(0);
+    cr[n] = n < N ? c[d * N + n] : S(0);
+    ci[n] = n < N ? c[dn + d * N + n] : S(0);
     gr[n] = gi[n] = gar[n] = gai[n] = gbr[n] = gbi[n] = gcr[n] = gci[n] = S(0);
   }
   S skip = dskip ? dskip[d] : S(0);
@@ -378,25 +415,10 @@ __device__ void diag_scan_bwd(int batch, int D, int N, int L, const int* lengths
     int t1 = min(len, t0 + chunk);
     const S* start = states + ((i64)k * cols + col) * 2 * N;
     S hr[NS], hi[NS];
-#pragma unroll
-    for (int n = 0; n < NS; n++) {
-      hr[n] = n < N ? start[n] : S(0);
-      hi[n] = n < N ? start[N + n] : S(0);
-    }
+    load_complex_state<S, NS>(start, 0, N, hr, hi);
     for (int t = t0; t < t1; t++) {
-      S ut = (S)up[t * uT];
-      S* w = work + ((i64)(t - t0) * cols + col) * 2 * N;
-#pragma unroll
-      for (int n = 0; n < NS; n++) {
-        S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
-        S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
-        hr[n] = nr;
-        hi[n] = ni;
-        if (n < N) {
-          w[n] = nr;
-          w[N + n] = ni;
-        }
-      }
+      sys.step(hr, hi, (S)up[t * uT]);
+      store_complex_state<S, NS>(work + ((i64)(t - t0) * cols + col) * 2 * N, 0, N, hr, hi);
     }
     for (int t = t1 - 1; t >= t0; t--) {
       S ut = (S)up[t * uT];
@@ -459,47 +481,16 @@ __device__ void diag_chunk_states(int batch, int D, int N, int L, const int* len
   int b = (int)(col / D);
   int d = (int)(col % D);
   int len = lengths ? lengths[b] : L;
-  int dn = D * N;
-  S ar[NS], ai[NS], br[NS], bi[NS], hr[NS], hi[NS];
-#pragma unroll
-  for (int n = 0; n < NS; n++) {
-    bool on = n < N;
-    int k = d * N + n;
-    ar[n] = on ? abar[k] : S(0);
-    ai[n] = on ? abar[dn + k] : S(0);
-    br[n] = on ? bbar[k] : S(0);
-    bi[n] = on ? bbar[dn + k] : S(0);
-    hr[n] = on ? h[col * 2 * N + n] : S(0);
-    hi[n] = on ? h[col * 2 * N + N + n] : S(0);
-  }
+  ComplexChannel<S, NS> sys;
+  sys.load(abar, bbar, d, D, N);
+  S hr[NS], hi[NS];
+  load_complex_state<S, NS>(h, col, N, hr, hi);
   const float* up = u + (i64)b * uB + d;
   for (int t = 0; t < len; t++) {
-    if (t % chunk == 0) {
-      S* saved = states + ((i64)(t / chunk) * cols + col) * 2 * N;
-#pragma unroll
-      for (int n = 0; n < NS; n++) {
-        if (n < N) {
-          saved[n] = hr[n];
-          saved[N + n] = hi[n];
-        }
-      }
-    }
-    S ut = (S)up[t * uT];
-#pragma unroll
-    for (int n = 0; n < NS; n++) {
-      S nr = ar[n] * hr[n] - ai[n] * hi[n] + br[n] * ut;
-      S ni = ar[n] * hi[n] + ai[n] * hr[n] + bi[n] * ut;
-      hr[n] = nr;
-      hi[n] = ni;
-    }
+    if (t % chunk == 0) store_complex_state<S, NS>(states + ((i64)(t / chunk) * cols + col) * 2 * N, 0, N, hr, hi);
+    sys.step(hr, hi, (S)up[t * uT]);
   }
-#pragma unroll
-  for (int n = 0; n < NS; n++) {
-    if (n < N) {
-      h[col * 2 * N + n] = hr[n];
-      h[col * 2 * N + N + n] = hi[n];
-    }
-  }
+  store_complex_state<S, NS>(h, col, N, hr, hi);
 }
 
 // ---- entry points: one per (kernel, state type, NS) ----

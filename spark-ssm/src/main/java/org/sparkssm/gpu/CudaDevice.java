@@ -150,74 +150,65 @@ final class CudaDevice implements Device {
     return stagingBytes;
   }
 
-  @Override
-  public synchronized void upload(Buffer dst, float[] src, int off, int n) {
-    dst.require(Buffer.Type.F32, n, "upload");
+  /** Moves {@code count} elements from element {@code from} of a host array into or out of the staging buffer. */
+  private interface Stage {
+    void move(ByteBuffer staging, int from, int count);
+  }
+
+  /** Copies n elements to {@code dst} in pieces through the pinned buffer, each filled by {@code fill}. */
+  private void copyIn(Buffer dst, int n, Stage fill) {
     current();
     ByteBuffer s = staging();
-    int per = (int) (STAGING_BYTES / 4);
+    int per = (int) (STAGING_BYTES / dst.type.bytes);
     for (int done = 0; done < n; done += per) {
       int k = Math.min(per, n - done);
       s.clear();
-      s.asFloatBuffer().put(src, off + done, k);
-      cuMemcpyHtoD(pointer(dst.at(done)), staging, (long) k * 4);
+      fill.move(s, done, k);
+      cuMemcpyHtoD(pointer(dst.at(done)), staging, (long) k * dst.type.bytes);
     }
+  }
+
+  /** Copies n elements of {@code src} in pieces through the pinned buffer, each emptied by {@code drain}. */
+  private void copyOut(Buffer src, int n, Stage drain) {
+    current();
+    ByteBuffer s = staging();
+    int per = (int) (STAGING_BYTES / src.type.bytes);
+    for (int done = 0; done < n; done += per) {
+      int k = Math.min(per, n - done);
+      cuMemcpyDtoH(staging, pointer(src.at(done)), (long) k * src.type.bytes); // waits for the launches before it
+      s.clear();
+      drain.move(s, done, k);
+    }
+  }
+
+  @Override
+  public synchronized void upload(Buffer dst, float[] src, int off, int n) {
+    dst.require(Buffer.Type.F32, n, "upload");
+    copyIn(dst, n, (s, from, k) -> s.asFloatBuffer().put(src, off + from, k));
   }
 
   @Override
   public synchronized void upload(Buffer dst, double[] src, int off, int n) {
     dst.require(Buffer.Type.F64, n, "upload");
-    current();
-    ByteBuffer s = staging();
-    int per = (int) (STAGING_BYTES / 8);
-    for (int done = 0; done < n; done += per) {
-      int k = Math.min(per, n - done);
-      s.clear();
-      s.asDoubleBuffer().put(src, off + done, k);
-      cuMemcpyHtoD(pointer(dst.at(done)), staging, (long) k * 8);
-    }
+    copyIn(dst, n, (s, from, k) -> s.asDoubleBuffer().put(src, off + from, k));
   }
 
   @Override
   public synchronized void upload(Buffer dst, int[] src, int off, int n) {
     dst.require(Buffer.Type.I32, n, "upload");
-    current();
-    ByteBuffer s = staging();
-    int per = (int) (STAGING_BYTES / 4);
-    for (int done = 0; done < n; done += per) {
-      int k = Math.min(per, n - done);
-      s.clear();
-      s.asIntBuffer().put(src, off + done, k);
-      cuMemcpyHtoD(pointer(dst.at(done)), staging, (long) k * 4);
-    }
+    copyIn(dst, n, (s, from, k) -> s.asIntBuffer().put(src, off + from, k));
   }
 
   @Override
   public synchronized void download(Buffer src, float[] dst, int off, int n) {
     src.require(Buffer.Type.F32, n, "download");
-    current();
-    ByteBuffer s = staging();
-    int per = (int) (STAGING_BYTES / 4);
-    for (int done = 0; done < n; done += per) {
-      int k = Math.min(per, n - done);
-      cuMemcpyDtoH(staging, pointer(src.at(done)), (long) k * 4); // synchronous: waits for the launches
-      s.clear();
-      s.asFloatBuffer().get(dst, off + done, k);
-    }
+    copyOut(src, n, (s, from, k) -> s.asFloatBuffer().get(dst, off + from, k));
   }
 
   @Override
   public synchronized void download(Buffer src, double[] dst, int off, int n) {
     src.require(Buffer.Type.F64, n, "download");
-    current();
-    ByteBuffer s = staging();
-    int per = (int) (STAGING_BYTES / 8);
-    for (int done = 0; done < n; done += per) {
-      int k = Math.min(per, n - done);
-      cuMemcpyDtoH(staging, pointer(src.at(done)), (long) k * 8);
-      s.clear();
-      s.asDoubleBuffer().get(dst, off + done, k);
-    }
+    copyOut(src, n, (s, from, k) -> s.asDoubleBuffer().get(dst, off + from, k));
   }
 
   @Override

@@ -143,24 +143,7 @@ public final class GpuMamba implements AutoCloseable {
    */
   public synchronized void forward(int[] ids, int off, int length, MambaModel.State state, double[] logitsOut, int logitsOff,
       double[] hiddenOut, int hiddenOff) {
-    Checks.notNull("tokens", ids);
-    Checks.notNull("state", state);
-    Checks.nonNegative("length", length);
-    if (off < 0 || off + length > ids.length) {
-      Checks.fail("tokens: expected %d tokens from offset %d, got an array of %d", length, off, ids.length);
-    }
-    for (int t = 0; t < length; t++) {
-      int token = ids[off + t];
-      if (token < 0 || token >= vocab) {
-        Checks.fail("token at position %d: expected an id in [0, %d), got %d", state.position() + t, vocab, token);
-      }
-    }
-    if (logitsOut != null) {
-      Checks.range("logits", logitsOut, logitsOff, (long) length * vocab);
-    }
-    if (hiddenOut != null) {
-      Checks.range("hidden", hiddenOut, hiddenOff, (long) length * dm);
-    }
+    MambaModel.checkForward(vocab, dm, ids, off, length, state, logitsOut, logitsOff, hiddenOut, hiddenOff);
     if (length == 0) {
       return;
     }

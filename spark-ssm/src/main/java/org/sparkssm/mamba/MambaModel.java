@@ -122,25 +122,7 @@ public final class MambaModel implements Serializable {
    */
   public void forward(int[] tokens, int off, int length, State state, double[] logits, int logitsOff, double[] hidden,
       int hiddenOff) {
-    Checks.notNull("tokens", tokens);
-    Checks.notNull("state", state);
-    Checks.nonNegative("length", length);
-    if (off < 0 || off + length > tokens.length) {
-      Checks.fail("tokens: expected %d tokens from offset %d, got an array of %d", length, off, tokens.length);
-    }
-    for (int t = 0; t < length; t++) {
-      int token = tokens[off + t];
-      if (token < 0 || token >= config.paddedVocab) {
-        Checks.fail("token at position %d: expected an id in [0, %d), got %d", state.position + t,
-            config.paddedVocab, token);
-      }
-    }
-    if (logits != null) {
-      Checks.range("logits", logits, logitsOff, (long) length * vocab());
-    }
-    if (hidden != null) {
-      Checks.range("hidden", hidden, hiddenOff, (long) length * dModel());
-    }
+    checkForward(config.paddedVocab, config.dModel, tokens, off, length, state, logits, logitsOff, hidden, hiddenOff);
     Workspace ws = new Workspace(Math.min(CHUNK, Math.max(1, length)));
     for (int start = 0; start < length; start += CHUNK) {
       int n = Math.min(CHUNK, length - start);
@@ -152,6 +134,33 @@ public final class MambaModel implements Serializable {
         Linear.apply(ws.normed, 0, n, dModel(), lmHead, vocab(), logits, logitsOff + start * vocab());
       }
       state.position += n;
+    }
+  }
+
+  /**
+   * The argument checks of {@link #forward} for a model of {@code vocab} logits and {@code dModel}
+   * hidden units (its device twin makes the same): a token outside the vocabulary fails naming its
+   * position in the sequence.
+   */
+  public static void checkForward(int vocab, int dModel, int[] tokens, int off, int length, State state,
+      double[] logits, int logitsOff, double[] hidden, int hiddenOff) {
+    Checks.notNull("tokens", tokens);
+    Checks.notNull("state", state);
+    Checks.nonNegative("length", length);
+    if (off < 0 || off + length > tokens.length) {
+      Checks.fail("tokens: expected %d tokens from offset %d, got an array of %d", length, off, tokens.length);
+    }
+    for (int t = 0; t < length; t++) {
+      int token = tokens[off + t];
+      if (token < 0 || token >= vocab) {
+        Checks.fail("token at position %d: expected an id in [0, %d), got %d", state.position + t, vocab, token);
+      }
+    }
+    if (logits != null) {
+      Checks.range("logits", logits, logitsOff, (long) length * vocab);
+    }
+    if (hidden != null) {
+      Checks.range("hidden", hidden, hiddenOff, (long) length * dModel);
     }
   }
 
