@@ -12,6 +12,7 @@ import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8;
@@ -237,6 +238,22 @@ final class CudaDevice implements Device {
       }
     }
     cuLaunchKernel(f, gridX, gridY, 1, blockX, 1, 1, 0, null, Pointer.to(params), null);
+  }
+
+  /** The device's name as the driver reports it (e.g. {@code NVIDIA H100 80GB HBM3}). */
+  String name() {
+    return name;
+  }
+
+  /**
+   * Copies {@code count} elements from {@code src} to {@code dst} on the device, ordered after the
+   * launches before it: the copy bandwidth that gpu/gpu-check measures kernels against.
+   */
+  synchronized void copy(Buffer dst, Buffer src, long count) {
+    src.require(dst.type, count, "copy source");
+    dst.require(src.type, count, "copy destination");
+    current();
+    cuMemcpyDtoD(pointer(dst), pointer(src), count * src.type.bytes);
   }
 
   /** Waits for every launch (for timing). */
