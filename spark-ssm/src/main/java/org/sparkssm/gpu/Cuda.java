@@ -48,10 +48,23 @@ final class Cuda {
       int count = CudaDevice.initAndCount();
       return count > 0 ? new Probe(count, null) : new Probe(0, "the CUDA driver reports no device");
     } catch (Throwable t) { // UnsatisfiedLinkError without libcuda, CudaException from cuInit, ...
-      String m = t.getMessage();
-      String first = m == null ? t.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
-      return new Probe(0, "no usable CUDA driver (" + first + ")");
+      return new Probe(0, "no usable CUDA driver (" + cause(t) + ")");
     }
+  }
+
+  /**
+   * One line for why the driver did not load: JCuda's loader reports every attempt with nested
+   * traces; the line that names a missing shared library (usually {@code libcuda.so.1}) says it
+   * best, else the first line.
+   */
+  static String cause(Throwable t) {
+    String m = t.getMessage();
+    if (m == null) {
+      return t.getClass().getSimpleName();
+    }
+    java.util.regex.Matcher missing = java.util.regex.Pattern
+        .compile("([\\w.+-]+\\.so[\\w.]*: cannot open shared object file[^\\n]*)").matcher(m);
+    return missing.find() ? missing.group(1).trim() : m.lines().findFirst().orElse(m);
   }
 
   /** The device of {@code ordinal}, opened once per JVM (the probe must have found devices). */

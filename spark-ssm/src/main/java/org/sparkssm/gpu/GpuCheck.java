@@ -771,7 +771,7 @@ final class GpuCheck {
       Buffer h = mem.zeros(Buffer.Type.F32, (long) cols * n);
       Buffer states = mem.zeros(Buffer.Type.F32, (long) chunks * cols * n);
       Object[] args = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h,
-          chunk, states);
+          chunk, states, 1);
       String kernel = Gpu.entry("selective_scan_fwd", Gpu.StatePrecision.FLOAT32, n);
       double ms = millis(() -> device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, args));
       row.state = "f32";
@@ -817,7 +817,8 @@ final class GpuCheck {
       Buffer dC = mem.zeros(Buffer.Type.F32, bc);
       Buffer sums = mem.zeros(Buffer.Type.F32, (long) d * n);
       device.launch(Gpu.entry("selective_scan_fwd", f32, n), Device.blocks(cols), 1, Device.BLOCK,
-          selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h, chunk, states));
+          selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h, chunk, states,
+              1));
       Object[] args = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, dy, (long) d, (long) len * d, chunk,
           states, work, du, dDelta, dz, bPart, cPart, gAPart, gDPart, gBiasPart, null);
       String kernel = Gpu.entry("selective_scan_bwd", f32, n);
@@ -907,7 +908,7 @@ final class GpuCheck {
       double[] hidden = new double[t * dm];
       double logitsMs = millis(() -> gpu.forward(tokens, 0, t, model.newState(), logits, 0, null, 0));
       double hiddenMs = millis(() -> gpu.forward(tokens, 0, t, model.newState(), null, 0, hidden, 0));
-      MambaModel.Mamba1Weights w = model.mamba1Weights();
+      MambaModel.DeviceWeights w = model.deviceWeights();
       double layerMacs = (double) 2 * w.dInner * w.dModel + (double) (w.dtRank + 2 * w.dState) * w.dInner
           + (double) w.dInner * w.dtRank + (double) w.dModel * w.dInner;
       double headMacs = (double) v * dm;

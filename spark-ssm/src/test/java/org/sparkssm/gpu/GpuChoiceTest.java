@@ -46,4 +46,15 @@ class GpuChoiceTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Gpu.stateTile(65));
     assertTrue(e.getMessage().startsWith("N: the GPU kernels hold at most 64"), e.getMessage());
   }
+
+  @Test
+  void theProbeNamesTheMissingDriverLibraryFromJCudasReport() {
+    String report = "Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\nOperating system name: Linux\n"
+        + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: cannot open shared "
+        + "object file: No such file or directory\n\tat java.base/jdk.internal.loader.NativeLibraries.load(Native Method)";
+    assertEquals("libcuda.so.1: cannot open shared object file: No such file or directory",
+        Cuda.cause(new UnsatisfiedLinkError(report)));
+    assertEquals("CUDA_ERROR_NO_DEVICE", Cuda.cause(new RuntimeException("CUDA_ERROR_NO_DEVICE")));
+    assertEquals("NullPointerException", Cuda.cause(new NullPointerException()));
+  }
 }
