@@ -19,6 +19,14 @@
 // Per-sequence lengths: lengths[b] steps of sequence b are scanned (null: all L). Steps past a
 // sequence's length are neither read nor written.
 //
+// Time chunks: a forward scan launched with gridDim.y = P > 1 gives block row k the steps
+// [k * span, (k + 1) * span) of every column and the state block h + k * cols * (state per
+// column). One column per thread leaves a GPU mostly idle when there are few columns (one long
+// series; Mamba's 1,536 channels of one sequence), so the host scans in three launches, the
+// two-pass scan of ChunkSummary: (1) each chunk from the zero state to its end state (and, for the
+// selective scan, its Σ Δ), (2) *_carry: per column, in chunk order, the state before each chunk
+// and the final state, (3) each chunk again from its incoming state, writing y.
+//
 // Determinism: no atomics. Sums over channels or sequences are written per column and reduced
 // by the reduce_* kernels in a fixed order, so a result does not depend on scheduling.
 
@@ -52,6 +60,12 @@ template <typename S> __device__ __forceinline__ S silu_derivative(S x) {
 
 __device__ __forceinline__ i64 column_index() {
   return (i64)blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+// The steps [t0, t1) of this block row's time chunk (blockIdx.y) of a sequence of len steps.
+__device__ __forceinline__ void time_chunk(int len, int span, int* t0, int* t1) {
+  *t0 = min(len, (int)blockIdx.y * span);
+  *t1 = min(len, *t0 + span);
 }
 
 // One channel's complex diagonal system in registers, Ā and B̄ for its NS state components
@@ -111,12 +125,15 @@ __device__ __forceinline__ void store_complex_state(S* h, i64 col, int N, const 
 
 template <typename S, int NS>
 __device__ void diag_scan_real(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
-    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) {
+    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h, int span) {
   i64 col = column_index();
-  if (col >= (i64)batch * D) return;
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
   int b = (int)(col / D);
   int d = (int)(col % D);
-  int len = lengths ? lengths[b] : L;
+  int t0, t1;
+  time_chunk(lengths ? lengths[b] : L, span, &t0, &t1);
+  S* hk = h + (i64)blockIdx.y * cols * N;
   S a[NS], bb[NS], cc[NS], hs[NS];
 #pragma unroll
   for (int n = 0; n < NS; n++) {
@@ -124,12 +141,12 @@ __device__ void diag_scan_real(int batch, int D, int N, int L, const int* length
     a[n] = on ? abar[d * N + n] : S(0);
     bb[n] = on ? bbar[d * N + n] : S(0);
     cc[n] = on ? c[d * N + n] : S(0);
-    hs[n] = on ? h[col * N + n] : S(0);
+    hs[n] = on ? hk[col * N + n] : S(0);
   }
   S skip = dskip ? dskip[d] : S(0);
   const float* up = u + (i64)b * uB + d;
   float* yp = y ? y + (i64)b * yB + d : nullptr;
-  for (int t = 0; t < len; t++) {
+  for (int t = t0; t < t1; t++) {
     S ut = (S)up[t * uT];
     S acc = S(0);
 #pragma unroll
@@ -141,19 +158,22 @@ __device__ void diag_scan_real(int batch, int D, int N, int L, const int* length
   }
 #pragma unroll
   for (int n = 0; n < NS; n++) {
-    if (n < N) h[col * N + n] = hs[n];
+    if (n < N) hk[col * N + n] = hs[n];
   }
 }
 
 // Complex parameters: (D, N) real parts then (D, N) imaginary parts in one array of 2DN.
 template <typename S, int NS>
 __device__ void diag_scan_complex(int batch, int D, int N, int L, const int* lengths, const S* abar, const S* bbar,
-    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) {
+    const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h, int span) {
   i64 col = column_index();
-  if (col >= (i64)batch * D) return;
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
   int b = (int)(col / D);
   int d = (int)(col % D);
-  int len = lengths ? lengths[b] : L;
+  int t0, t1;
+  time_chunk(lengths ? lengths[b] : L, span, &t0, &t1);
+  S* hk = h + (i64)blockIdx.y * cols * 2 * N;
   int dn = D * N;
   ComplexChannel<S, NS> sys;
   sys.load(abar, bbar, d, D, N);
@@ -163,11 +183,11 @@ __device__ void diag_scan_complex(int batch, int D, int N, int L, const int* len
     cr[n] = n < N ? c[d * N + n] : S(0);
     ci[n] = n < N ? c[dn + d * N + n] : S(0);
   }
-  load_complex_state<S, NS>(h, col, N, hr, hi);
+  load_complex_state<S, NS>(hk, col, N, hr, hi);
   S skip = dskip ? dskip[d] : S(0);
   const float* up = u + (i64)b * uB + d;
   float* yp = y ? y + (i64)b * yB + d : nullptr;
-  for (int t = 0; t < len; t++) {
+  for (int t = t0; t < t1; t++) {
     S ut = (S)up[t * uT];
     sys.step(hr, hi, ut);
     if (yp) {
@@ -177,7 +197,68 @@ __device__ void diag_scan_complex(int batch, int D, int N, int L, const int* len
       yp[t * yT] = (float)(acc + skip * ut);
     }
   }
-  store_complex_state<S, NS>(h, col, N, hr, hi);
+  store_complex_state<S, NS>(hk, col, N, hr, hi);
+}
+
+// Pass (2) of a chunked diagonal scan (see "Time chunks"): hs holds each chunk's end state from
+// zero on entry, the state before each chunk on return; h, the initial state on entry, the final
+// one on return:  before[0] = h,  before[k + 1] = Ā^{steps of chunk k} ⊙ before[k] + end[k].
+// Real systems: pass imag = 0 (then abar holds only D × N real parts and the state N per column).
+template <typename S, int NS>
+__device__ void diag_carry(int batch, int D, int N, int L, const int* lengths, const S* abar, int complex_system,
+    int span, int chunks, S* hs, S* h) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int b = (int)(col / D);
+  int d = (int)(col % D);
+  int len = lengths ? lengths[b] : L;
+  int s = complex_system ? 2 * N : N;
+  S ar[NS], ai[NS], hr[NS], hi[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    bool on = n < N;
+    ar[n] = on ? abar[d * N + n] : S(0);
+    ai[n] = on && complex_system ? abar[D * N + d * N + n] : S(0);
+    hr[n] = on ? h[col * s + n] : S(0);
+    hi[n] = on && complex_system ? h[col * s + N + n] : S(0);
+  }
+  for (int k = 0; k < chunks; k++) {
+    int steps = max(0, min(len - k * span, span));
+    S* block = hs + ((i64)k * cols + col) * s;
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      if (n < N) {
+        // Ā^steps by squaring (exact in the exponent; rounding as a product of factors)
+        S pr = S(1), pi = S(0), br = ar[n], bi = ai[n];
+        for (int e = steps; e > 0; e >>= 1) {
+          if (e & 1) {
+            S t = pr * br - pi * bi;
+            pi = pr * bi + pi * br;
+            pr = t;
+          }
+          S t = br * br - bi * bi;
+          bi = 2 * br * bi;
+          br = t;
+        }
+        S er = block[n];
+        S ei = complex_system ? block[N + n] : S(0);
+        block[n] = hr[n];
+        if (complex_system) block[N + n] = hi[n];
+        S nr = pr * hr[n] - pi * hi[n] + er;
+        S ni = pr * hi[n] + pi * hr[n] + ei;
+        hr[n] = nr;
+        hi[n] = ni;
+      }
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) {
+      h[col * s + n] = hr[n];
+      if (complex_system) h[col * s + N + n] = hi[n];
+    }
+  }
 }
 
 // ---- 2. selective scan forward (SelectiveScan / SelectiveScanGrad.forward) ----
@@ -193,20 +274,23 @@ template <typename S, int NS>
 __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const int* lengths, const S* A,
     const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB, const float* delta, i64 dT,
     i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB, const float* z, i64 zT, i64 zB,
-    float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per) {
+    float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per, int span, S* dsum) {
   i64 col = column_index();
   i64 cols = (i64)batch * D;
   if (col >= cols) return;
   int b = (int)(col / D);
   int d = (int)(col % D);
   int g = d / (D / G);
-  int len = lengths ? lengths[b] : L;
+  int t0, t1;
+  time_chunk(lengths ? lengths[b] : L, span, &t0, &t1);
+  S* hk = h + (i64)blockIdx.y * cols * N;
   S a[NS], hs[NS];
 #pragma unroll
   for (int n = 0; n < NS; n++) {
     a[n] = n < N ? A[d * N + n] : S(0);
-    hs[n] = n < N ? h[col * N + n] : S(0);
+    hs[n] = n < N ? hk[col * N + n] : S(0);
   }
+  S steps = S(0);
   S skip = dskip ? dskip[d] : S(0);
   S bias = dbias ? dbias[d] : S(0);
   const float* up = u + (i64)b * uB + d;
@@ -215,8 +299,8 @@ __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const 
   const float* cp = Cm ? Cm + (i64)b * cB + (i64)g * N : nullptr;
   const float* zp = z ? z + (i64)b * zB + d : nullptr;
   float* yp = y ? y + (i64)b * yB + d : nullptr;
-  for (int t = 0; t < len; t++) {
-    if (states && t % chunk == 0) {
+  for (int t = t0; t < t1; t++) {
+    if (states && t % chunk == 0) {  // (one time chunk: launched with gridDim.y = 1)
       S* saved = states + ((i64)(t / chunk) * cols + col) * N;
 #pragma unroll
       for (int n = 0; n < NS; n++) {
@@ -225,6 +309,7 @@ __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const 
     }
     S x = (S)dp[t * dT] + bias;
     S dt = use_softplus ? softplus(x) : x;
+    steps += dt;
     S ut = (S)up[t * uT];
     S dtu = dt * ut;
     const float* bt = bp + t * bT;
@@ -244,7 +329,40 @@ __device__ void selective_scan_fwd(int batch, int D, int N, int G, int L, const 
   }
 #pragma unroll
   for (int n = 0; n < NS; n++) {
-    if (n < N) h[col * N + n] = hs[n];
+    if (n < N) hk[col * N + n] = hs[n];
+  }
+  if (dsum) dsum[(i64)blockIdx.y * cols + col] = steps;
+}
+
+// Pass (2) of a chunked selective scan: as diag_carry, the decay of chunk k being
+// exp(A[d, n] · Σ Δ over the chunk) (ChunkSummary's, from pass (1)'s dsum[k * cols + col]).
+template <typename S, int NS>
+__device__ void selective_carry(int batch, int D, int N, const S* A, int chunks, const S* dsum, S* hs, S* h) {
+  i64 col = column_index();
+  i64 cols = (i64)batch * D;
+  if (col >= cols) return;
+  int d = (int)(col % D);
+  S a[NS], hv[NS];
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    a[n] = n < N ? A[d * N + n] : S(0);
+    hv[n] = n < N ? h[col * N + n] : S(0);
+  }
+  for (int k = 0; k < chunks; k++) {
+    S sum = dsum[(i64)k * cols + col];
+    S* block = hs + ((i64)k * cols + col) * N;
+#pragma unroll
+    for (int n = 0; n < NS; n++) {
+      if (n < N) {
+        S e = block[n];
+        block[n] = hv[n];
+        hv[n] = ssm_exp(a[n] * sum) * hv[n] + e;
+      }
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < NS; n++) {
+    if (n < N) h[col * N + n] = hv[n];
   }
 }
 
@@ -497,12 +615,18 @@ __device__ void diag_chunk_states(int batch, int D, int N, int L, const int* len
 
 #define SSM_DIAG_ENTRIES(S, SUFFIX, NS)                                                                           \
   SSM_EXTERN diag_scan_real_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar,   \
-      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) { \
-    diag_scan_real<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h);                \
+      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h,   \
+      int span) {                                                                                                 \
+    diag_scan_real<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h, span);          \
   }                                                                                                               \
   SSM_EXTERN diag_scan_complex_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar, \
-      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h) { \
-    diag_scan_complex<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h);             \
+      const S* bbar, const S* c, const S* dskip, const float* u, i64 uT, i64 uB, float* y, i64 yT, i64 yB, S* h,   \
+      int span) {                                                                                                 \
+    diag_scan_complex<S, NS>(batch, D, N, L, lengths, abar, bbar, c, dskip, u, uT, uB, y, yT, yB, h, span);       \
+  }                                                                                                               \
+  SSM_EXTERN diag_carry_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths, const S* abar,        \
+      int complex_system, int span, int chunks, S* hs, S* h) {                                                    \
+    diag_carry<S, NS>(batch, D, N, L, lengths, abar, complex_system, span, chunks, hs, h);                        \
   }                                                                                                               \
   SSM_EXTERN diag_chunk_states_##SUFFIX##_n##NS(int batch, int D, int N, int L, const int* lengths,                \
       const S* abar, const S* bbar, const float* u, i64 uT, i64 uB, S* h, int chunk, S* states) {                  \
@@ -520,9 +644,14 @@ __device__ void diag_chunk_states(int batch, int D, int N, int L, const int* len
   SSM_EXTERN selective_scan_fwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
       const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \
       const float* delta, i64 dT, i64 dB, const float* Bm, i64 bT, i64 bB, const float* Cm, i64 cT, i64 cB,       \
-      const float* z, i64 zT, i64 zB, float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per) {      \
+      const float* z, i64 zT, i64 zB, float* y, i64 yT, i64 yB, S* h, int chunk, S* states, int delta_per,        \
+      int span, S* dsum) {                                                                                        \
     selective_scan_fwd<S, NS>(batch, D, N, G, L, lengths, A, dskip, dbias, use_softplus, u, uT, uB, delta, dT, dB, \
-        Bm, bT, bB, Cm, cT, cB, z, zT, zB, y, yT, yB, h, chunk, states, delta_per);                               \
+        Bm, bT, bB, Cm, cT, cB, z, zT, zB, y, yT, yB, h, chunk, states, delta_per, span, dsum);                   \
+  }                                                                                                               \
+  SSM_EXTERN selective_carry_##SUFFIX##_n##NS(int batch, int D, int N, const S* A, int chunks, const S* dsum,      \
+      S* hs, S* h) {                                                                                              \
+    selective_carry<S, NS>(batch, D, N, A, chunks, dsum, hs, h);                                                  \
   }                                                                                                               \
   SSM_EXTERN selective_scan_bwd_##SUFFIX##_n##NS(int batch, int D, int N, int G, int L, const int* lengths,       \
       const S* A, const S* dskip, const S* dbias, int use_softplus, const float* u, i64 uT, i64 uB,               \

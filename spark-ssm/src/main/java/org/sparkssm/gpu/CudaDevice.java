@@ -134,6 +134,13 @@ final class CudaDevice implements Device {
     }
   }
 
+  @Override
+  public synchronized void zero(Buffer buffer, long count) {
+    buffer.require(buffer.type, count, "zero");
+    current();
+    cuMemsetD8(pointer(buffer), (byte) 0, count * buffer.type.bytes);
+  }
+
   private static CUdeviceptr pointer(Buffer b) {
     return ((CUdeviceptr) b.handle).withByteOffset(b.offset * b.type.bytes);
   }

@@ -18,6 +18,9 @@ interface Device extends AutoCloseable {
 
   void free(Buffer buffer);
 
+  /** Sets the first {@code count} elements to zero. */
+  void zero(Buffer buffer, long count);
+
   void upload(Buffer dst, float[] src, int off, int n);
 
   void upload(Buffer dst, double[] src, int off, int n);

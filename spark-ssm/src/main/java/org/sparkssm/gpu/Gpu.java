@@ -104,6 +104,22 @@ public final class Gpu {
         + " state components per channel, got " + n + " (run this model on the CPU)");
   }
 
+  /** (column, time chunk) threads a chunked scan aims for: enough to fill the largest GPUs several times. */
+  static final long TARGET_THREADS = 1L << 17;
+  /** The shortest time chunk worth a pass of its own. */
+  static final int MIN_SPAN = 64;
+
+  /**
+   * How many time chunks a scan of {@code columns} (sequence, channel) pairs over {@code len}
+   * steps runs in: 1 (one sequential pass per column) when the columns alone fill the GPU,
+   * otherwise enough chunks of at least {@code minSpan} steps to get near {@link #TARGET_THREADS}.
+   */
+  static int timeChunks(long columns, int len, int minSpan) {
+    long wanted = (TARGET_THREADS + columns - 1) / Math.max(1, columns);
+    long most = Math.max(1, len / Math.max(1, minSpan));
+    return (int) Math.max(1, Math.min(wanted, most));
+  }
+
   /** The entry point of {@code kernel} for this precision and state size. */
   static String entry(String kernel, StatePrecision precision, int n) {
     return kernel + "_" + precision.suffix + "_n" + stateTile(n);

@@ -551,7 +551,7 @@ final class GpuCheck {
       Buffer h = mem.zeros(Buffer.Type.F32, cols * (complex ? 2 : 1) * n);
       String kernel = Gpu.entry(complex ? "diag_scan_complex" : "diag_scan_real", Gpu.StatePrecision.FLOAT32, n);
       double ms = millis(() -> device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, batch, d, n, len, null, abar,
-          bbar, c, dSkip, uT, cols, (long) d, y, cols, (long) d, h));
+          bbar, c, dSkip, uT, cols, (long) d, y, cols, (long) d, h, len));
       speed(row, diagShape(batch, d, len, n), ms, 2.0 * 4 * elements);
       row.rate = elements / (ms * 1e6);
       row.rateUnit = "Gstep/s";
@@ -770,10 +770,31 @@ final class GpuCheck {
       Buffer y = mem.zeros(Buffer.Type.F32, elements);
       Buffer h = mem.zeros(Buffer.Type.F32, (long) cols * n);
       Buffer states = mem.zeros(Buffer.Type.F32, (long) chunks * cols * n);
-      Object[] args = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h,
-          chunk, states, 1);
       String kernel = Gpu.entry("selective_scan_fwd", Gpu.StatePrecision.FLOAT32, n);
-      double ms = millis(() -> device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, args));
+      // As GpuMamba runs it: one pass when the columns fill the GPU, else time chunks (end states
+      // from zero, their carry, every chunk again); the training forward (which saves chunk states)
+      // is the one-pass launch.
+      int timeChunks = Gpu.timeChunks(cols, len, Gpu.MIN_SPAN);
+      int span = (len + timeChunks - 1) / timeChunks;
+      Buffer chunkStates = mem.zeros(Buffer.Type.F32, (long) timeChunks * cols * n);
+      Buffer chunkSteps = mem.zeros(Buffer.Type.F32, (long) timeChunks * cols);
+      Object[] single = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h,
+          chunk, states, 1, len, null);
+      Object[] ends = selectiveArgs(batch, d, n, len, params, u, delta, bm, null, null, null, 0L, 0L, chunkStates, 1,
+          null, 1, span, chunkSteps);
+      Object[] outputs = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d,
+          chunkStates, 1, null, 1, span, null);
+      double ms = millis(() -> {
+        if (timeChunks == 1) {
+          device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, single);
+        } else {
+          device.launch(kernel, Device.blocks(cols), timeChunks, Device.BLOCK, ends);
+          device.launch(Gpu.entry("selective_carry", Gpu.StatePrecision.FLOAT32, n), Device.blocks(cols), 1,
+              Device.BLOCK, batch, d, n, params, timeChunks, chunkSteps, chunkStates, h);
+          device.launch(kernel, Device.blocks(cols), timeChunks, Device.BLOCK, outputs);
+        }
+      });
+      row.note = append(row.note, timeChunks == 1 ? "one pass" : timeChunks + " time chunks (3 launches)");
       row.state = "f32";
       speed(row, selShape(batch, d, len, n), ms, 4.0 * (4 * elements + 2 * bc + (long) chunks * cols * n));
       row.rate = elements * n / (ms * 1e6);
@@ -818,7 +839,7 @@ final class GpuCheck {
       Buffer sums = mem.zeros(Buffer.Type.F32, (long) d * n);
       device.launch(Gpu.entry("selective_scan_fwd", f32, n), Device.blocks(cols), 1, Device.BLOCK,
           selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, y, (long) d, (long) len * d, h, chunk, states,
-              1));
+              1, len, null));
       Object[] args = selectiveArgs(batch, d, n, len, params, u, delta, bm, cm, z, dy, (long) d, (long) len * d, chunk,
           states, work, du, dDelta, dz, bPart, cPart, gAPart, gDPart, gBiasPart, null);
       String kernel = Gpu.entry("selective_scan_bwd", f32, n);

@@ -34,6 +34,8 @@ public final class GpuDiagonalScan implements AutoCloseable {
   private Buffer y;
   private Buffer h;
   private Buffer lengths;
+  private Buffer chunkStates; // (chunks, cols, state per column): the chunked scan's end and incoming states
+  int minSpan = Gpu.MIN_SPAN; // tests lower it to cut short sequences into time chunks
 
   public GpuDiagonalScan(Gpu gpu, DiagonalSsm m, Gpu.StatePrecision precision) {
     this(gpu.device, m, precision);
@@ -94,8 +96,27 @@ public final class GpuDiagonalScan implements AutoCloseable {
       this.y = arrays.ensure(this.y, Buffer.Type.F32, (long) batch * len * d);
     }
     String kernel = Gpu.entry(complex ? "diag_scan_complex" : "diag_scan_real", precision, n);
-    device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, batch, d, n, len, lengthBuffer, abar, bbar, c, dSkip,
-        this.u, (long) batch * d, (long) d, y == null ? null : this.y, (long) batch * d, (long) d, this.h);
+    int chunks = Gpu.timeChunks(cols, len, minSpan);
+    Buffer out = y == null ? null : this.y;
+    if (chunks == 1) {
+      device.launch(kernel, Device.blocks(cols), 1, Device.BLOCK, batch, d, n, len, lengthBuffer, abar, bbar, c,
+          dSkip, this.u, (long) batch * d, (long) d, out, (long) batch * d, (long) d, this.h, len);
+    } else {
+      // The two-pass scan on the device (ssm_kernels.cu, "Time chunks"): end states from zero,
+      // then the incoming state of each chunk in order, then every chunk again with its outputs.
+      int span = (len + chunks - 1) / chunks;
+      long block = (long) chunks * cols * columnState();
+      chunkStates = arrays.ensure(chunkStates, precision.type, block);
+      device.zero(chunkStates, block);
+      device.launch(kernel, Device.blocks(cols), chunks, Device.BLOCK, batch, d, n, len, lengthBuffer, abar, bbar, c,
+          dSkip, this.u, (long) batch * d, (long) d, null, 0L, 0L, chunkStates, span);
+      device.launch(Gpu.entry("diag_carry", precision, n), Device.blocks(cols), 1, Device.BLOCK, batch, d, n, len,
+          lengthBuffer, abar, complex ? 1 : 0, span, chunks, chunkStates, this.h);
+      if (out != null) {
+        device.launch(kernel, Device.blocks(cols), chunks, Device.BLOCK, batch, d, n, len, lengthBuffer, abar, bbar, c,
+            dSkip, this.u, (long) batch * d, (long) d, out, (long) batch * d, (long) d, chunkStates, span);
+      }
+    }
     if (y != null) {
       downloadInterleaved(this.y, y, batch, len);
     }
@@ -301,7 +322,7 @@ public final class GpuDiagonalScan implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Buffer b : new Buffer[] {abar, bbar, c, dSkip, u, y, h, lengths}) {
+    for (Buffer b : new Buffer[] {abar, bbar, c, dSkip, u, y, h, lengths, chunkStates}) {
       device.free(b);
     }
   }

@@ -48,6 +48,9 @@ public final class GpuMamba implements AutoCloseable {
   private Buffer delta;
   private Buffer y;
   private Buffer logits;
+  private Buffer chunkStates; // (chunks, d_inner, N): a chunked scan's end and incoming states
+  private Buffer chunkSteps; // (chunks, d_inner): Σ Δ per chunk
+  int minSpan = Gpu.MIN_SPAN; // tests lower it to cut short pieces into time chunks
 
   private static final class LayerBuffers {
     Buffer normWeight;
@@ -190,7 +193,7 @@ public final class GpuMamba implements AutoCloseable {
     capacity(r);
     device.upload(tokens, ids, off, r);
     device.launch("embed_rows", Device.blocks((long) r * dm), 1, Device.BLOCK, r, dm, tokens, embedding, hidden);
-    device.upload(residual, new float[r * dm], 0, r * dm);
+    device.zero(residual, (long) r * dm);
     float eps = (float) w.normEps;
     for (LayerBuffers l : layers) {
       device.launch("add_norm", r, 1, 256, r, dm, residual, hidden, 1, l.normWeight, l.normBias, eps, normed);
@@ -213,9 +216,7 @@ public final class GpuMamba implements AutoCloseable {
         l.convBias, l.convState, 1, u);
     matmul(r, di, width, u, di, l.xProj, dbc, width);
     matmul(r, rank, di, dbc, width, l.dtProj, delta, di);
-    device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n, 1, r,
-        null, l.a, l.dSkip, l.dtBias, 1, u, (long) di, 0L, delta, (long) di, 0L, dbc.at(rank), (long) width, 0L,
-        dbc.at(rank + n), (long) width, 0L, xz.at(di), (long) 2 * di, 0L, y, (long) di, 0L, l.ssmState, 1, null, 1);
+    selectiveScan(l, r, 1, u, di, delta, di, dbc.at(rank), dbc.at(rank + n), width, xz.at(di), 2 * di, 1);
     matmul(r, di, dm, y, di, l.outProj, hidden, dm);
   }
 
@@ -228,12 +229,39 @@ public final class GpuMamba implements AutoCloseable {
     matmul(r, dm, width, normed, dm, l.inProj, xz, width);
     device.launch("causal_conv1d", Device.blocks(convChannels), 1, Device.BLOCK, r, convChannels, k, xz.at(di),
         (long) width, l.convWeight, l.convBias, l.convState, 1, u);
-    device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n,
-        w.groups, r, null, l.a, l.dSkip, l.dtBias, 1, u, (long) convChannels, 0L, xz.at(di + convChannels),
-        (long) width, 0L, u.at(di), (long) convChannels, 0L, u.at(di + gn), (long) convChannels, 0L, null, 0L, 0L, y,
-        (long) di, 0L, l.ssmState, 1, null, headDim);
+    selectiveScan(l, r, w.groups, u, convChannels, xz.at(di + convChannels), width, u.at(di), u.at(di + gn),
+        convChannels, null, 0, headDim);
     device.launch("gated_group_norm", r, w.groups, 256, r, di, w.groups, y, xz, (long) width, l.groupNormWeight, eps);
     matmul(r, di, dm, y, di, l.outProj, hidden, dm);
+  }
+
+  /**
+   * y = the layer's selective scan of r rows from its SSM state (advanced): x, Δ (raw), B, C and the
+   * gate z (null: none) read with the given row strides. With few channels for a GPU the rows are
+   * cut into time chunks: end states from zero, their carry, then every chunk with its outputs.
+   */
+  private void selectiveScan(LayerBuffers l, int r, int groups, Buffer x, int xT, Buffer dt, int dtT, Buffer bm,
+      Buffer cm, int bcT, Buffer gate, int zT, int deltaPer) {
+    String kernel = Gpu.entry("selective_scan_fwd", precision, n);
+    int chunks = Gpu.timeChunks(di, r, minSpan);
+    if (chunks == 1) {
+      device.launch(kernel, Device.blocks(di), 1, Device.BLOCK, 1, di, n, groups, r, null, l.a, l.dSkip, l.dtBias, 1, x,
+          (long) xT, 0L, dt, (long) dtT, 0L, bm, (long) bcT, 0L, cm, (long) bcT, 0L, gate, (long) zT, 0L, y, (long) di,
+          0L, l.ssmState, 1, null, deltaPer, r, null);
+      return;
+    }
+    int span = (r + chunks - 1) / chunks;
+    chunkStates = arrays.ensure(chunkStates, precision.type, (long) chunks * di * n);
+    chunkSteps = arrays.ensure(chunkSteps, precision.type, (long) chunks * di);
+    device.zero(chunkStates, (long) chunks * di * n);
+    device.launch(kernel, Device.blocks(di), chunks, Device.BLOCK, 1, di, n, groups, r, null, l.a, l.dSkip, l.dtBias, 1,
+        x, (long) xT, 0L, dt, (long) dtT, 0L, bm, (long) bcT, 0L, null, 0L, 0L, null, 0L, 0L, null, 0L, 0L,
+        chunkStates, 1, null, deltaPer, span, chunkSteps);
+    device.launch(Gpu.entry("selective_carry", precision, n), Device.blocks(di), 1, Device.BLOCK, 1, di, n, l.a,
+        chunks, chunkSteps, chunkStates, l.ssmState);
+    device.launch(kernel, Device.blocks(di), chunks, Device.BLOCK, 1, di, n, groups, r, null, l.a, l.dSkip, l.dtBias, 1,
+        x, (long) xT, 0L, dt, (long) dtT, 0L, bm, (long) bcT, 0L, cm, (long) bcT, 0L, gate, (long) zT, 0L, y,
+        (long) di, 0L, chunkStates, 1, null, deltaPer, span, null);
   }
 
   /** {@code Y[r, o] = Σ_i X[r, i] W[o, i]} for r < rows, o < out (64×64 tiles, 256 threads each). */
@@ -244,7 +272,7 @@ public final class GpuMamba implements AutoCloseable {
   @Override
   public synchronized void close() {
     for (Buffer b : new Buffer[] {embedding, lmHead == embedding ? null : lmHead, normFWeight, normFBias, tokens, hidden,
-        residual, normed, xz, u, dbc, delta, y, logits}) {
+        residual, normed, xz, u, dbc, delta, y, logits, chunkStates, chunkSteps}) {
       device.free(b);
     }
     for (LayerBuffers l : layers) {

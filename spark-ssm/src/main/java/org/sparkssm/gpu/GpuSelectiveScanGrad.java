@@ -67,11 +67,11 @@ public final class GpuSelectiveScanGrad implements AutoCloseable {
     y = arrays.ensure(y, Buffer.Type.F32, sd);
     int cols = batch * d;
     h = arrays.ensure(h, precision.type, (long) cols * n);
-    arrays.put(h, new double[cols * n], 0, cols * n); // every sequence starts from zero, as Mamba's
+    device.zero(h, (long) cols * n); // every sequence starts from zero, as Mamba's
     int chunks = (len + scan.chunk() - 1) / scan.chunk();
     states = arrays.ensure(states, precision.type, (long) chunks * cols * n);
     device.launch(Gpu.entry("selective_scan_fwd", precision, n), Device.blocks(cols), 1, Device.BLOCK,
-        inputArgs(batch, len, y, (long) d, (long) len * d, h, scan.chunk(), states, 1));
+        inputArgs(batch, len, y, (long) d, (long) len * d, h, scan.chunk(), states, 1, len, null)); // one time chunk
     arrays.get(y, tape.y, 0, sd);
     forwardTape = tape;
     forwardBatch = batch;

@@ -79,6 +79,14 @@ final class EmulatedDevice implements Device {
     }
   }
 
+  @Override
+  public void zero(Buffer buffer, long count) {
+    buffer.require(buffer.type, count, "zero");
+    flush();
+    int from = (int) (buffer.offset * buffer.type.bytes);
+    java.util.Arrays.fill(buffers.get((Integer) buffer.handle), from, from + (int) (count * buffer.type.bytes), (byte) 0);
+  }
+
   private ByteBuffer view(Buffer b, int n) {
     byte[] bytes = buffers.get((Integer) b.handle);
     if (bytes == null) {

@@ -77,9 +77,12 @@ class GpuKernelsOnHostTest {
         floats(r, d * n, 1), floats(r, d, 1));
   }
 
+  /** minSpan 4: the 37 steps run as 9 time chunks of 5 (three launches), sequence 1 (0 steps) and 2 (12) end early. */
   @ParameterizedTest
-  @CsvSource({"false, FLOAT64, 3", "false, FLOAT32, 20", "true, FLOAT64, 5", "true, FLOAT32, 3", "true, FLOAT64, 40"})
-  void diagonalScanEqualsTheCpuScanPerSequence(boolean complex, Gpu.StatePrecision precision, int n) {
+  @CsvSource({"false, FLOAT64, 3, 64", "false, FLOAT32, 20, 64", "true, FLOAT64, 5, 64", "true, FLOAT32, 3, 64",
+      "true, FLOAT64, 40, 64", "false, FLOAT64, 3, 4", "false, FLOAT32, 20, 4", "true, FLOAT64, 5, 4",
+      "true, FLOAT32, 3, 4"})
+  void diagonalScanEqualsTheCpuScanPerSequence(boolean complex, Gpu.StatePrecision precision, int n, int minSpan) {
     Random r = new Random(7 + n);
     int d = 3;
     int batch = 4;
@@ -97,6 +100,7 @@ class GpuKernelsOnHostTest {
     }
     double[] y = new double[batch * len * d];
     try (EmulatedDevice dev = new EmulatedDevice(); GpuDiagonalScan scan = new GpuDiagonalScan(dev, m, precision)) {
+      scan.minSpan = minSpan;
       scan.scan(batch, len, lengths, u, y, h);
     }
     assertClose(expectedY, y, tolerance(precision), "y");
@@ -136,6 +140,14 @@ class GpuKernelsOnHostTest {
     }
     assertArrayEquals(once, pieces);
     assertArrayEquals(hOnce, hPieces);
+  }
+
+  @Test
+  void timeChunksFillTheGpuOnlyWhenColumnsAreFew() {
+    assertEquals(1, Gpu.timeChunks(1 << 17, 4096, Gpu.MIN_SPAN)); // enough columns: one pass each
+    assertEquals(16, Gpu.timeChunks(1 << 13, 4096, Gpu.MIN_SPAN)); // 8,192 columns: 16 chunks of 256
+    assertEquals(64, Gpu.timeChunks(1, 4096, Gpu.MIN_SPAN)); // one long series: chunks of the shortest span
+    assertEquals(1, Gpu.timeChunks(1, 100, Gpu.MIN_SPAN)); // too short to cut
   }
 
   /** Σ_t,d dy · y of the CPU scan from h0: the loss whose gradients the backward computes. */
@@ -312,9 +324,12 @@ class GpuKernelsOnHostTest {
     return Paths.get(GpuKernelsOnHostTest.class.getResource("/golden/" + path + "/config.json").toURI()).getParent();
   }
 
+  /** minSpan 2: the pieces of 8 and 13 tokens scan in time chunks of 2 (three launches per layer). */
   @ParameterizedTest
-  @CsvSource({"mamba/mamba1, FLOAT64", "mamba_grad/untied_layernorm, FLOAT32", "mamba/mamba2, FLOAT64"})
-  void mambaForwardInPiecesEqualsTheCpuModel(String checkpoint, Gpu.StatePrecision precision) throws Exception {
+  @CsvSource({"mamba/mamba1, FLOAT64, 64", "mamba_grad/untied_layernorm, FLOAT32, 64", "mamba/mamba2, FLOAT64, 64",
+      "mamba/mamba1, FLOAT64, 2", "mamba/mamba2, FLOAT32, 2"})
+  void mambaForwardInPiecesEqualsTheCpuModel(String checkpoint, Gpu.StatePrecision precision, int minSpan)
+      throws Exception {
     MambaModel model = MambaModel.load(golden(checkpoint));
     Random r = new Random(4);
     int len = 21;
@@ -332,6 +347,7 @@ class GpuKernelsOnHostTest {
     double[] gpuHidden = new double[len * dm];
     MambaModel.State gpuState = model.newState();
     try (EmulatedDevice dev = new EmulatedDevice(); GpuMamba gpu = GpuMamba.of(dev, model, precision)) {
+      gpu.minSpan = minSpan;
       gpu.forward(tokens, 0, 8, gpuState, gpuLogits, 0, gpuHidden, 0); // two pieces, state carried
       gpu.forward(tokens, 8, len - 8, gpuState, gpuLogits, 8 * v, gpuHidden, 8 * dm);
     }
