@@ -868,3 +868,49 @@ SSM_EXTERN gated_group_norm(int rows, int width, int groups, float* y, const flo
   const float* wg = weight + (i64)g * gw;
   for (int k = tid; k < gw; k += 256) yr[k] = (float)(yr[k] * (scale * wg[k]));
 }
+
+// ---- 5. S4D convolution mode (S4dLayer.Mode.CONVOLUTION): the training step's heavy part ----
+// Sequences are batch × len rows of H channels, x[(b * len + t) * H + h]; the kernel K[k * H + h].
+
+// y_t = skip · u_t + Σ_{k ≤ t} K_k u_{t-k}, in that order (S4dLayer.convolveScalar); one thread per (b, t, h).
+SSM_EXTERN kconv_fwd(int batch, int len, int H, const float* K, const float* skip, const float* u, float* y) {
+  i64 i = column_index();
+  if (i >= (i64)batch * len * H) return;
+  int h = (int)(i % H);
+  i64 row = i / H;  // b * len + t
+  int t = (int)(row % len);
+  const float* ub = u + (row - t) * H + h;  // the sequence's first row, channel h
+  double acc = (double)skip[h] * ub[(i64)t * H];
+  for (int k = 0; k <= t; k++) acc += (double)K[(i64)k * H + h] * ub[(i64)(t - k) * H];
+  y[i] = (float)acc;
+}
+
+// du_s = skip · dy_s + Σ_{k < len - s} K_k dy_{s+k} (S4dLayer.correlateScalar); one thread per (b, s, h).
+SSM_EXTERN kconv_bwd_input(int batch, int len, int H, const float* K, const float* skip, const float* dy,
+    float* du) {
+  i64 i = column_index();
+  if (i >= (i64)batch * len * H) return;
+  int h = (int)(i % H);
+  i64 row = i / H;
+  int s = (int)(row % len);
+  const float* db = dy + (row - s) * H + h;
+  double acc = (double)skip[h] * db[(i64)s * H];
+  for (int k = 0; s + k < len; k++) acc += (double)K[(i64)k * H + h] * db[(i64)(s + k) * H];
+  du[i] = (float)acc;
+}
+
+// dK_k = Σ_b Σ_{i < len - k} u_i dy_{i+k}, sequences in order, in double; one thread per (k, h). The
+// D-skip's gradient Σ dy u is dK_0.
+SSM_EXTERN kconv_bwd_kernel(int batch, int len, int H, const float* u, const float* dy, double* dK) {
+  i64 i = column_index();
+  if (i >= (i64)len * H) return;
+  int h = (int)(i % H);
+  int k = (int)(i / H);
+  double acc = 0.0;
+  for (int b = 0; b < batch; b++) {
+    const float* ub = u + (i64)b * len * H + h;
+    const float* db = dy + (i64)b * len * H + h;
+    for (int t = 0; t + k < len; t++) acc += (double)ub[(i64)t * H] * db[(i64)(t + k) * H];
+  }
+  dK[i] = acc;
+}

@@ -90,7 +90,8 @@ template <typename... P> void run(void (*kernel)(P...), Args& a, dim3 grid, dim3
 const std::map<std::string, void (*)(Args&, dim3, dim3)> kernels = {
     K_ALL(diag_scan_real), K_ALL(diag_scan_complex), K_ALL(diag_chunk_states), K_ALL(diag_scan_bwd),
     K_ALL(selective_scan_fwd), K_ALL(selective_scan_bwd), K_ALL(diag_carry), K_ALL(selective_carry), K(reduce_groups), K(reduce_batch_f64),
-    K(reduce_batch_f32), K(embed_rows), K(matmul_xwt), K(add_norm), K(causal_conv1d), K(gated_group_norm),
+    K(reduce_batch_f32), K(embed_rows), K(matmul_xwt), K(add_norm), K(causal_conv1d), K(gated_group_norm), K(kconv_fwd), K(kconv_bwd_input),
+    K(kconv_bwd_kernel),
 };
 
 }  // namespace

@@ -82,6 +82,11 @@ final class GpuCheck {
     int selParityD = 64;
     int selParityLen = 256;
     int selCpuLen = 256; // the CPU slice: one sequence of selD channels
+    // an S4D layer of s4dnet's defaults (d_model 64, d_state 32, L 96) on 64 windows of 7 channels
+    int s4dBatch = 448;
+    int s4dH = 64;
+    int s4dModes = 32;
+    int s4dLen = 96;
     // Mamba-1 of 130m's shape
     int dModel = 768;
     int layers = 24;
@@ -115,6 +120,10 @@ final class GpuCheck {
       s.selParityD = 8;
       s.selParityLen = 20;
       s.selCpuLen = 8;
+      s.s4dBatch = 3;
+      s.s4dH = 3;
+      s.s4dModes = 2;
+      s.s4dLen = 10;
       s.dModel = 16;
       s.layers = 2;
       s.vocab = 64;
@@ -303,6 +312,7 @@ final class GpuCheck {
       checks.add(new Check("diag_scan_complex", () -> List.of(diagonalScan(true))));
       checks.add(new Check("diag_scan_bwd", () -> List.of(diagonalBackward())));
       checks.add(new Check("selective_scan", this::selectiveScan));
+      checks.add(new Check("s4d_convolution", () -> List.of(s4dConvolution())));
       checks.add(new Check("mamba_forward", this::mamba));
       for (Check c : checks) {
         long start = System.nanoTime();
@@ -443,6 +453,62 @@ final class GpuCheck {
   }
 
   // ---- the checks ----
+
+  /**
+   * kconv_*: an S4D layer's convolution mode, forward and backward as a training step calls it
+   * (sequences up and back through the pinned buffer included), against the same layer on the CPU
+   * (this project's loops, one thread): parity of y, du and every parameter gradient, the time of
+   * each, and the speed-up.
+   */
+  private Row s4dConvolution() {
+    int batch = shapes.s4dBatch;
+    int h = shapes.s4dH;
+    int len = shapes.s4dLen;
+    org.sparkssm.nn.ParameterLayout layout = new org.sparkssm.nn.ParameterLayout();
+    org.sparkssm.nn.S4dLayer layer = new org.sparkssm.nn.S4dLayer(layout, "s4d", h, shapes.s4dModes, 32,
+        org.sparkssm.nn.S4dLayer.Mode.CONVOLUTION);
+    layout.freeze();
+    double[] w = new double[layout.size()];
+    layer.init(w, new SplittableRandom(21));
+    SplittableRandom r = new SplittableRandom(22);
+    double[] u = new double[batch * len * h];
+    double[] dy = new double[u.length];
+    for (int i = 0; i < u.length; i++) {
+      u[i] = (float) r.nextGaussian();
+      dy[i] = (float) r.nextGaussian();
+    }
+    double[][] y = new double[2][u.length];
+    double[][] du = new double[2][u.length];
+    double[][] gw = new double[2][w.length];
+    double[] ms = new double[2];
+    for (int onDevice = 0; onDevice < 2; onDevice++) {
+      org.sparkssm.nn.S4dLayer.Cache cache = layer.newCache(batch, len);
+      try (GpuS4dConvolution conv = onDevice == 1 ? new GpuS4dConvolution(device, batch, len, h) : null) {
+        cache.convolveOn(conv);
+        int k = onDevice;
+        ms[k] = millis(() -> {
+          java.util.Arrays.fill(gw[k], 0.0);
+          layer.forward(w, u, 0, batch, len, y[k], 0, cache);
+          layer.backward(w, gw[k], dy, 0, batch, len, du[k], 0, cache);
+        });
+      }
+    }
+    Row row = new Row("s4d_convolution");
+    row.state = "f32";
+    row.shape = String.format(Locale.ROOT, "%d seqs × L %d × H %d, %d modes", batch, len, h, shapes.s4dModes);
+    row.ms = ms[1];
+    double macs = 3.0 * batch * h * len * (len + 1) / 2.0; // forward, du, dK
+    row.rate = 2 * macs / (ms[1] * 1e9);
+    row.rateUnit = "GFLOP/s";
+    Parity parity = new Parity();
+    parity.add("y", y[0], y[1]);
+    parity.add("du", du[0], du[1]);
+    parity.add("gradients", gw[0], gw[1]);
+    parity.into(row, row.shape, 1e-4);
+    row.note = append(row.note, String.format(Locale.ROOT, "forward + backward with transfers; CPU one thread %s ms: "
+        + "%.3g× on the GPU", format(ms[0]), ms[0] / ms[1]));
+    return row;
+  }
 
   /** Device-to-device copy of copyBytes: the bandwidth the kernels' traffic is set against. */
   private List<Row> copy() {

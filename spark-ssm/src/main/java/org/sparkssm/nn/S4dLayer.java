@@ -402,10 +402,32 @@ public final class S4dLayer {
     }
   }
 
+  /**
+   * Where convolution mode convolves, when not in this class's loops: a device twin
+   * ({@code org.sparkssm.gpu.GpuS4dConvolution}) set on a cache with {@link Cache#convolveOn}. K,
+   * D and the gradients stay float64 on the CPU side; the discretization and its chain stay here.
+   */
+  public interface Convolution {
+    /** {@code y_t = D u_t + Σ_{k≤t} K_k u_{t-k}} for batch sequences of len rows of H ({@code [(b·len + t)·H + h]}). */
+    void forward(double[] kernel, double[] dSkip, double[] u, int batch, int len, int H, double[] y, int yOff);
+
+    /**
+     * For the u of the last forward: {@code dK_k += Σ_b Σ_i u_i dy_{i+k}} ({@code [k·H + h]}),
+     * {@code gD[gdOff + h] += Σ dy u} and {@code du_s = D dy_s + Σ_k K_k dy_{s+k}} (overwritten; du
+     * may be dy at the same offset).
+     */
+    void backward(double[] kernel, double[] dSkip, double[] dy, int dyOff, int batch, int len, int H, double[] dKernel,
+        double[] gD, int gdOff, double[] du, int duOff);
+  }
+
   /** Convolution mode: K into the cache, then {@code y_t = Σ_{k≤t} K_k u_{t-k} + D u_t} per sequence. */
   private void convolutionForward(double[] y, int yOff, int batch, int len, Cache cache) {
     final int H = channels;
     kernel(cache, len, cache.kernel);
+    if (cache.convolution != null) {
+      cache.convolution.forward(cache.kernel, cache.dSkip, cache.u, batch, len, H, y, yOff);
+      return;
+    }
     for (int b = 0; b < batch; b++) {
       final int ub = b * len * H;
       // Reads the cache's copy of u, so y may be the caller's u.
@@ -430,6 +452,11 @@ public final class S4dLayer {
     double[] acc = cache.acc;
     Arrays.fill(acc, 0.0);
     Arrays.fill(dk, 0, len * H, 0.0);
+    if (cache.convolution != null) {
+      cache.convolution.backward(cache.kernel, cache.dSkip, dy, dyOff, batch, len, H, dk, acc, gD, du, duOff);
+      kernelToDiscrete(cache, dk, len, acc);
+      return;
+    }
     for (int b = 0; b < batch; b++) {
       final int ub = b * len * H;
       final int yb = dyOff + ub;
@@ -680,6 +707,7 @@ public final class S4dLayer {
     final double[] c2Im;
     final double[] kernel; // convolution mode: K[k * H + h]
     final double[] dKernel; // convolution mode: dK, same layout
+    Convolution convolution; // convolution mode: null for this class's loops
     boolean forwardDone;
 
     Cache(S4dLayer layer, int batch, int len) {
@@ -726,6 +754,16 @@ public final class S4dLayer {
 
     public int len() {
       return len;
+    }
+
+    /** The layer's channels H. */
+    public int channels() {
+      return layer.channels;
+    }
+
+    /** Convolution mode convolves with {@code c} (null: this class's loops); recurrent mode ignores it. */
+    public void convolveOn(Convolution c) {
+      this.convolution = c;
     }
   }
 }

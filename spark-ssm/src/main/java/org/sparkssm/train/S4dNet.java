@@ -155,6 +155,13 @@ public final class S4dNet extends FramedNet {
   }
 
   @Override
+  public void convolveOn(Workspace ws, java.util.function.Function<S4dLayer.Cache, S4dLayer.Convolution> device) {
+    for (S4dLayer.Cache c : ((Work) ws).cache) {
+      c.convolveOn(device.apply(c));
+    }
+  }
+
+  @Override
   public void forward(double[] w, double[] x, long[] rows, int batch, double[] pred, Workspace workspace,
       long[] seeds) {
     Work ws = (Work) workspace;

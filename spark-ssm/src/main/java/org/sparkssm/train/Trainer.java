@@ -464,6 +464,12 @@ public final class Trainer {
 
     private double[] shard; // one shard's gradient, for accumulate
 
+    /** Its workspace's S4D convolutions run on {@code device} (see {@link WindowModel#convolveOn}). */
+    public void convolveOn(
+        java.util.function.Function<org.sparkssm.nn.S4dLayer.Cache, org.sparkssm.nn.S4dLayer.Convolution> device) {
+      model.convolveOn(ws, device);
+    }
+
     /** A workspace for the windows of {@code data}. */
     public ShardGradient(WindowModel model, Windows data) {
       this.model = model;

@@ -39,4 +39,12 @@ public interface WindowModel {
 
   /** Accumulates into {@code gw} the gradient of the loss whose gradient with respect to pred is {@code dPred}. */
   void backward(double[] w, double[] gw, double[] dPred, int batch, Workspace ws);
+
+  /**
+   * Lets the workspace's S4D layers in convolution mode convolve on a device (one
+   * {@link org.sparkssm.nn.S4dLayer.Convolution} per layer cache, e.g. a GPU twin); models without
+   * such layers ignore it.
+   */
+  default void convolveOn(Workspace ws,
+      java.util.function.Function<org.sparkssm.nn.S4dLayer.Cache, org.sparkssm.nn.S4dLayer.Convolution> device) {}
 }

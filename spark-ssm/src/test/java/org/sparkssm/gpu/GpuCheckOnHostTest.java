@@ -32,7 +32,7 @@ class GpuCheckOnHostTest {
     }
     String report = printed.toString(StandardCharsets.UTF_8);
     assertArrayEquals(new String[] {"diag_scan_real", "diag_scan_complex", "diag_scan_bwd", "selective_scan_fwd",
-        "selective_scan_fwd_cpu1", "selective_scan_bwd", "mamba_forward", "mamba_forward_hidden"},
+        "selective_scan_fwd_cpu1", "selective_scan_bwd", "s4d_convolution", "mamba_forward", "mamba_forward_hidden"},
         rows.stream().map(r -> r.kernel).toArray(String[]::new), report);
     for (GpuCheck.Row r : rows) {
       assertTrue(r.ms > 0, r.kernel + " was not timed: " + report);

@@ -320,6 +320,76 @@ class GpuKernelsOnHostTest {
     assertClose(expected, got, 1e-6, "X Wᵀ");
   }
 
+  @Test
+  void s4dConvolutionModeOnTheDeviceEqualsTheCpuLoopsForwardAndBackward() {
+    int h = 5;
+    int modes = 3;
+    int batch = 4;
+    int len = 23;
+    org.sparkssm.nn.ParameterLayout layout = new org.sparkssm.nn.ParameterLayout();
+    org.sparkssm.nn.S4dLayer layer = new org.sparkssm.nn.S4dLayer(layout, "s4d", h, modes, 8,
+        org.sparkssm.nn.S4dLayer.Mode.CONVOLUTION);
+    layout.freeze();
+    double[] w = new double[layout.size()];
+    layer.init(w, new java.util.SplittableRandom(3));
+    Random r = new Random(8);
+    double[] u = floats(r, batch * len * h, 1);
+    double[] dy = floats(r, batch * len * h, 1);
+    double[][] y = new double[2][u.length];
+    double[][] du = new double[2][u.length];
+    double[][] gw = new double[2][w.length];
+    try (EmulatedDevice dev = new EmulatedDevice()) {
+      for (int device = 0; device < 2; device++) {
+        org.sparkssm.nn.S4dLayer.Cache cache = layer.newCache(batch, len);
+        GpuS4dConvolution gpu = device == 1 ? new GpuS4dConvolution(dev, batch, len, h) : null;
+        cache.convolveOn(gpu);
+        layer.forward(w, u, 0, batch, len, y[device], 0, cache);
+        layer.backward(w, gw[device], dy, 0, batch, len, du[device], 0, cache);
+        if (gpu != null) {
+          gpu.close();
+        }
+      }
+    }
+    // float32 sequences and kernel, float64 sums: relative 1e-6
+    assertClose(y[0], y[1], 1e-6, "y");
+    assertClose(du[0], du[1], 1e-6, "du");
+    for (org.sparkssm.nn.ParameterLayout.Tensor t : layout.tensors()) {
+      assertClose(java.util.Arrays.copyOfRange(gw[0], t.offset(), t.offset() + t.size()),
+          java.util.Arrays.copyOfRange(gw[1], t.offset(), t.offset() + t.size()), 1e-5, "gradient of " + t.name());
+    }
+  }
+
+  @Test
+  void anS4dNetTrainingStepWithItsConvolutionsOnTheDeviceHasTheCpuGradient() {
+    int lookback = 12;
+    int horizon = 4;
+    int channels = 2;
+    int batch = 3;
+    org.sparkssm.train.WindowModel net = new org.sparkssm.train.S4dNet(lookback, horizon, channels, 6, 2, 3, 12, 0.0,
+        0, null);
+    double[] w = new double[net.layout().size()];
+    net.init(w, 5);
+    Random r = new Random(6);
+    double[] x = floats(r, batch * lookback * channels, 1);
+    double[] dPred = floats(r, batch * horizon * channels, 1);
+    long[] rows = {0, 1, 2};
+    double[][] pred = new double[2][batch * horizon * channels];
+    double[][] gw = new double[2][w.length];
+    try (EmulatedDevice dev = new EmulatedDevice()) {
+      for (int device = 0; device < 2; device++) {
+        org.sparkssm.train.WindowModel.Workspace ws = net.workspace(batch);
+        if (device == 1) {
+          net.convolveOn(ws, cache -> new GpuS4dConvolution(dev, cache.batch(), cache.len(), cache.channels()));
+        }
+        net.forward(w, x, rows, batch, pred[device], ws, null);
+        net.backward(w, gw[device], dPred, batch, ws);
+      }
+      assertEquals(2 * 3, dev.launches, "two layers, a forward and two backward launches each");
+    }
+    assertClose(pred[0], pred[1], 1e-5, "predictions");
+    assertClose(gw[0], gw[1], 1e-5, "gradient");
+  }
+
   static Path golden(String path) throws Exception {
     return Paths.get(GpuKernelsOnHostTest.class.getResource("/golden/" + path + "/config.json").toURI()).getParent();
   }

@@ -38,9 +38,10 @@ class PtxResourceTest {
   /** Every entry point the launchers name. */
   static List<String> entries() {
     List<String> names = new ArrayList<>(List.of("reduce_groups", "reduce_batch_f64", "reduce_batch_f32", "embed_rows",
-        "matmul_xwt", "add_norm", "causal_conv1d", "gated_group_norm"));
+        "matmul_xwt", "add_norm", "causal_conv1d", "gated_group_norm", "kconv_fwd", "kconv_bwd_input",
+        "kconv_bwd_kernel"));
     for (String kernel : new String[] {"diag_scan_real", "diag_scan_complex", "diag_chunk_states", "diag_scan_bwd",
-        "selective_scan_fwd", "selective_scan_bwd"}) {
+        "diag_carry", "selective_scan_fwd", "selective_scan_bwd", "selective_carry"}) {
       for (Gpu.StatePrecision p : Gpu.StatePrecision.values()) {
         for (int n : new int[] {1, 9, 17, 33}) {
           names.add(Gpu.entry(kernel, p, n));

@@ -30,7 +30,11 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.unsafe.hash.Murmur3_x86_32;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.LinearForecaster;
+import org.sparkssm.gpu.Gpu;
+import org.sparkssm.gpu.GpuMode;
+import org.sparkssm.gpu.GpuS4dConvolution;
 import org.sparkssm.nn.Loss;
+import org.sparkssm.spark.gpu.TaskGpu;
 import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.train.DeepModels;
 import org.sparkssm.train.TrainedForecaster;
@@ -287,8 +291,9 @@ public final class NetTraining {
       // Executors cache the network per fit (TaskCache): a fresh key, so no other fit's state is reused.
       String cacheKey = java.util.UUID.randomUUID().toString();
       Broadcast<long[][]> starts = sc.broadcast(globalStarts(windows, counts));
+      GpuMode gpu = TaskGpu.mode(input.sparkSession());
       try (SparkGradients source = new SparkGradients(sc, windows, starts, net, cacheKey, train, val, skipped,
-          from == null ? 0 : from.step())) {
+          from == null ? 0 : from.step(), gpu)) {
         result = Trainer.train(model, w, source, config, from, both);
         timing[0] = source.timing();
       } finally {
@@ -623,6 +628,7 @@ public final class NetTraining {
     private final long skipped;
     private final int horizon;
     private final long firstStep;
+    private final GpuMode gpu;
     private long steps;
     private double stepSeconds;
     private double slowestTaskSeconds;
@@ -633,8 +639,9 @@ public final class NetTraining {
     }
 
     SparkGradients(JavaSparkContext sc, JavaRDD<PartWindows> windows, Broadcast<long[][]> starts, NetSpec net,
-        String run, long train, long validation, long skipped, long firstStep) {
+        String run, long train, long validation, long skipped, long firstStep, GpuMode gpu) {
       this.sc = sc;
+      this.gpu = gpu;
       this.windows = windows;
       this.starts = starts;
       this.net = net;
@@ -670,9 +677,10 @@ public final class NetTraining {
       Broadcast<long[][]> globalStarts = starts;
       NetSpec spec = net;
       String key = run;
+      GpuMode device = gpu;
       Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
         PartWindows part = it.next();
-        TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition]);
+        TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition], device);
         int[] local = new int[ids.length];
         int[] positions = new int[ids.length];
         int m = 0;
@@ -782,9 +790,19 @@ public final class NetTraining {
       return c;
     }
 
-    Held held(int partition, PartWindows part, long[] seriesStarts) {
-      return held.computeIfAbsent(partition, k -> new Held(new Trainer.ShardGradient(model, part.train()), part,
-          seriesStarts));
+    /**
+     * The partition's workspace, made on first use; with a GPU chosen for the task (see
+     * {@link TaskGpu}), its S4D layers convolve on that device ({@link GpuS4dConvolution}).
+     */
+    Held held(int partition, PartWindows part, long[] seriesStarts, GpuMode mode) {
+      return held.computeIfAbsent(partition, k -> {
+        Trainer.ShardGradient gradient = new Trainer.ShardGradient(model, part.train());
+        Gpu gpu = TaskGpu.gpu(mode);
+        if (gpu != null) {
+          gradient.convolveOn(cache -> new GpuS4dConvolution(gpu, cache));
+        }
+        return new Held(gradient, part, seriesStarts);
+      });
     }
 
     /** A partition's workspace and its map from global window ids to its own. */
