@@ -2,9 +2,9 @@ package org.sparkssm.gpu;
 
 /**
  * Copies between the CPU kernels' float64 arrays and device buffers: data goes to the device as
- * float32, state and parameters in the precision asked for. Every copy goes through one reused
- * host array per instance (the device's pinned buffer does the rest), so nothing is allocated per
- * call once the largest call has been seen.
+ * float32, state and parameters in the precision asked for. Conversions go through one reused host
+ * array per instance, in blocks (the device's pinned buffer does the rest), so nothing is allocated
+ * per call once the largest call has been seen, and a model's weights pass without a copy of their size.
  */
 final class DeviceArrays {
   private final Device device;
@@ -36,16 +36,22 @@ final class DeviceArrays {
     return b;
   }
 
+  /** Float32 conversions go through host blocks of at most this many values (a model's weights need not fit one). */
+  static final int BLOCK = 1 << 20;
+
   /** {@code values[off .. off + n)} into {@code b} (rounded to float32 for an F32 buffer). */
   void put(Buffer b, double[] values, int off, int n) {
     if (b.type == Buffer.Type.F64) {
       device.upload(b, values, off, n);
-    } else {
-      float[] f = floats(n);
-      for (int i = 0; i < n; i++) {
-        f[i] = (float) values[off + i];
+      return;
+    }
+    float[] f = floats(Math.min(n, BLOCK));
+    for (int done = 0; done < n; done += BLOCK) {
+      int k = Math.min(BLOCK, n - done);
+      for (int i = 0; i < k; i++) {
+        f[i] = (float) values[off + done + i];
       }
-      device.upload(b, f, 0, n);
+      device.upload(b.at(done), f, 0, k);
     }
   }
 
@@ -53,11 +59,14 @@ final class DeviceArrays {
   void get(Buffer b, double[] values, int off, int n) {
     if (b.type == Buffer.Type.F64) {
       device.download(b, values, off, n);
-    } else {
-      float[] f = floats(n);
-      device.download(b, f, 0, n);
-      for (int i = 0; i < n; i++) {
-        values[off + i] = f[i];
+      return;
+    }
+    float[] f = floats(Math.min(n, BLOCK));
+    for (int done = 0; done < n; done += BLOCK) {
+      int k = Math.min(BLOCK, n - done);
+      device.download(b.at(done), f, 0, k);
+      for (int i = 0; i < k; i++) {
+        values[off + done + i] = f[i];
       }
     }
   }

@@ -774,6 +774,7 @@ public final class NetTraining {
     private final String run;
     private final WindowModel model;
     private final Map<Integer, Held> held = new HashMap<>();
+    private final List<GpuS4dConvolution> devices = new ArrayList<>(); // freed when a new run replaces this one
     private Trainer.ErrorSums errors;
 
     private TaskCache(String run, WindowModel model) {
@@ -784,6 +785,9 @@ public final class NetTraining {
     static TaskCache of(String run, NetSpec spec) {
       TaskCache c = CURRENT.get();
       if (c == null || !c.run.equals(run)) {
+        if (c != null) {
+          c.devices.forEach(GpuS4dConvolution::close); // the device memory of the previous run's workspaces
+        }
         c = new TaskCache(run, spec.build());
         CURRENT.set(c);
       }
@@ -799,7 +803,11 @@ public final class NetTraining {
         Trainer.ShardGradient gradient = new Trainer.ShardGradient(model, part.train());
         Gpu gpu = TaskGpu.gpu(mode);
         if (gpu != null) {
-          gradient.convolveOn(cache -> new GpuS4dConvolution(gpu, cache));
+          gradient.convolveOn(cache -> {
+            GpuS4dConvolution conv = new GpuS4dConvolution(gpu, cache);
+            devices.add(conv);
+            return conv;
+          });
         }
         return new Held(gradient, part, seriesStarts);
       });
