@@ -61,20 +61,9 @@ class GpuKernelsOnHostTest {
         got[Math.max(at, 0)]));
   }
 
+  /** A stable system of float32 values (GpuCheck's), seeded from r. */
   static DiagonalSsm system(Random r, int d, int n, boolean complex) {
-    double[] ar = new double[d * n];
-    double[] ai = new double[d * n];
-    for (int i = 0; i < d * n; i++) {
-      double radius = 0.5 + 0.49 * r.nextDouble();
-      double angle = complex ? Math.PI * r.nextDouble() : 0;
-      ar[i] = radius * Math.cos(angle);
-      ai[i] = radius * Math.sin(angle);
-    }
-    if (!complex) {
-      return DiagonalSsm.real(d, n, ar, floats(r, d * n, 1), floats(r, d * n, 1), floats(r, d, 1));
-    }
-    return DiagonalSsm.complex(d, n, ar, ai, floats(r, d * n, 1), floats(r, d * n, 1), floats(r, d * n, 1),
-        floats(r, d * n, 1), floats(r, d, 1));
+    return GpuCheck.stableSystem(new java.util.SplittableRandom(r.nextLong()), d, n, complex);
   }
 
   /** minSpan 4: the 37 steps run as 9 time chunks of 5 (three launches), sequence 1 (0 steps) and 2 (12) end early. */
