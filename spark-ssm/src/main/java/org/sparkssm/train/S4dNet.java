@@ -156,8 +156,9 @@ public final class S4dNet extends FramedNet {
 
   @Override
   public void convolveOn(Workspace ws, java.util.function.Function<S4dLayer.Cache, S4dLayer.Convolution> device) {
-    for (S4dLayer.Cache c : ((Work) ws).cache) {
-      c.convolveOn(device.apply(c));
+    S4dLayer.Cache[] caches = ((Work) ws).cache;
+    for (int i = 0; i < caches.length; i++) {
+      caches[i].convolveOn(device.apply(caches[i]));
     }
   }
 
