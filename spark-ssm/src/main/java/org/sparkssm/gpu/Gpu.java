@@ -116,9 +116,12 @@ public final class Gpu {
    */
   static int timeChunks(long columns, int len, int minSpan) {
     long wanted = (TARGET_THREADS + columns - 1) / Math.max(1, columns);
-    long most = Math.max(1, len / Math.max(1, minSpan));
+    long most = Math.min(MAX_GRID_Y, Math.max(1, len / Math.max(1, minSpan)));
     return (int) Math.max(1, Math.min(wanted, most));
   }
+
+  /** CUDA's limit on a grid's second dimension, which counts the time chunks. */
+  static final int MAX_GRID_Y = 65535;
 
   /** The entry point of {@code kernel} for this precision and state size. */
   static String entry(String kernel, StatePrecision precision, int n) {

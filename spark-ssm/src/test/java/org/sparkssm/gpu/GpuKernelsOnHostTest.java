@@ -137,6 +137,7 @@ class GpuKernelsOnHostTest {
     assertEquals(16, Gpu.timeChunks(1 << 13, 4096, Gpu.MIN_SPAN)); // 8,192 columns: 16 chunks of 256
     assertEquals(64, Gpu.timeChunks(1, 4096, Gpu.MIN_SPAN)); // one long series: chunks of the shortest span
     assertEquals(1, Gpu.timeChunks(1, 100, Gpu.MIN_SPAN)); // too short to cut
+    assertEquals(Gpu.MAX_GRID_Y, Gpu.timeChunks(1, Integer.MAX_VALUE, 2)); // a grid holds at most 65,535 rows
   }
 
   /** Σ_t,d dy · y of the CPU scan from h0: the loss whose gradients the backward computes. */
