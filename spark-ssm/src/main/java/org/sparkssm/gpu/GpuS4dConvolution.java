@@ -10,8 +10,8 @@ import org.sparkssm.nn.S4dLayer;
  * sequences as float32, y and du come back, and dK comes back summed in float64 in a fixed order
  * (so a step is deterministic); the forward's u stays on the device for the backward. The
  * discretization, K from it and the chain from dK to the parameters stay on the CPU (O(H · M · len)).
- * Set on a layer's cache with {@link S4dLayer.Cache#convolveOn}; one per cache (its buffers are sized
- * for the cache's batch and len). Tested against the CPU loops.
+ * Set on a layer's cache with {@link S4dLayer.Cache#convolveOn} (or made by {@link GpuLayers}); one
+ * per cache (its buffers are sized for the cache's batch and len). Tested against the CPU loops.
  */
 public final class GpuS4dConvolution implements S4dLayer.Convolution, AutoCloseable {
   private final Device device;

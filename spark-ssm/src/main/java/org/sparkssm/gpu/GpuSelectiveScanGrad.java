@@ -2,6 +2,7 @@ package org.sparkssm.gpu;
 
 import org.sparkssm.Checks;
 import org.sparkssm.nn.SelectiveScanGrad;
+import org.sparkssm.nn.TapeScan;
 
 /**
  * The device twin of {@link SelectiveScanGrad}: the trainable selective scan's forward
@@ -15,7 +16,7 @@ import org.sparkssm.nn.SelectiveScanGrad;
  * the tape's sequences stay on the device between a forward and its backward. Tested against
  * {@link SelectiveScanGrad} on the same tapes.
  */
-public final class GpuSelectiveScanGrad implements AutoCloseable {
+public final class GpuSelectiveScanGrad implements TapeScan, AutoCloseable {
   private final Device device;
   private final DeviceArrays arrays;
   private final SelectiveScanGrad scan;
@@ -52,6 +53,7 @@ public final class GpuSelectiveScanGrad implements AutoCloseable {
   }
 
   /** As {@link SelectiveScanGrad#forward}: writes {@code tape.y}; keeps the sequences and chunk states on the device. */
+  @Override
   public void forward(double[] p, int pOff, SelectiveScanGrad.Tape tape, int batch, int len) {
     check(p, pOff, tape, batch, len);
     long steps = (long) batch * len;
@@ -82,6 +84,7 @@ public final class GpuSelectiveScanGrad implements AutoCloseable {
    * As {@link SelectiveScanGrad#backward} after {@link #forward} on the same tape, batch and len:
    * reads {@code tape.dy}, writes {@code tape.du, dDelta, dz, dB, dC}, adds gA, gD, gbias into gp.
    */
+  @Override
   public void backward(double[] p, int pOff, double[] gp, int gpOff, SelectiveScanGrad.Tape tape, int batch, int len) {
     check(p, pOff, tape, batch, len);
     Checks.range("gp", gp, gpOff, scan.paramSize());

@@ -6,6 +6,8 @@
  * compiled for the host: {@link org.sparkssm.gpu.GpuDiagonalScan} (diagonal scan and its backward),
  * {@link org.sparkssm.gpu.GpuSelectiveScanGrad} (selective scan forward and backward on a
  * {@link org.sparkssm.nn.SelectiveScanGrad.Tape}), {@link org.sparkssm.gpu.GpuMamba} (the Mamba and
- * Mamba-2 forward). The kernels are {@code src/main/cuda/ssm_kernels.cu}, shipped as PTX.
+ * Mamba-2 forward), {@link org.sparkssm.gpu.GpuS4dConvolution} (an S4D layer's convolution mode);
+ * {@link org.sparkssm.gpu.GpuLayers} hands the training twins to a network's layers. The kernels are
+ * {@code src/main/cuda/ssm_kernels.cu}, shipped as PTX.
  */
 package org.sparkssm.gpu;

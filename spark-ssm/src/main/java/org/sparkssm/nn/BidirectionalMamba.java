@@ -58,6 +58,12 @@ public final class BidirectionalMamba {
       this.r = m.reverse.newCache(batch, len);
       this.tmp = new double[batch * len * m.forward.dModel()];
     }
+
+    /** Both blocks' selective scans run on {@code device} where it gives twins. */
+    public void runOn(LayerDevice device) {
+      f.runOn(device);
+      r.runOn(device);
+    }
   }
 
   private void checkCache(Cache c) {

@@ -165,6 +165,7 @@ public final class MambaBlock {
     final double[] dDlow; // (rows, dt_rank)
     final double[] dxs; // (rows, d_inner)
     final SelectiveScanGrad.Tape tape; // u' = silu(conv), δ, B, C, z, y and their gradients
+    TapeScan scanner; // the block's scan, or its device twin
 
     Cache(MambaBlock m, int batch, int len) {
       Checks.positive("batch", batch);
@@ -186,6 +187,13 @@ public final class MambaBlock {
       dDlow = new double[r * m.dtRank];
       dxs = new double[r * m.dInner];
       tape = m.scan.newTape(batch, len);
+      scanner = m.scan;
+    }
+
+    /** The block's selective scan runs on {@code device} where it gives a twin, else on the CPU. */
+    public void runOn(LayerDevice device) {
+      TapeScan twin = device.selectiveScan(block.scan);
+      scanner = twin == null ? block.scan : twin;
     }
 
     public int maxBatch() {
@@ -249,7 +257,7 @@ public final class MambaBlock {
     SelectiveScanGrad.aFromALog(w, aLog, di * N, c.p, scan.aOffset());
     System.arraycopy(w, dSkip, c.p, scan.dSkipOffset(), di);
     System.arraycopy(w, dtB, c.p, scan.deltaBiasOffset(), di);
-    scan.forward(c.p, 0, tape, batch, len);
+    c.scanner.forward(c.p, 0, tape, batch, len);
     outProj.forward(w, tape.y, 0, rows, out, outOff);
   }
 
@@ -276,7 +284,7 @@ public final class MambaBlock {
     final SelectiveScanGrad.Tape tape = c.tape;
     outProj.backward(w, gw, tape.y, 0, dout, doutOff, rows, tape.dy, 0);
     java.util.Arrays.fill(c.gp, 0.0);
-    scan.backward(c.p, 0, c.gp, 0, tape, batch, len);
+    c.scanner.backward(c.p, 0, c.gp, 0, tape, batch, len);
     SelectiveScanGrad.accumulateALogGradient(c.gp, scan.aOffset(), c.p, scan.aOffset(), di * N, gw, aLog);
     Tensors.addInto(gw, dSkip, c.gp, scan.dSkipOffset(), di);
     Tensors.addInto(gw, dtB, c.gp, scan.deltaBiasOffset(), di);

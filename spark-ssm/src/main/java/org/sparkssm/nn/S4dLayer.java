@@ -765,5 +765,10 @@ public final class S4dLayer {
     public void convolveOn(Convolution c) {
       this.convolution = c;
     }
+
+    /** Convolution mode convolves on {@code device} where it gives a twin, else in this class's loops. */
+    public void runOn(LayerDevice device) {
+      convolveOn(layer.mode == Mode.CONVOLUTION ? device.convolution(this) : null);
+    }
   }
 }

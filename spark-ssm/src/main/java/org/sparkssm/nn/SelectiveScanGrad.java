@@ -54,7 +54,7 @@ import org.sparkssm.scan.VectorSupport;
  *
  * <p>Immutable: threads share one instance, each with its own {@link Tape}.
  */
-public final class SelectiveScanGrad {
+public final class SelectiveScanGrad implements TapeScan {
   private final int channels; // D
   private final int stateSize; // N
   private final int groups; // G
@@ -256,6 +256,7 @@ public final class SelectiveScanGrad {
    *
    * @param p A, D-skip and Δ bias from {@code pOff} ({@link #paramSize()})
    */
+  @Override
   public void forward(double[] p, int pOff, Tape tape, int batch, int len) {
     checkCall("p", p, pOff, tape, batch, len);
     final int dn = channels * stateSize;
@@ -279,6 +280,7 @@ public final class SelectiveScanGrad {
    * writes {@code tape.du, dDelta, dz, dB, dC} and accumulates {@code gA, gD, gbias} into
    * {@code gp} (the layout of p).
    */
+  @Override
   public void backward(double[] p, int pOff, double[] gp, int gpOff, Tape tape, int batch, int len) {
     checkCall("p", p, pOff, tape, batch, len);
     Checks.range("gp", gp, gpOff, paramSize());

@@ -155,10 +155,10 @@ public final class S4dNet extends FramedNet {
   }
 
   @Override
-  public void convolveOn(Workspace ws, java.util.function.Function<S4dLayer.Cache, S4dLayer.Convolution> device) {
+  public void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {
     S4dLayer.Cache[] caches = ((Work) ws).cache;
     for (int i = 0; i < caches.length; i++) {
-      caches[i].convolveOn(device.apply(caches[i]));
+      caches[i].runOn(device);
     }
   }
 

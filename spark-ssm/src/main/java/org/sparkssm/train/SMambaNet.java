@@ -172,6 +172,14 @@ public final class SMambaNet extends FramedNet {
   }
 
   @Override
+  public void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {
+    BidirectionalMamba.Cache[] caches = ((Work) ws).mambaCache;
+    for (int i = 0; i < caches.length; i++) {
+      caches[i].runOn(device);
+    }
+  }
+
+  @Override
   public void forward(double[] w, double[] x, long[] rowsOf, int batch, double[] pred, Workspace workspace,
       long[] seeds) {
     Work ws = (Work) workspace;

@@ -464,10 +464,9 @@ public final class Trainer {
 
     private double[] shard; // one shard's gradient, for accumulate
 
-    /** Its workspace's S4D convolutions run on {@code device} (see {@link WindowModel#convolveOn}). */
-    public void convolveOn(
-        java.util.function.Function<org.sparkssm.nn.S4dLayer.Cache, org.sparkssm.nn.S4dLayer.Convolution> device) {
-      model.convolveOn(ws, device);
+    /** Its workspace's heavy layer operations run on {@code device} (see {@link WindowModel#runOn}). */
+    public void runOn(org.sparkssm.nn.LayerDevice device) {
+      model.runOn(ws, device);
     }
 
     /** A workspace for the windows of {@code data}. */

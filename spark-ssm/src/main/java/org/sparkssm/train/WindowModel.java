@@ -41,10 +41,9 @@ public interface WindowModel {
   void backward(double[] w, double[] gw, double[] dPred, int batch, Workspace ws);
 
   /**
-   * Lets the workspace's S4D layers in convolution mode convolve on a device (one
-   * {@link org.sparkssm.nn.S4dLayer.Convolution} per layer cache, e.g. a GPU twin); models without
-   * such layers ignore it.
+   * Lets the workspace's heavy layer operations run on a device (an S4D layer's convolution, a
+   * Mamba block's selective scan: see {@link org.sparkssm.nn.LayerDevice}); models without such
+   * layers ignore it.
    */
-  default void convolveOn(Workspace ws,
-      java.util.function.Function<org.sparkssm.nn.S4dLayer.Cache, org.sparkssm.nn.S4dLayer.Convolution> device) {}
+  default void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {}
 }

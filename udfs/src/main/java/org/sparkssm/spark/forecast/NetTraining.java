@@ -31,8 +31,8 @@ import org.apache.spark.unsafe.hash.Murmur3_x86_32;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.gpu.Gpu;
+import org.sparkssm.gpu.GpuLayers;
 import org.sparkssm.gpu.GpuMode;
-import org.sparkssm.gpu.GpuS4dConvolution;
 import org.sparkssm.nn.Loss;
 import org.sparkssm.spark.gpu.TaskGpu;
 import org.sparkssm.spark.scan.InputColumns;
@@ -774,7 +774,7 @@ public final class NetTraining {
     private final String run;
     private final WindowModel model;
     private final Map<Integer, Held> held = new HashMap<>();
-    private final List<GpuS4dConvolution> devices = new ArrayList<>(); // freed when a new run replaces this one
+    private final List<GpuLayers> devices = new ArrayList<>(); // freed when a new run replaces this one
     private Trainer.ErrorSums errors;
 
     private TaskCache(String run, WindowModel model) {
@@ -786,7 +786,7 @@ public final class NetTraining {
       TaskCache c = CURRENT.get();
       if (c == null || !c.run.equals(run)) {
         if (c != null) {
-          c.devices.forEach(GpuS4dConvolution::close); // the device memory of the previous run's workspaces
+          c.devices.forEach(GpuLayers::close); // the device memory of the previous run's workspaces
         }
         c = new TaskCache(run, spec.build());
         CURRENT.set(c);
@@ -796,18 +796,16 @@ public final class NetTraining {
 
     /**
      * The partition's workspace, made on first use; with a GPU chosen for the task (see
-     * {@link TaskGpu}), its S4D layers convolve on that device ({@link GpuS4dConvolution}).
+     * {@link TaskGpu}), its S4D convolutions and Mamba scans run on that device ({@link GpuLayers}).
      */
     Held held(int partition, PartWindows part, long[] seriesStarts, GpuMode mode) {
       return held.computeIfAbsent(partition, k -> {
         Trainer.ShardGradient gradient = new Trainer.ShardGradient(model, part.train());
         Gpu gpu = TaskGpu.gpu(mode);
         if (gpu != null) {
-          gradient.convolveOn(cache -> {
-            GpuS4dConvolution conv = new GpuS4dConvolution(gpu, cache);
-            devices.add(conv);
-            return conv;
-          });
+          GpuLayers layers = new GpuLayers(gpu);
+          devices.add(layers);
+          gradient.runOn(layers);
         }
         return new Held(gradient, part, seriesStarts);
       });
