@@ -58,6 +58,12 @@ public final class LtsfTraining {
   /** Trains every candidate, picks on validation, scores the pick on test. */
   public static Cell run(String dataset, LtsfData data, LtsfSplit split, List<DeepModels> models, double[] rates,
       int lookback, int horizon, TrainingConfig cfg, PrintStream log) {
+    return run(dataset, data, split, models, rates, lookback, horizon, cfg, log, null);
+  }
+
+  /** As the other {@code run}, training on {@code device} (null: the CPU; see {@link WindowModel#runOn}). */
+  public static Cell run(String dataset, LtsfData data, LtsfSplit split, List<DeepModels> models, double[] rates,
+      int lookback, int horizon, TrainingConfig cfg, PrintStream log, org.sparkssm.nn.LayerDevice device) {
     Checks.notNull("data", data);
     if (models.isEmpty() || rates.length == 0) {
       Checks.fail("candidates: expected at least one model and one learning rate, got %d and %d", models.size(),
@@ -82,7 +88,7 @@ public final class LtsfTraining {
     for (DeepModels spec : models) {
       for (double rate : rates) {
         WindowModel model = spec.build(lookback, horizon, data.channels(), ridge);
-        Trainer.Result r = Trainer.train(model, train, val, cfg.withLearningRate(rate));
+        Trainer.Result r = Trainer.train(model, train, val, cfg.withLearningRate(rate), device);
         if (log != null) {
           log.printf(Locale.ROOT, "  %s H=%d %s lr=%s: val %.4f (epoch %d of %d), %.0f s%n", dataset, horizon,
               spec.settings(), rate, r.bestValidationMse(), r.bestEpoch(), r.epochsTrained(), r.seconds());

@@ -58,21 +58,36 @@ public final class Trainer {
 
   /** Trains from the model's seeded initialization. */
   public static Result train(WindowModel model, Windows train, Windows validation, TrainingConfig cfg) {
+    return train(model, train, validation, cfg, null);
+  }
+
+  /**
+   * Trains from the model's seeded initialization, the gradient workers' heavy layer operations on
+   * {@code device} (null: the CPU; see {@link WindowModel#runOn}).
+   */
+  public static Result train(WindowModel model, Windows train, Windows validation, TrainingConfig cfg,
+      org.sparkssm.nn.LayerDevice device) {
     Checks.notNull("model", model);
     double[] w = new double[model.layout().size()];
     model.init(w, cfg.seed());
-    return train(model, w, train, validation, cfg);
+    return train(model, w, train, validation, cfg, device);
   }
 
   /** Trains from the given weights (fine-tuning); {@code w} is updated in place and the best copy returned. */
   public static Result train(WindowModel model, double[] w, Windows train, Windows validation, TrainingConfig cfg) {
+    return train(model, w, train, validation, cfg, null);
+  }
+
+  /** As {@link #train(WindowModel, double[], Windows, Windows, TrainingConfig)}, on {@code device} (null: the CPU). */
+  public static Result train(WindowModel model, double[] w, Windows train, Windows validation, TrainingConfig cfg,
+      org.sparkssm.nn.LayerDevice device) {
     Checks.notNull("model", model);
     Checks.notNull("training windows", train);
     Checks.notNull("validation windows", validation);
     Checks.notNull("config", cfg);
     checkShape(model, train, "training windows");
     checkShape(model, validation, "validation windows");
-    try (LocalGradients source = new LocalGradients(model, train, validation, cfg)) {
+    try (LocalGradients source = new LocalGradients(model, train, validation, cfg, device)) {
       return train(model, w, source, cfg, null, new Listener() {});
     }
   }
@@ -278,7 +293,8 @@ public final class Trainer {
     private final int[] ids;
     private final int[] positions;
 
-    LocalGradients(WindowModel model, Windows train, Windows validation, TrainingConfig cfg) {
+    LocalGradients(WindowModel model, Windows train, Windows validation, TrainingConfig cfg,
+        org.sparkssm.nn.LayerDevice device) {
       this.model = model;
       this.train = train;
       this.validation = validation;
@@ -287,6 +303,9 @@ public final class Trainer {
       this.workers = new ShardGradient[threads];
       for (int i = 0; i < threads; i++) {
         workers[i] = new ShardGradient(model, train);
+        if (device != null) {
+          workers[i].runOn(device);
+        }
       }
       int shards = (cfg.batchSize() + SHARD - 1) / SHARD;
       this.shardGrads = new double[shards][model.layout().size()];

@@ -29,6 +29,8 @@ import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.forecast.LtsfData;
 import org.sparkssm.forecast.LtsfSplit;
+import org.sparkssm.gpu.Gpu;
+import org.sparkssm.gpu.GpuLayers;
 import org.sparkssm.jobs.cli.DataFormat;
 import org.sparkssm.jobs.cli.OutputCommit;
 import org.sparkssm.jobs.cli.OutputOptions;
@@ -36,8 +38,10 @@ import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
+import org.sparkssm.nn.LayerDevice;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.WindowSplit;
+import org.sparkssm.spark.gpu.TaskGpu;
 import org.sparkssm.train.DeepModels;
 import org.sparkssm.train.LtsfTraining;
 import org.sparkssm.train.TrainedForecaster;
@@ -58,7 +62,9 @@ import picocli.CommandLine.Option;
             + "is fitted in one distributed pass (ridge λ chosen on the validation windows). The trained networks "
             + "(smamba, s4dnet, rlinear) train on the driver with the benchmark protocol (both ridge-skip candidates, "
             + "early stopping on the validation windows; a file's channels are one multivariate series, so they "
-            + "train in one JVM: the train job trains over the many series of a table on Spark). Writes "
+            + "train in one JVM: the train job trains over the many series of a table on Spark; with "
+            + "--conf spark.ssm.gpu.enabled=auto|true their S4D convolutions and Mamba scans run on the driver's GPU "
+            + "where there is one). Writes "
             + "<out>/results (Parquet), <out>/report.md and <out>/evaluate.png.",
         ""},
     footer = {"", "Examples:",
@@ -136,9 +142,16 @@ public final class EvaluateCommand extends SparkCommand {
     }
   }
 
+  /** Where the networks' heavy layers train: a GPU's twins, or null for the CPU. */
+  private LayerDevice device;
+
   @Override
   protected int run(SparkSession spark) throws Exception {
-    try (OutputCommit commit = output.begin(spark, this::notice, out)) {
+    // The networks train in this JVM: on its GPU (device 0) where spark.ssm.gpu.enabled lets them.
+    Gpu gpu = Gpu.choose(TaskGpu.mode(spark), null);
+    try (GpuLayers layers = gpu == null ? null : new GpuLayers(gpu);
+        OutputCommit commit = output.begin(spark, this::notice, out)) {
+      device = layers;
       List<String> summaryLines = evaluate(spark, commit);
       commit.publish();
       for (String line : summaryLines) {
@@ -176,7 +189,7 @@ public final class EvaluateCommand extends SparkCommand {
             if (trained(m)) {
               TrainingConfig cfg = training();
               LtsfTraining.Cell c = LtsfTraining.run(name, ltsf, split, LtsfTraining.standardCandidates(m, name),
-                  new double[] {cfg.learningRate()}, l, h, cfg, null);
+                  new double[] {cfg.learningRate()}, l, h, cfg, null, device);
               row = RowFactory.create(name, m, l, h, c.mse(), c.mae(), Double.NaN, (long) c.trainWindows(),
                   (long) c.testWindows(), c.seconds(), c.settings());
               forecast = Forecast.of(m, c.forecaster());
