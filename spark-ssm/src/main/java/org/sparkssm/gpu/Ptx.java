@@ -6,13 +6,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The kernels as PTX: {@code ssm_kernels.ptx}, built by {@code nvcc} from
- * {@code src/main/cuda/ssm_kernels.cu} where nvcc is installed ({@code src/main/cuda/build-ptx})
+ * The kernels as PTX: {@code ssm_kernels.ptx.gz} (gzip-compressed text), built by {@code nvcc}
+ * from {@code src/main/cuda/ssm_kernels.cu} where nvcc is installed ({@code src/main/cuda/build-ptx})
  * and committed as a resource, so a build without nvcc ships the same kernels. Its first line
  * records the SHA-256 of the source it was built from (PtxResourceTest fails when they differ).
  */
 final class Ptx {
-  static final String RESOURCE = "/org/sparkssm/gpu/ssm_kernels.ptx";
+  static final String RESOURCE = "/org/sparkssm/gpu/ssm_kernels.ptx.gz";
 
   private Ptx() {}
 
@@ -22,7 +22,7 @@ final class Ptx {
       if (in == null) {
         throw new IllegalStateException("the kernels' PTX resource " + RESOURCE + " is missing from the class path");
       }
-      byte[] body = in.readAllBytes();
+      byte[] body = new java.util.zip.GZIPInputStream(in).readAllBytes();
       byte[] out = java.util.Arrays.copyOf(body, body.length + 1);
       return out;
     } catch (IOException e) {

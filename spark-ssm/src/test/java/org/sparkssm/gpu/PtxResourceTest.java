@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class PtxResourceTest {
   static final Path SOURCE = Paths.get("src/main/cuda/ssm_kernels.cu");
-  static final Path COMMITTED = Paths.get("src/main/resources/org/sparkssm/gpu/ssm_kernels.ptx");
+  static final Path COMMITTED = Paths.get("src/main/resources/org/sparkssm/gpu/ssm_kernels.ptx.gz");
 
   static String text(byte[] ptx) {
     int n = ptx.length > 0 && ptx[ptx.length - 1] == 0 ? ptx.length - 1 : ptx.length;
@@ -57,7 +57,11 @@ class PtxResourceTest {
     String loaded = text(Ptx.text());
     assertTrue(loaded.startsWith("// source-sha256: " + hash), "the PTX on the class path was not built from "
         + SOURCE + ": run src/main/cuda/build-ptx");
-    assertTrue(Files.readString(COMMITTED).startsWith("// source-sha256: " + hash), "the committed " + COMMITTED
+    String committed;
+    try (java.io.InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(COMMITTED))) {
+      committed = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+    }
+    assertTrue(committed.startsWith("// source-sha256: " + hash), "the committed " + COMMITTED
         + " was not built from the current " + SOURCE + ": run src/main/cuda/build-ptx and commit it");
     for (String e : entries()) {
       assertTrue(loaded.contains(".entry " + e + "("), "no entry point " + e);
