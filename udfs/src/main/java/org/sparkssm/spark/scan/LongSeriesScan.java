@@ -230,7 +230,7 @@ final class LongSeriesScan {
       StructType stageSchema = new StructType().add(key, rows.schema().apply(key).dataType())
           .add(t, DataTypes.LongType);
       for (int j = 0; j < stage.model.outputs(); j++) {
-        stageSchema = stageSchema.add("__ssm_v" + j, DataTypes.DoubleType);
+        stageSchema = stageSchema.add(ScanRows.value(j), DataTypes.DoubleType);
       }
       stageSchema = stageSchema.add(BLOCK, DataTypes.LongType);
       int outputs = stage.model.outputs();
@@ -384,7 +384,8 @@ final class LongSeriesScan {
           if (prefixState != null) {
             System.arraycopy(prefixState, 0, h, 0, prefixSize);
           }
-          SegmentScan scan = new SegmentScan(stageConfig, it.key, it, h, 0, Long.MIN_VALUE, false);
+          SegmentScan scan = new SegmentScan(stageConfig, it.key, SeriesCursor.of(it, stageConfig.layout()), h, 0,
+              Long.MIN_VALUE, false);
           scan.drain();
           it.skipRest();
           double[] end = java.util.Arrays.copyOfRange(scan.state(), prefixSize, h.length);
@@ -425,9 +426,9 @@ final class LongSeriesScan {
     long rows = 0;
     long first = 0;
     long last = 0;
-    while (it.hasNext()) {
-      Row r = it.next();
-      long t = SegmentScan.timeOf(r, config, it.key);
+    SeriesCursor row = SeriesCursor.of(it, config.layout());
+    while (row.nextRow()) {
+      long t = SegmentScan.timeOf(row, config, it.key);
       if (rows == 0) {
         first = t;
       }
@@ -435,14 +436,14 @@ final class LongSeriesScan {
       rows++;
       boolean missing = false;
       for (int j = 0; j < inputs && !missing; j++) {
-        missing = r.isNullAt(2 + j) || !Double.isFinite(r.getDouble(2 + j));
+        missing = row.valueIsNull(j) || !Double.isFinite(row.value(j));
       }
       if (missing || tailRows == 0) {
         continue;
       }
       int slot = (int) (present % tailRows);
       for (int j = 0; j < inputs; j++) {
-        ring[slot * inputs + j] = r.getDouble(2 + j);
+        ring[slot * inputs + j] = row.value(j);
       }
       present++;
     }
@@ -461,7 +462,7 @@ final class LongSeriesScan {
     private final ScanConfig stageConfig;
     private final Broadcast<Map<String, BlockStart>> incoming;
     private final long stackFingerprint;
-    private SegmentScan current;
+    private Iterator<Row> current;
 
     BlockScan(Iterator<Row> part, int width, ScanConfig stageConfig, Broadcast<Map<String, BlockStart>> incoming,
         long stackFingerprint) {
@@ -486,11 +487,13 @@ final class LongSeriesScan {
           return false;
         }
         BlockStart start = incoming.value().get(blockId(it.key, it.block));
-        current = new SegmentScan(stageConfig, it.key, it, start.incoming.clone(), start.position, Long.MIN_VALUE,
-            start.lastOfSeries);
+        ScanRows layout = stageConfig.layout();
+        SegmentScan scan = new SegmentScan(stageConfig, it.key, SeriesCursor.of(it, layout), start.incoming.clone(),
+            start.position, Long.MIN_VALUE, start.lastOfSeries);
         if (start.stackEndState != null) {
-          current.reportEndState(stackFingerprint, start.stackEndState);
+          scan.reportEndState(stackFingerprint, start.stackEndState);
         }
+        current = layout.rows(scan);
       }
       return true;
     }

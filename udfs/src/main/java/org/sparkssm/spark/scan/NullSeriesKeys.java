@@ -33,6 +33,12 @@ public final class NullSeriesKeys {
         time = r.getLong(1);
       }
     }
+    return failure(seriesColumn, timeType, count, hasTime, time);
+  }
+
+  /** The failure for {@code count} null-key rows, the first (present) time of which is {@code time}. */
+  static IllegalArgumentException failure(String seriesColumn, DataType timeType, long count, boolean hasTime,
+      long time) {
     String when = hasTime ? (count == 1 ? "time " : "first time ") + TimeCodec.format(time, timeType)
         : (count == 1 ? "time null" : "every time null");
     return new IllegalArgumentException(String.format(java.util.Locale.ROOT,

@@ -4,17 +4,14 @@ import java.io.Serializable;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.types.DataType;
 import org.sparkssm.scan.ScanModel;
-import org.sparkssm.spark.arrow.ChunkVectors;
-import org.sparkssm.spark.arrow.TaskAllocators;
 
 /**
  * What a task needs to scan segments of series: the model, the chunk size, the memory limit, the
  * output options and the column names for error messages. Shipped to executors with the task;
- * {@link #acquireWorkspace()} gives each task attempt one set of chunk buffers that every series
+ * {@link #acquireWorkspace()} gives each task attempt one set of chunk arrays that every series
  * (or block) of the task reuses.
  */
 final class ScanConfig implements Serializable {
@@ -22,7 +19,6 @@ final class ScanConfig implements Serializable {
 
   final ScanModel model;
   final int chunkRows;
-  final long allocatorLimit;
   final boolean emitState;
   final String seriesColumn;
   final String timeColumn;
@@ -32,12 +28,11 @@ final class ScanConfig implements Serializable {
   final long stepEvery;
   private final String scanId = UUID.randomUUID().toString();
 
-  ScanConfig(ScanModel model, int chunkRows, long allocatorLimit, boolean emitState, String seriesColumn,
-      String timeColumn, DataType timeType, long stepEvery) {
+  ScanConfig(ScanModel model, int chunkRows, boolean emitState, String seriesColumn, String timeColumn,
+      DataType timeType, long stepEvery) {
     this.stepEvery = stepEvery;
     this.model = model;
     this.chunkRows = chunkRows;
-    this.allocatorLimit = allocatorLimit;
     this.emitState = emitState;
     this.seriesColumn = seriesColumn;
     this.timeColumn = timeColumn;
@@ -46,11 +41,28 @@ final class ScanConfig implements Serializable {
 
   /** The same settings for another model (one stage of a layer stack). */
   ScanConfig withModel(ScanModel stageModel) {
-    return new ScanConfig(stageModel, chunkRows, allocatorLimit, emitState, seriesColumn, timeColumn, timeType,
-        stepEvery);
+    return new ScanConfig(stageModel, chunkRows, emitState, seriesColumn, timeColumn, timeType, stepEvery);
   }
 
+  /** Heap bytes one chunk row takes in a {@link Workspace}. */
+  static long bytesPerRow(int inputs, int outputs) {
+    return 8L * (2 + inputs + outputs) + 1;
+  }
+
+  /** The row layout of a scan with this model (saved states not in the input). */
+  ScanRows layout() {
+    return new ScanRows(model.inputs(), model.outputs(), emitState, false);
+  }
+
+  /** A series for messages: {@code unique_id = 'a'} (binary keys in hex). */
   String describe(Object key) {
+    if (key instanceof byte[]) {
+      StringBuilder hex = new StringBuilder("X'");
+      for (byte b : (byte[]) key) {
+        hex.append(String.format("%02X", b));
+      }
+      return seriesColumn + " = " + hex.append("'");
+    }
     return seriesColumn + " = '" + key + "'";
   }
 
@@ -59,62 +71,45 @@ final class ScanConfig implements Serializable {
     return TimeCodec.format(t, timeType);
   }
 
-  /** Per task attempt and scan: the chunk buffers and kernel windows. */
+  /** Per task attempt and scan: the chunk arrays. */
   private static final ConcurrentMap<String, Workspace> WORKSPACES = new ConcurrentHashMap<>();
 
-  /** The buffers one segment scan needs; inside a task, one per task, reused segment after segment. */
-  static final class Workspace implements AutoCloseable {
-    final ChunkVectors chunk;
+  /**
+   * The arrays one segment scan needs, sized for one chunk: times, the kernel's input (time-major,
+   * {@code [row * inputs + j]}) and output ({@code [row * outputs + j]}), missing-row flags and
+   * Δt. Inside a task, one per task, reused segment after segment.
+   */
+  static final class Workspace {
+    final long[] time;
     final double[] u;
     final double[] y;
+    final boolean[] missing;
     final double[] dt;
-    private final BufferAllocator ownAllocator; // only outside a Spark task
 
-    Workspace(ChunkVectors chunk, int rows, int inputs, int outputs, BufferAllocator ownAllocator) {
-      this.chunk = chunk;
+    Workspace(int rows, int inputs, int outputs) {
+      this.time = new long[rows];
       this.u = new double[rows * inputs];
       this.y = new double[rows * outputs];
+      this.missing = new boolean[rows];
       this.dt = new double[rows];
-      this.ownAllocator = ownAllocator;
-    }
-
-    /** True when the segment owns it (outside a task) and must close it when done. */
-    boolean ownedBySegment() {
-      return ownAllocator != null;
-    }
-
-    @Override
-    public void close() {
-      chunk.close();
-      if (ownAllocator != null) {
-        ownAllocator.close();
-      }
     }
   }
 
   /**
-   * Inside a task: the task's workspace, created on first use and closed when the task completes
-   * (before the task's allocator: completion listeners run last-registered first). Outside a task:
-   * a private workspace the segment closes itself.
+   * Inside a task: the task's workspace, created on first use and dropped when the task
+   * completes. Outside a task: a new one.
    */
   Workspace acquireWorkspace() {
     int inputs = model.inputs();
     int outputs = model.outputs();
     TaskContext task = TaskContext.get();
     if (task == null) {
-      BufferAllocator own = TaskAllocators.standalone("spark-ssm scan " + scanId, allocatorLimit);
-      return new Workspace(new ChunkVectors(own, chunkRows, inputs, outputs), chunkRows, inputs, outputs, own);
+      return new Workspace(chunkRows, inputs, outputs);
     }
     String id = task.taskAttemptId() + "/" + scanId;
     return WORKSPACES.computeIfAbsent(id, k -> {
-      BufferAllocator allocator = TaskAllocators.forCurrentTask(allocatorLimit);
-      Workspace w = new Workspace(new ChunkVectors(allocator, chunkRows, inputs, outputs), chunkRows, inputs, outputs,
-          null);
-      task.addTaskCompletionListener(ctx -> {
-        WORKSPACES.remove(k);
-        w.close();
-      });
-      return w;
+      task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> WORKSPACES.remove(k));
+      return new Workspace(chunkRows, inputs, outputs);
     });
   }
 }

@@ -1,31 +1,25 @@
 package org.sparkssm.spark.scan;
 
-import java.util.Iterator;
-import java.util.NoSuchElementException;
-import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.sparkssm.scan.IrregularScanModel;
-import org.sparkssm.spark.arrow.ChunkVectors;
 import org.sparkssm.state.ScanState;
 
 /**
  * Scans one time-ordered segment of one series (a whole series in the many-series path, a block
- * in the two-pass path) chunk by chunk from a given state, as a lazy iterator of output rows: it
- * reads at most one chunk ahead of what it has emitted, so memory is one chunk whatever the length.
- *
- * <p>Rows in: {@code [key, t: long, v_0 .. v_{M-1}: double]}. Rows out:
- * {@code [key, t, y_0 .. y_{P-1}, (state vector), end_state: binary, is_output: boolean]} with
- * {@code end_state} on the segment's last row when {@link #endStateOnLastRow} asks for it.
+ * in the two-pass path) chunk by chunk from a given state, as a cursor over its output rows: it
+ * reads at most one chunk (and one row) ahead of what it has emitted, so memory is one chunk
+ * whatever the length. The chunk lives in the task's {@link ScanConfig.Workspace}: each row's time
+ * and values are copied from the input row straight into the kernel's input array (time-major,
+ * {@code u[row * inputs + j]}), the kernel writes {@code y[row * outputs + j]} in place, and
+ * outputs are read from there: no per-row object on either side.
  *
  * <p>Policies (documented on {@link SsmScan}): a null time or a time not after the previous one
  * fails naming the series; a row with a null or non-finite value holds the state and outputs NaN.
  * Rows at or before {@code skipThrough} are counted and skipped (incremental runs).
  */
-final class SegmentScan implements Iterator<Row> {
+final class SegmentScan {
   private final ScanConfig config;
   private final Object key;
-  private final Iterator<Row> input;
+  private final SeriesCursor input;
   private final int inputs;
   private final int outputs;
   private final double[] h;
@@ -41,32 +35,23 @@ final class SegmentScan implements Iterator<Row> {
   private boolean hasPreviousRow;
   private long stepsTaken;
 
-  private ConfigWorkspace ws;
+  private ScanConfig.Workspace ws;
+  private boolean pending;  // the cursor stands on a row not yet read into a chunk
   private int chunkSize;
-  private int emitted;
+  private int current = -1; // the output row the accessors read
   private boolean inputDone;
   private boolean finished;
   private double[][] statePerRow;
   private double[] reportedEndState;
   private long reportedFingerprint;
 
-  /** The workspace view of this segment. */
-  private static final class ConfigWorkspace {
-    final ScanConfig.Workspace workspace;
-    final ChunkVectors chunk;
-
-    ConfigWorkspace(ScanConfig.Workspace workspace) {
-      this.workspace = workspace;
-      this.chunk = workspace.chunk;
-    }
-  }
-
   /**
+   * @param key the series key, for messages (and {@link #key()})
    * @param h the incoming state (used and updated in place)
    * @param position steps of the series before this segment (the end state records position + rows)
    * @param skipThrough rows with {@code t <= skipThrough} are skipped ({@code Long.MIN_VALUE}: none)
    */
-  SegmentScan(ScanConfig config, Object key, Iterator<Row> input, double[] h, long position, long skipThrough,
+  SegmentScan(ScanConfig config, Object key, SeriesCursor input, double[] h, long position, long skipThrough,
       boolean endStateOnLastRow) {
     this.config = config;
     if (key == null) { // callers with the rows at hand count them first (NullSeriesKeys)
@@ -99,21 +84,25 @@ final class SegmentScan implements Iterator<Row> {
     this.reportedEndState = state;
   }
 
-  /** A row's time; a null time fails naming the series. */
-  static long timeOf(Row r, ScanConfig config, Object key) {
-    if (r.isNullAt(1)) {
-      throw new IllegalArgumentException(String.format(
-          "column '%s': expected a time in every row, got null in series %s", config.timeColumn, config.describe(key)));
+  /** The current row's time; a null time fails naming the series. */
+  static long timeOf(SeriesCursor row, ScanConfig config, Object key) {
+    if (row.timeIsNull()) {
+      throw nullTime(config, key);
     }
-    return r.getLong(1);
+    return row.time();
   }
 
-  /** Rows skipped as already scanned ({@code t <= skipThrough}); final once the iterator is exhausted. */
+  static IllegalArgumentException nullTime(ScanConfig config, Object key) {
+    return new IllegalArgumentException(String.format(
+        "column '%s': expected a time in every row, got null in series %s", config.timeColumn, config.describe(key)));
+  }
+
+  /** Rows skipped as already scanned ({@code t <= skipThrough}); final once the scan is done. */
   long skippedRows() {
     return skipped;
   }
 
-  /** Rows scanned; final once the iterator is exhausted. */
+  /** Rows scanned; final once the scan is done. */
   long rowsScanned() {
     return rowsScanned;
   }
@@ -133,7 +122,7 @@ final class SegmentScan implements Iterator<Row> {
     return lastTime;
   }
 
-  /** The state, final once the iterator is exhausted. */
+  /** The state, final once the scan is done. */
   double[] state() {
     return h;
   }
@@ -143,57 +132,82 @@ final class SegmentScan implements Iterator<Row> {
     return position;
   }
 
-  /** Consumes the segment without building output rows (a pass that needs only the end state). */
+  Object key() {
+    return key;
+  }
+
+  /** Consumes the segment without reading output rows (a pass that needs only the end state). */
   void drain() {
     while (!finished) {
       fillAndScanChunk();
-      emitted = chunkSize;
+      current = chunkSize;
       if (inputDone) {
         finish();
       }
     }
   }
 
-  @Override
-  public boolean hasNext() {
+  /** Moves to the next output row; false (and the workspace released) once the segment is done. */
+  boolean advance() {
     while (true) {
-      if (ws != null && emitted < chunkSize) {
+      if (ws != null && current + 1 < chunkSize) {
+        current++;
         return true;
       }
       if (finished) {
         return false;
       }
+      if (ws != null && inputDone) {
+        finish();
+        return false;
+      }
       fillAndScanChunk();
+      current = -1;
       if (chunkSize == 0) {
         finish();
       }
     }
   }
 
-  @Override
-  public Row next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
+  /** The current output row's time. */
+  long rowTime() {
+    return ws.time[current];
+  }
+
+  /** The current output row's value of output channel {@code j} (NaN on a missing row). */
+  double output(int j) {
+    return ws.y[current * outputs + j];
+  }
+
+  /** The state after the current row (with {@code emitState} only). */
+  double[] rowState() {
+    return statePerRow[current];
+  }
+
+  /** The segment's end state as {@link ScanState} bytes on its last row, when asked for; else null. */
+  byte[] rowEndState() {
+    if (!endStateOnLastRow || !inputDone || current != chunkSize - 1) {
+      return null;
     }
-    int row = emitted++;
-    boolean last = emitted == chunkSize && inputDone;
-    Row out = outputRow(row, last && endStateOnLastRow);
-    if (last) {
-      finish();
-    }
-    return out;
+    return reportedEndState == null ? ScanState.of(config.model.fingerprint(), position, h).toBytes()
+        : ScanState.of(reportedFingerprint, position, reportedEndState).toBytes();
   }
 
   private void fillAndScanChunk() {
     if (ws == null) {
-      ws = new ConfigWorkspace(config.acquireWorkspace());
+      ws = config.acquireWorkspace();
     }
-    ChunkVectors chunk = ws.chunk;
-    chunk.reset();
+    long[] time = ws.time;
+    double[] u = ws.u;
+    boolean[] missing = ws.missing;
     int rows = 0;
-    while (rows < config.chunkRows && input.hasNext()) {
-      Row r = input.next();
-      long t = timeOf(r, config, key);
+    while (rows < config.chunkRows) {
+      if (!pending && !input.nextRow()) {
+        inputDone = true;
+        break;
+      }
+      pending = false;
+      long t = timeOf(input, config, key);
       if (t <= skipThrough && skipThrough != Long.MIN_VALUE) {
         skipped++; // already scanned by the run that saved the state
         continue;
@@ -208,69 +222,66 @@ final class SegmentScan implements Iterator<Row> {
       }
       lastTime = t;
       hasLastTime = true;
-      chunk.setTime(rows, t);
-      boolean missing = false;
-      for (int j = 0; j < inputs && !missing; j++) {
-        int col = 2 + j;
-        missing = r.isNullAt(col) || !Double.isFinite(r.getDouble(col));
-        if (!missing) {
-          chunk.setValue(rows, j, r.getDouble(col));
-        }
+      time[rows] = t;
+      boolean absent = false;
+      int at = rows * inputs;
+      for (int j = 0; j < inputs; j++) {
+        double v = input.valueIsNull(j) ? Double.NaN : input.value(j);
+        absent |= !Double.isFinite(v);
+        u[at + j] = v;
       }
-      if (missing) {
-        chunk.setMissing(rows);
-      }
+      missing[rows] = absent;
       rows++;
     }
-    inputDone = !input.hasNext();
+    if (!inputDone) { // a full chunk: look one row ahead to know whether it was the segment's last
+      pending = input.nextRow();
+      inputDone = !pending;
+    }
     chunkSize = rows;
-    emitted = 0;
-    chunk.setRowCount(rows);
     scanChunk(rows);
   }
 
   /** Scans the runs of present rows; a missing row holds the state and outputs NaN. */
   private void scanChunk(int rows) {
-    ChunkVectors chunk = ws.chunk;
-    double[] u = ws.workspace.u;
-    double[] y = ws.workspace.y;
+    boolean[] missing = ws.missing;
+    double[] u = ws.u;
+    double[] y = ws.y;
     int row = 0;
     while (row < rows) {
-      if (chunk.isMissing(row)) {
-        chunk.setOutputsNaN(row);
+      if (missing[row]) {
+        java.util.Arrays.fill(y, row * outputs, (row + 1) * outputs, Double.NaN);
         stateAfter(row);
         row++;
         continue;
       }
       int end = row + 1;
       // With a state column each row needs its own state, so scan one step at a time.
-      while (!config.emitState && end < rows && !chunk.isMissing(end)) {
+      while (!config.emitState && end < rows && !missing[end]) {
         end++;
       }
       int len = end - row;
-      chunk.copyValuesTo(row, len, u, 0);
       if (config.stepEvery > 0) {
-        double[] dt = ws.workspace.dt;
+        double[] dt = ws.dt;
+        long[] time = ws.time;
         for (int k = 0; k < len; k++) {
           int r = row + k;
           // Δt from the real gap to the previous row; a series' first row takes one model time unit.
           boolean hasPrevious = r > 0 || hasPreviousRow;
-          long previous = r > 0 ? chunk.time(r - 1) : previousRowTime;
-          dt[k] = hasPrevious ? (double) (chunk.time(r) - previous) / config.stepEvery : 1.0;
+          long previous = r > 0 ? time[r - 1] : previousRowTime;
+          dt[k] = hasPrevious ? (double) (time[r] - previous) / config.stepEvery : 1.0;
         }
-        ((IrregularScanModel) config.model).scanIrregular(dt, 0, u, 0, y, 0, len, h);
+        ((IrregularScanModel) config.model).scanIrregular(dt, 0, u, row * inputs, y, row * outputs, len, h);
       } else {
-        config.model.scan(u, 0, y, 0, len, h);
+        config.model.scan(u, row * inputs, y, row * outputs, len, h);
       }
       stepsTaken += len;
-      chunk.setOutputs(row, len, y, 0);
       stateAfter(end - 1);
       row = end;
     }
     position += rows;
     rowsScanned += rows;
     if (rows > 0) {
-      previousRowTime = chunk.time(rows - 1);
+      previousRowTime = ws.time[rows - 1];
       hasPreviousRow = true;
     }
   }
@@ -285,47 +296,9 @@ final class SegmentScan implements Iterator<Row> {
     statePerRow[row] = h.clone();
   }
 
-  private Row outputRow(int row, boolean withEndState) {
-    ChunkVectors chunk = ws.chunk;
-    Object[] values = new Object[width(config)];
-    values[0] = key;
-    values[1] = chunk.time(row);
-    for (int j = 0; j < outputs; j++) {
-      values[2 + j] = chunk.output(row, j);
-    }
-    int next = 2 + outputs;
-    if (config.emitState) {
-      values[next++] = Vectors.dense(statePerRow[row]);
-    }
-    if (withEndState) {
-      values[next] = reportedEndState == null ? ScanState.of(config.model.fingerprint(), position, h).toBytes()
-          : ScanState.of(reportedFingerprint, position, reportedEndState).toBytes();
-    }
-    next++;
-    values[next] = Boolean.TRUE;
-    return RowFactory.create(values);
-  }
-
-  /** A row that only carries a state forward (a series with a saved state and no new rows). */
-  static Row carryRow(ScanConfig config, Object key, long time, byte[] state) {
-    Object[] values = new Object[width(config)];
-    values[0] = key;
-    values[1] = time;
-    values[values.length - 2] = state;
-    values[values.length - 1] = Boolean.FALSE;
-    return RowFactory.create(values);
-  }
-
-  private static int width(ScanConfig config) {
-    return 2 + config.model.outputs() + (config.emitState ? 1 : 0) + 2;
-  }
-
-  /** Releases the workspace when this segment owns it (outside a task); a task's stays for the next segment. */
+  /** Lets go of the workspace: the task's next segment reuses it. */
   private void finish() {
     finished = true;
-    if (ws != null && ws.workspace.ownedBySegment()) {
-      ws.workspace.close();
-    }
     ws = null;
   }
 }

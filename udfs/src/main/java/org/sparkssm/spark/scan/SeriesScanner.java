@@ -1,74 +1,78 @@
 package org.sparkssm.spark.scan;
 
+import java.io.Serializable;
 import java.util.Iterator;
-import org.apache.spark.api.java.function.CoGroupFunction;
-import org.apache.spark.api.java.function.FlatMapGroupsFunction;
-import org.apache.spark.sql.Row;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.types.DataType;
 import org.sparkssm.state.ScanState;
 
 /**
- * The per-series function of the many-series path: a whole series is one {@link SegmentScan}
- * from the zero state, or (incremental runs, cogrouped with the state table) from the series' saved
- * state. Saved states in: {@code [key, last_t: long, state: binary, version: int, fingerprint: long]}.
+ * The many-series path over one partition of rows sorted by series (and kind) and time, in
+ * Spark's internal form: each series is one {@link SegmentScan} from the zero state, or from its
+ * saved state (incremental runs), which comes either from a broadcast map or as the series' first
+ * row in the stream ({@link ScanRows#withSavedStates}). Rows are read in place and written into one
+ * reused output row ({@link ScanRows.InternalWriter}): no object per row on either side.
  */
-final class SeriesScanner implements FlatMapGroupsFunction<Row, Row, Row>, CoGroupFunction<Row, Row, Row, Row> {
+final class SeriesScanner implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final ScanConfig config;
+  private final ScanRows layout;
+  private final SeriesKeys keys;
+  private final DataType keyType;
+  /** Saved states by {@link SeriesKeys#lookup} key, or null. */
+  private final Broadcast<Map<Object, SavedState>> broadcastStates;
 
-  SeriesScanner(ScanConfig config) {
+  SeriesScanner(ScanConfig config, ScanRows layout, DataType keyType, Broadcast<Map<Object, SavedState>> states) {
     this.config = config;
+    this.layout = layout;
+    this.keys = new SeriesKeys(keyType);
+    this.keyType = keyType;
+    this.broadcastStates = states;
   }
 
-  @Override
-  public Iterator<Row> call(Row key, Iterator<Row> rows) {
-    if (key.isNullAt(0)) {
-      throw NullSeriesKeys.failure(config.seriesColumn, config.timeType, rows); // every null-key row is here
-    }
-    return new SegmentScan(config, key.get(0), rows, new double[config.model.stateSize()], 0, Long.MIN_VALUE, true);
+  /** One partition's output rows. The returned row object is reused: read it before the next call. */
+  Iterator<InternalRow> scan(Iterator<InternalRow> partition) {
+    return new PartitionScan(partition);
   }
 
-  @Override
-  public Iterator<Row> call(Row key, Iterator<Row> rows, Iterator<Row> savedStates) {
-    if (!savedStates.hasNext() || key.isNullAt(0) && rows.hasNext()) {
-      return call(key, rows);
-    }
-    Row saved = savedStates.next();
-    String source = "series " + config.describe(key.get(0));
-    if (savedStates.hasNext()) {
-      throw new IllegalArgumentException("state table: expected one state per series, got several for " + source);
-    }
-    ScanState state = readState(saved, source);
-    long savedTime = saved.getLong(1);
-    SegmentScan scan = new SegmentScan(config, key.get(0), rows, state.hidden(), state.position(), savedTime, true);
-    return new Iterator<Row>() {
-      private boolean carried;
+  /** A series' saved state, as a state table row gives it. */
+  static final class SavedState implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final long lastTime;
+    final byte[] bytes;
+    final Integer version;
 
-      @Override
-      public boolean hasNext() {
-        if (scan.hasNext()) {
-          return true;
-        }
-        checkSkippedRows(scan, state.position(), savedTime, source);
-        return scan.rowsScanned() == 0 && !carried;
-      }
+    SavedState(long lastTime, byte[] bytes, Integer version) {
+      this.lastTime = lastTime;
+      this.bytes = bytes;
+      this.version = version;
+    }
 
-      @Override
-      public Row next() {
-        if (scan.hasNext()) {
-          return scan.next();
-        }
-        if (!hasNext()) {
-          throw new java.util.NoSuchElementException();
-        }
-        carried = true; // no new rows: carry the saved state forward unchanged
-        return SegmentScan.carryRow(config, key.get(0), savedTime, state.toBytes());
+    /** The state, checked against the model; failures name {@code source}. */
+    ScanState read(ScanConfig config, String source) {
+      if (bytes == null) {
+        throw new IllegalArgumentException("state table: expected a state and a last timestamp for " + source
+            + ", got null");
       }
-    };
+      if (version == null || version != ScanState.FORMAT_VERSION) {
+        throw new IllegalArgumentException(String.format(
+            "state table: expected state format version %d for %s, got %s", ScanState.FORMAT_VERSION, source, version));
+      }
+      ScanState state = ScanState.fromBytes(bytes, config.model.fingerprint(), source);
+      if (state.size() != config.model.stateSize()) {
+        throw new IllegalArgumentException(String.format(
+            "state table: expected %d state values for %s, got %d", config.model.stateSize(), source, state.size()));
+      }
+      return state;
+    }
   }
 
   /** The input holds either only new rows or the whole history; anything else means rows changed. */
-  private void checkSkippedRows(SegmentScan scan, long savedPosition, long savedTime, String source) {
+  static void checkSkippedRows(ScanConfig config, SegmentScan scan, long savedPosition, long savedTime, String source) {
     long skipped = scan.skippedRows();
     if (skipped != 0 && skipped != savedPosition) {
       throw new IllegalArgumentException(String.format(
@@ -78,21 +82,180 @@ final class SeriesScanner implements FlatMapGroupsFunction<Row, Row, Row>, CoGro
     }
   }
 
-  private ScanState readState(Row saved, String source) {
-    if (saved.isNullAt(2) || saved.isNullAt(1)) {
-      throw new IllegalArgumentException("state table: expected a state and a last timestamp for " + source + ", got null");
-    }
-    int version = saved.getInt(3);
-    if (version != ScanState.FORMAT_VERSION) {
-      throw new IllegalArgumentException(String.format(
-          "state table: expected state format version %d for %s, got %d", ScanState.FORMAT_VERSION, source, version));
-    }
-    ScanState state = ScanState.fromBytes((byte[]) saved.get(2), config.model.fingerprint(), source);
-    if (state.size() != config.model.stateSize()) {
-      throw new IllegalArgumentException(String.format(
-          "state table: expected %d state values for %s, got %d", config.model.stateSize(), source, state.size()));
-    }
-    return state;
-  }
+  /** Walks the partition series by series; the cursor yields the current series' data rows only. */
+  private final class PartitionScan implements Iterator<InternalRow>, SeriesCursor {
+    private final Iterator<InternalRow> rows;
+    private final ScanRows.InternalWriter writer = layout.new InternalWriter(keyType);
+    private InternalRow row;        // the row the cursor stands on (owned by the sorter: read, never kept)
+    private boolean unread;         // row is fetched but not yet handed to the series it starts
+    private Object key;             // the current series' key (a copy)
+    private boolean seriesDone = true;
+    private SegmentScan scan;
+    private ScanState saved;
+    private long savedTime;
+    private String source;
+    private boolean ready;
+    private InternalRow out;
 
+    PartitionScan(Iterator<InternalRow> rows) {
+      this.rows = rows;
+    }
+
+    // ---- SeriesCursor over the current series ----
+
+    @Override
+    public boolean nextRow() {
+      if (seriesDone) {
+        return false;
+      }
+      if (unread) {
+        unread = false;
+        return true;
+      }
+      if (!rows.hasNext()) {
+        row = null;
+        seriesDone = true;
+        return false;
+      }
+      row = rows.next();
+      if (row.isNullAt(ScanRows.KEY) || !keys.sameAs(row, key)) {
+        unread = true; // the next series' first row
+        seriesDone = true;
+        return false;
+      }
+      if (layout.savedStates && row.getInt(layout.kindIndex()) == ScanRows.STATE_ROW) {
+        throw new IllegalArgumentException("state table: expected one state per series, got several for " + source);
+      }
+      return true;
+    }
+
+    @Override
+    public boolean timeIsNull() {
+      return row.isNullAt(ScanRows.TIME);
+    }
+
+    @Override
+    public long time() {
+      return row.getLong(ScanRows.TIME);
+    }
+
+    @Override
+    public boolean valueIsNull(int j) {
+      return row.isNullAt(layout.valueIndex(j));
+    }
+
+    @Override
+    public double value(int j) {
+      return row.getDouble(layout.valueIndex(j));
+    }
+
+    // ---- output rows ----
+
+    @Override
+    public boolean hasNext() {
+      while (!ready) {
+        if (scan != null) {
+          if (scan.advance()) {
+            out = writer.of(key, scan);
+            ready = true;
+            break;
+          }
+          boolean carry = endSeries();
+          if (carry) {
+            out = writer.carry(key, savedTime, saved.toBytes());
+            ready = true;
+            break;
+          }
+        }
+        if (!startSeries()) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public InternalRow next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      ready = false;
+      return out;
+    }
+
+    /** Checks a resumed series once scanned; true when it had no new rows and carries its state. */
+    private boolean endSeries() {
+      SegmentScan done = scan;
+      scan = null;
+      if (saved == null) {
+        return false;
+      }
+      checkSkippedRows(config, done, saved.position(), savedTime, source);
+      return done.rowsScanned() == 0;
+    }
+
+    /** Moves to the next series and starts its scan; false at the partition's end. */
+    private boolean startSeries() {
+      if (!unread) {
+        if (!rows.hasNext()) {
+          return false;
+        }
+        row = rows.next();
+        unread = true;
+      }
+      if (row.isNullAt(ScanRows.KEY)) {
+        throw nullKeys(); // nulls sort first: every null-key row of the input is here
+      }
+      key = keys.copy(row);
+      source = "series " + config.describe(key);
+      seriesDone = false;
+      saved = null;
+      SavedState state = null;
+      if (layout.savedStates && row.getInt(layout.kindIndex()) == ScanRows.STATE_ROW) {
+        int at = layout.savedIndex();
+        boolean complete = !row.isNullAt(ScanRows.TIME) && !row.isNullAt(at); // else read() fails naming the series
+        state = new SavedState(complete ? row.getLong(ScanRows.TIME) : 0, complete ? row.getBinary(at) : null,
+            row.isNullAt(at + 1) ? null : row.getInt(at + 1));
+        unread = false; // the state row is consumed; the cursor's nextRow() fetches the first data row
+      } else if (broadcastStates != null) {
+        state = broadcastStates.value().get(SeriesKeys.lookup(key));
+      }
+      double[] h = new double[config.model.stateSize()];
+      long position = 0;
+      long skipThrough = Long.MIN_VALUE;
+      if (state != null) {
+        saved = state.read(config, source);
+        savedTime = state.lastTime;
+        h = saved.hidden();
+        position = saved.position();
+        skipThrough = savedTime;
+      }
+      scan = new SegmentScan(config, key, this, h, position, skipThrough, true);
+      return true;
+    }
+
+    /** The failure for the null-key rows at the partition's start (the current row is the first). */
+    private IllegalArgumentException nullKeys() {
+      long count = 0;
+      boolean hasTime = false;
+      long time = 0;
+      InternalRow r = row;
+      while (r != null && r.isNullAt(ScanRows.KEY)) {
+        boolean data = !layout.savedStates || r.getInt(layout.kindIndex()) == ScanRows.DATA_ROW;
+        if (data) {
+          count++;
+          if (!hasTime && !r.isNullAt(ScanRows.TIME)) {
+            hasTime = true;
+            time = r.getLong(ScanRows.TIME);
+          }
+        }
+        r = rows.hasNext() ? rows.next() : null;
+      }
+      if (count == 0) {
+        return new IllegalArgumentException(String.format(
+            "state table: expected a series key ('%s') on every state, got null", config.seriesColumn));
+      }
+      return NullSeriesKeys.failure(config.seriesColumn, config.timeType, count, hasTime, time);
+    }
+  }
 }

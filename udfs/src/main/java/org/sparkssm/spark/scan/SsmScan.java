@@ -12,7 +12,6 @@ import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.KeyValueGroupedDataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.functions;
@@ -26,7 +25,10 @@ import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.Checks;
 import org.sparkssm.scan.LayerStack;
 import org.sparkssm.scan.ScanModel;
-import org.sparkssm.spark.arrow.ChunkVectors;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.catalyst.InternalRow;
 
 /**
  * Scans many time series in long format with an SSM, inside the executor JVMs:
@@ -103,10 +105,6 @@ public final class SsmScan {
   public static final String DEFAULT_VALUE = "y";
   public static final String DEFAULT_OUTPUT = "ssm_output";
 
-  static final String T = "__ssm_t";
-  static final String END_STATE = "__ssm_end_state";
-  static final String IS_OUTPUT = "__ssm_is_output";
-
   /** State table columns. */
   public static final String STATE_LAST_TIME = "last_time";
   public static final String STATE_BYTES = "state";
@@ -133,6 +131,7 @@ public final class SsmScan {
   private long blockRows = 1L << 20;
   private int longSeriesPartitions;
   private long stepEvery;
+  private long broadcastStates = 100_000L;
 
   private SsmScan(Dataset<Row> input) {
     this.input = Checks.notNull("input", input);
@@ -175,9 +174,9 @@ public final class SsmScan {
   }
 
   /**
-   * Upper bound on a chunk's buffer bytes (default 64 MiB): the chunk holds
-   * {@code min(chunkRows, chunkBytes / bytes per row)} rows, and the task's allocator is limited
-   * to twice this.
+   * Upper bound on a chunk's array bytes (default 64 MiB): the chunk holds
+   * {@code min(chunkRows, chunkBytes / bytes per row)} rows (times, inputs, outputs, flags; one set
+   * per task, on the heap).
    */
   public SsmScan chunkBytes(long bytes) {
     if (bytes < 1024) {
@@ -239,8 +238,19 @@ public final class SsmScan {
   }
 
   private ScanConfig config() {
-    return new ScanConfig(model, effectiveChunkRows(), 2 * chunkBytes + (1L << 20), stateColumn != null, series, time,
+    return new ScanConfig(model, effectiveChunkRows(), stateColumn != null, series, time,
         input.schema().apply(time).dataType(), stepEvery);
+  }
+
+  /**
+   * Incremental runs: a state table of at most this many rows (default 10^5) is collected, checked
+   * on the driver and broadcast to the tasks, so only the new rows are shuffled; a larger one goes
+   * through the shuffle with them, each series' state sorted before its rows (one shuffle, a
+   * cogroup in effect). 0 always shuffles.
+   */
+  public SsmScan broadcastStates(long maxRows) {
+    this.broadcastStates = Checks.nonNegative("broadcastStates", maxRows);
+    return this;
   }
 
   /**
@@ -302,10 +312,10 @@ public final class SsmScan {
 
   /** Rows per chunk after the byte bound. */
   int effectiveChunkRows() {
-    long perRow = ChunkVectors.bytesPerRow(model.inputs(), model.outputs());
+    long perRow = ScanConfig.bytesPerRow(model.inputs(), model.outputs());
     if (model instanceof LayerStack) { // the two-pass path buffers each stage's inputs and outputs
       for (ScanModel layer : ((LayerStack) model).layers()) {
-        perRow = Math.max(perRow, ChunkVectors.bytesPerRow(layer.inputs(), layer.outputs()));
+        perRow = Math.max(perRow, ScanConfig.bytesPerRow(layer.inputs(), layer.outputs()));
       }
     }
     return (int) Math.max(1, Math.min(chunkRows, chunkBytes / perRow));
@@ -360,7 +370,7 @@ public final class SsmScan {
    * lifetime; {@link #runWithState()} returns a handle that releases them.
    */
   public Dataset<Row> run() {
-    return output(scanned(new ArrayList<>()));
+    return output(scanned(new ArrayList<>()).rows);
   }
 
   /** The output and the new state table, from one scan (persisted until {@link ScanResult#unpersist()}). */
@@ -370,16 +380,27 @@ public final class SsmScan {
           + "checkpoint (use run())");
     }
     List<Dataset<Row>> cached = new ArrayList<>();
-    Dataset<Row> scanned = scanned(cached).persist(StorageLevel.MEMORY_AND_DISK());
+    Scanned scan = scanned(cached);
+    Dataset<Row> scanned = scan.rows.persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(scanned);
     DataType timeType = input.schema().apply(time).dataType();
-    Dataset<Row> states = scanned.filter(col(END_STATE).isNotNull()).select(
+    Dataset<Row> states = scanned.filter(col(ScanRows.END_STATE).isNotNull()).select(
         col(series),
-        TimeCodec.decode(col(T), timeType).as(STATE_LAST_TIME),
-        col(END_STATE).as(STATE_BYTES),
+        TimeCodec.decode(col(ScanRows.T), timeType).as(STATE_LAST_TIME),
+        col(ScanRows.END_STATE).as(STATE_BYTES),
         functions.lit(org.sparkssm.state.ScanState.FORMAT_VERSION).as(STATE_VERSION),
         functions.lit(model.fingerprint()).as(STATE_FINGERPRINT),
         functions.lit(description()).as(STATE_MODEL));
+    if (scan.unseenStates != null) { // broadcast states: those of series without rows here carry over as they are
+      states = states.unionByName(scan.unseenStates.join(states.select(series), scan.unseenStates.col(series)
+          .equalTo(states.col(series)), "left_anti").select(
+              col(series),
+              col(STATE_LAST_TIME).cast(timeType),
+              col(STATE_BYTES),
+              col(STATE_VERSION).cast(DataTypes.IntegerType),
+              col(STATE_FINGERPRINT).cast(DataTypes.LongType),
+              functions.lit(description()).as(STATE_MODEL)));
+    }
     return new ScanResult(output(scanned), states, cached);
   }
 
@@ -387,10 +408,10 @@ public final class SsmScan {
     DataType timeType = input.schema().apply(time).dataType();
     List<Column> select = new ArrayList<>();
     select.add(col(series));
-    select.add(TimeCodec.decode(col(T), timeType).as(time));
+    select.add(TimeCodec.decode(col(ScanRows.T), timeType).as(time));
     Column[] ys = new Column[model.outputs()];
     for (int j = 0; j < ys.length; j++) {
-      ys[j] = col("__ssm_y" + j);
+      ys[j] = col(ScanRows.output(j));
     }
     if (outputColumns != null) {
       for (int j = 0; j < ys.length; j++) {
@@ -400,59 +421,90 @@ public final class SsmScan {
       select.add(functions.array(ys).as(outputArray));
     }
     if (stateColumn != null) {
-      select.add(col("__ssm_state").as(stateColumn));
+      select.add(col(ScanRows.STATE).as(stateColumn));
     }
-    Dataset<Row> out = scanned.filter(col(IS_OUTPUT)).select(select.toArray(new Column[0]));
-    return out;
+    return scanned.filter(col(ScanRows.IS_OUTPUT)).select(select.toArray(new Column[0]));
   }
 
-  /** The grouped, sorted scan with the internal columns; datasets it caches are added to {@code cached}. */
-  private Dataset<Row> scanned(List<Dataset<Row>> cached) {
+  /** The scan's internal rows ({@link ScanRows}' output layout), and the saved states it does not see. */
+  private static final class Scanned {
+    final Dataset<Row> rows;
+    /** Broadcast states only: the state table (checked), for the series without rows to carry over. */
+    final Dataset<Row> unseenStates;
+
+    Scanned(Dataset<Row> rows, Dataset<Row> unseenStates) {
+      this.rows = rows;
+      this.unseenStates = unseenStates;
+    }
+  }
+
+  /** The sorted scan with the internal columns; datasets it caches are added to {@code cached}. */
+  private Scanned scanned(List<Dataset<Row>> cached) {
     outputSchema(); // validates the columns before any job runs
     StructType schema = input.schema();
     DataType timeType = schema.apply(time).dataType();
-    List<Column> projection = new ArrayList<>();
-    projection.add(col(series));
-    projection.add(TimeCodec.encode(col(time), timeType).as(T));
-    for (int j = 0; j < values.length; j++) {
-      projection.add(col(values[j]).cast(DataTypes.DoubleType).as("__ssm_v" + j));
-    }
-    Dataset<Row> rows = input.select(projection.toArray(new Column[0]));
-
-    StructType keySchema = DataTypes.createStructType(new StructField[] {schema.apply(series)});
-    MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
-    KeyValueGroupedDataset<Row, Row> grouped = rows.groupByKey(keyOf, Encoders.row(keySchema));
-
-    SeriesScanner scanner = new SeriesScanner(config());
-    StructType internal = internalSchema(schema.apply(series));
-    Column[] byTime = {col(T)};
+    DataType seriesType = schema.apply(series).dataType();
+    ScanConfig config = config();
+    ScanRows layout = config.layout();
+    StructType internal = layout.outputSchema(series, seriesType);
     if (input.isStreaming()) {
       if (savedStates != null) {
         Checks.fail("resumeFrom: expected a batch input; a streaming scan keeps each series' state in the query's "
             + "checkpoint");
       }
-      return grouped.flatMapGroupsWithState(new StreamingSeriesScanner(config(), stateTimeoutMillis),
-          OutputMode.Append(), Encoders.BINARY(), Encoders.row(internal),
-          stateTimeoutMillis > 0 ? GroupStateTimeout.ProcessingTimeTimeout() : GroupStateTimeout.NoTimeout());
+      // The state store needs Spark's grouped API: rows stay external here (Row encoders).
+      Dataset<Row> rows = layout.project(input, series, time, values);
+      StructType keySchema = DataTypes.createStructType(new StructField[] {rows.schema().apply(series)});
+      MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
+      return new Scanned(rows.groupByKey(keyOf, Encoders.row(keySchema)).flatMapGroupsWithState(
+          new StreamingSeriesScanner(config, stateTimeoutMillis), OutputMode.Append(), Encoders.BINARY(),
+          Encoders.row(internal),
+          stateTimeoutMillis > 0 ? GroupStateTimeout.ProcessingTimeTimeout() : GroupStateTimeout.NoTimeout()), null);
     }
     if (savedStates == null) {
+      Dataset<Row> rows = layout.project(input, series, time, values);
       Map<Object, LongSeriesScan.Extent> extents = longSeriesExtents(rows);
       if (extents.isEmpty()) {
-        return grouped.flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+        return new Scanned(manySeries(rows, layout, null, internal), null);
       }
       Column isLong = functions.coalesce(col(series).isin(extents.keySet().toArray()), functions.lit(false));
-      Dataset<Row> many = rows.filter(functions.not(isLong)).groupByKey(keyOf, Encoders.row(keySchema))
-          .flatMapSortedGroups(byTime, scanner, Encoders.row(internal));
+      Dataset<Row> many = manySeries(rows.filter(functions.not(isLong)), layout, null, internal);
       int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
           : input.sparkSession().sparkContext().defaultParallelism();
-      Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), extents, config(),
+      Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), extents, config,
           blockRows, partitions, internal, cached);
-      return many.union(longOnes);
+      return new Scanned(many.union(longOnes), null);
     }
-    Dataset<Row> states = savedStateRows(timeType, schema.apply(series).dataType());
-    KeyValueGroupedDataset<Row, Row> groupedStates = states.groupByKey(keyOf, Encoders.row(keySchema));
-    return grouped.cogroupSorted(groupedStates, byTime, new Column[] {col(STATE_LAST_TIME)}, scanner,
-        Encoders.row(internal));
+    checkStateColumns();
+    SeriesKeys keys = new SeriesKeys(seriesType);
+    if (broadcastStates > 0 && keys.hashable()) {
+      Map<Object, SeriesScanner.SavedState> small = collectStates(config, timeType, seriesType, broadcastStates);
+      if (small != null) {
+        Broadcast<Map<Object, SeriesScanner.SavedState>> shipped = input.sparkSession().sparkContext()
+            .broadcast(small, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
+        return new Scanned(manySeries(layout.project(input, series, time, values), layout, shipped, internal),
+            savedStates);
+      }
+    }
+    checkSavedModel(Arrays.asList(savedStates.schema().fieldNames()).contains(STATE_MODEL));
+    ScanRows withStates = layout.withSavedStates();
+    Dataset<Row> rows = withStates.project(input, series, time, values)
+        .union(withStates.projectStates(savedStates, series, seriesType, timeType));
+    return new Scanned(manySeries(rows, withStates, null, internal), null);
+  }
+
+  /**
+   * The many-series path: rows hashed to partitions by series and sorted by series and time
+   * (Spark's shuffle and sort, which spill: no series has to fit in memory), then each partition
+   * scanned series by series on Spark's internal rows ({@link SeriesScanner}).
+   */
+  private Dataset<Row> manySeries(Dataset<Row> rows, ScanRows layout,
+      Broadcast<Map<Object, SeriesScanner.SavedState>> states, StructType internal) {
+    Dataset<Row> sorted = rows.repartition(col(series)).sortWithinPartitions(layout.sortOrder(series));
+    SeriesScanner scanner = new SeriesScanner(config(), layout, input.schema().apply(series).dataType(), states);
+    FlatMapFunction<java.util.Iterator<InternalRow>, InternalRow> scan = scanner::scan;
+    RDD<InternalRow> out = InternalFrames.rowsOf(sorted).toJavaRDD().mapPartitions(scan).rdd();
+    return InternalFrames.frameOf(input.sparkSession(), out, internal);
   }
 
   /** Extent of each series with more than {@link #longSeriesRows} rows (none when the check is off). */
@@ -461,8 +513,8 @@ public final class SsmScan {
     if (longSeriesRows == Long.MAX_VALUE || stepEvery > 0) {
       return out;
     }
-    List<Row> stats = rows.groupBy(col(series)).agg(functions.count(functions.lit(1)).as("n"), functions.min(T),
-        functions.max(T)).filter(col("n").gt(longSeriesRows)).collectAsList();
+    List<Row> stats = rows.groupBy(col(series)).agg(functions.count(functions.lit(1)).as("n"), functions.min(ScanRows.T),
+        functions.max(ScanRows.T)).filter(col("n").gt(longSeriesRows)).collectAsList();
     for (Row r : stats) {
       if (!r.isNullAt(0) && !r.isNullAt(2)) {
         out.put(r.get(0), new LongSeriesScan.Extent(r.getLong(2), r.getLong(3), r.getLong(1)));
@@ -471,18 +523,54 @@ public final class SsmScan {
     return out;
   }
 
-  private Dataset<Row> savedStateRows(DataType timeType, DataType seriesType) {
+  /** The state table has the columns a resume reads (before any job). */
+  private void checkStateColumns() {
     StructType stateSchema = savedStates.schema();
     for (String c : new String[] {series, STATE_LAST_TIME, STATE_BYTES, STATE_VERSION, STATE_FINGERPRINT}) {
       InputColumns.field(stateSchema, c, savedStatesName);
     }
-    checkSavedModel(Arrays.asList(stateSchema.fieldNames()).contains(STATE_MODEL));
-    return savedStates.select(
+  }
+
+  /**
+   * The state table by series key when it has at most {@code maxRows} rows (one query that reads
+   * at most {@code maxRows + 1}), every state checked on the driver: the model (as
+   * {@link #checkSavedModel}), the format, the fingerprint and size of each state. Null when larger.
+   */
+  private Map<Object, SeriesScanner.SavedState> collectStates(ScanConfig config, DataType timeType,
+      DataType seriesType, long maxRows) {
+    boolean described = Arrays.asList(savedStates.schema().fieldNames()).contains(STATE_MODEL);
+    List<Row> rows = savedStates.select(
         col(series).cast(seriesType),
-        TimeCodec.encode(col(STATE_LAST_TIME).cast(timeType), timeType).as(STATE_LAST_TIME),
+        TimeCodec.encode(col(STATE_LAST_TIME).cast(timeType), timeType),
         col(STATE_BYTES),
         col(STATE_VERSION).cast(DataTypes.IntegerType),
-        col(STATE_FINGERPRINT).cast(DataTypes.LongType));
+        col(STATE_FINGERPRINT).cast(DataTypes.LongType),
+        described ? col(STATE_MODEL) : functions.lit(null).cast(DataTypes.StringType))
+        .limit((int) Math.min(Integer.MAX_VALUE - 1, maxRows) + 1).collectAsList();
+    if (rows.size() > maxRows) {
+      return null;
+    }
+    for (Row r : rows) { // another model's table: name both models, as before any scan
+      if (!r.isNullAt(4) && r.getLong(4) != model.fingerprint()) {
+        failOnOtherModel(r.getLong(4), described && !r.isNullAt(5) ? r.getString(5) : null);
+      }
+    }
+    Map<Object, SeriesScanner.SavedState> out = new HashMap<>();
+    for (Row r : rows) {
+      if (r.isNullAt(0)) {
+        Checks.fail("%s: expected a series key ('%s') on every state, got null", savedStatesName, series);
+      }
+      Object key = SeriesKeys.internal(r.get(0));
+      String source = "series " + config.describe(key);
+      boolean complete = !r.isNullAt(1) && !r.isNullAt(2);
+      SeriesScanner.SavedState state = new SeriesScanner.SavedState(complete ? r.getLong(1) : 0,
+          complete ? (byte[]) r.get(2) : null, r.isNullAt(3) ? null : r.getInt(3));
+      state.read(config, source); // fails naming the series
+      if (out.put(SeriesKeys.lookup(key), state) != null) {
+        Checks.fail("state table: expected one state per series, got several for %s", source);
+      }
+    }
+    return out;
   }
 
   /**
@@ -499,28 +587,17 @@ public final class SsmScan {
       return;
     }
     Row saved = other.get(0);
-    String savedDescription = described && !saved.isNullAt(1) ? saved.getString(1) : null;
+    failOnOtherModel(saved.getLong(0), described && !saved.isNullAt(1) ? saved.getString(1) : null);
+  }
+
+  /** The failure for a state table of another model (fingerprint {@code savedFingerprint}). */
+  private void failOnOtherModel(long savedFingerprint, String savedDescription) {
     if (savedDescription != null && !savedDescription.equals(description())) {
       Checks.fail("%s: expected states of %s, got states of another model (%s)", savedStatesName, description(),
           savedDescription);
     }
     Checks.fail("%s: expected states of %s (model fingerprint %016x), got states of another model (fingerprint %016x)",
-        savedStatesName, description(), model.fingerprint(), saved.getLong(0));
-  }
-
-  private StructType internalSchema(StructField seriesField) {
-    List<StructField> f = new ArrayList<>();
-    f.add(DataTypes.createStructField(series, seriesField.dataType(), true));
-    f.add(DataTypes.createStructField(T, DataTypes.LongType, false));
-    for (int j = 0; j < model.outputs(); j++) {
-      f.add(DataTypes.createStructField("__ssm_y" + j, DataTypes.DoubleType, true));
-    }
-    if (stateColumn != null) {
-      f.add(DataTypes.createStructField("__ssm_state", SQLDataTypes.VectorType(), true));
-    }
-    f.add(DataTypes.createStructField(END_STATE, DataTypes.BinaryType, true));
-    f.add(DataTypes.createStructField(IS_OUTPUT, DataTypes.BooleanType, false));
-    return DataTypes.createStructType(f);
+        savedStatesName, description(), model.fingerprint(), savedFingerprint);
   }
 
   /** The output and state table of one scan. */

@@ -46,10 +46,12 @@ final class StreamingSeriesScanner implements FlatMapGroupsWithStateFunction<Row
     List<Row> rows = new ArrayList<>();
     while (values.hasNext()) {
       Row r = values.next();
-      SegmentScan.timeOf(r, config, series); // a null time fails here, naming the series
+      if (r.isNullAt(ScanRows.TIME)) {
+        throw SegmentScan.nullTime(config, series);
+      }
       rows.add(r);
     }
-    rows.sort((a, b) -> Long.compare(a.getLong(1), b.getLong(1)));
+    rows.sort((a, b) -> Long.compare(a.getLong(ScanRows.TIME), b.getLong(ScanRows.TIME)));
     double[] h = new double[config.model.stateSize()];
     long position = 0;
     long lastTime = Long.MIN_VALUE;
@@ -62,17 +64,17 @@ final class StreamingSeriesScanner implements FlatMapGroupsWithStateFunction<Row
       ScanState s = ScanState.fromBytes(scanState, config.model.fingerprint(), source);
       h = s.hidden();
       position = s.position();
-      if (!rows.isEmpty() && rows.get(0).getLong(1) <= lastTime) {
+      if (!rows.isEmpty() && rows.get(0).getLong(ScanRows.TIME) <= lastTime) {
         throw new IllegalArgumentException(String.format("%s: expected rows after time %s (the state's last row), "
             + "got a row at time %s: late or replayed rows cannot be scanned into the past", source,
-            config.formatTime(lastTime), config.formatTime(rows.get(0).getLong(1))));
+            config.formatTime(lastTime), config.formatTime(rows.get(0).getLong(ScanRows.TIME))));
       }
     }
-    SegmentScan scan = new SegmentScan(config, series, rows.iterator(), h, position, lastTime, false);
+    ScanRows layout = config.layout();
+    SegmentScan scan = new SegmentScan(config, series, SeriesCursor.of(rows.iterator(), layout), h, position, lastTime,
+        false);
     List<Row> out = new ArrayList<>(rows.size());
-    while (scan.hasNext()) {
-      out.add(scan.next());
-    }
+    layout.rows(scan).forEachRemaining(out::add);
     if (scan.rowsScanned() > 0) {
       byte[] scanState = ScanState.of(config.model.fingerprint(), scan.position(), scan.state()).toBytes();
       state.update(ByteBuffer.allocate(8 + scanState.length).putLong(scan.lastTime()).put(scanState).array());

@@ -15,13 +15,11 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkssm.scan.DiagonalSsm;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
-import org.sparkssm.spark.arrow.TaskAllocators;
 import org.sparkssm.state.ScanState;
 
 class IncrementalScanTest {
@@ -30,10 +28,6 @@ class IncrementalScanTest {
   @TempDir
   Path tmp;
 
-  @AfterEach
-  void noOffHeapMemoryIsLeft() {
-    assertEquals(0, TaskAllocators.root().getAllocatedMemory());
-  }
 
   private static Map<String, List<Double>> byKeyAndTime(List<Row> rows) {
     Map<String, List<Double>> m = new HashMap<>();

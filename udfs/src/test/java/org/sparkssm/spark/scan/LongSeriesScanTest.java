@@ -13,11 +13,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
-import org.sparkssm.spark.arrow.TaskAllocators;
 import org.sparkssm.state.ScanState;
 
 class LongSeriesScanTest {
@@ -27,10 +25,6 @@ class LongSeriesScanTest {
   private static final double TWO_PASS_ABS = 1e-11;
   private static final double TWO_PASS_REL = 1e-9;
 
-  @AfterEach
-  void noOffHeapMemoryIsLeft() {
-    assertEquals(0, TaskAllocators.root().getAllocatedMemory());
-  }
 
   private static Map<String, double[]> collect(Dataset<Row> out, SsmScanTest.Panel p, int outputs) {
     Map<String, double[]> got = new HashMap<>();

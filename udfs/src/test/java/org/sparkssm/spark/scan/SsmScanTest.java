@@ -18,7 +18,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.sparkssm.scan.Activation;
 import org.sparkssm.scan.CausalConv1d;
@@ -29,7 +28,6 @@ import org.sparkssm.scan.LinearMap;
 import org.sparkssm.scan.S5Ssm;
 import org.sparkssm.scan.ScanModel;
 import org.sparkssm.spark.SparkTests;
-import org.sparkssm.spark.arrow.TaskAllocators;
 
 class SsmScanTest {
   private final SparkSession spark = SparkTests.session();
@@ -132,10 +130,6 @@ class SsmScanTest {
     return y;
   }
 
-  @AfterEach
-  void noOffHeapMemoryIsLeft() {
-    assertEquals(0, TaskAllocators.root().getAllocatedMemory(), "Arrow bytes still allocated after the test");
-  }
 
   @Test
   void manySeriesEqualTheOneShotScanBitForBitForAnyChunkingAndPartitioning() {
