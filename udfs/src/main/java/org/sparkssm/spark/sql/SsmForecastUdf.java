@@ -57,8 +57,9 @@ public final class SsmForecastUdf implements UDF2<String, Seq<Object>, double[]>
       return ForecasterFiles.read(path, hadoopConf());
     } catch (IOException | RuntimeException e) {
       String why = String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", " ");
-      throw new IllegalArgumentException(String.format("ssm_forecast: argument 'model_path': cannot read a saved "
-          + "SsmForecasterModel at '%s': %s", path, why), e);
+      // The reader's messages name the path already; others (a file system's) may not.
+      throw new IllegalArgumentException("ssm_forecast: argument 'model_path': "
+          + (why.contains(path) ? why : "'" + path + "': " + why), e);
     }
   }
 

@@ -161,7 +161,8 @@ class SsmForecastFunctionTest {
     Exception e = assertThrows(Exception.class,
         () -> spark.sql("SELECT ssm_forecast('" + nowhere + "', array(1.0, 2.0))").collect());
     String deepest = deepest(e).getMessage();
-    assertTrue(deepest.startsWith("ssm_forecast: argument 'model_path': ") && deepest.contains(nowhere), deepest);
+    assertTrue(deepest.startsWith("ssm_forecast: argument 'model_path': '" + nowhere + "': expected a forecaster "
+        + "saved by SsmForecasterModel.save or forecast --model-out, got no folder"), deepest);
     assertFalse(deepest.contains("\n"), deepest);
 
     String estimator = tmp.resolve("an-estimator").toString();
