@@ -53,5 +53,6 @@ class FakeSpark:
 
 register_functions(FakeSpark)
 assert ("ssm_scan", "org.sparkssm.spark.sql.SsmScanUdf", "array<double>") in FakeSpark.udf.registered
-assert len(FakeSpark.udf.registered) == len(spark_ssm.functions.FUNCTIONS) == 3
+assert len(FakeSpark.udf.registered) == len(spark_ssm.functions.FUNCTIONS) == 4
+assert ("ssm_forecast", "org.sparkssm.spark.sql.SsmForecastUdf", "array<double>") in FakeSpark.udf.registered
 print("ok")

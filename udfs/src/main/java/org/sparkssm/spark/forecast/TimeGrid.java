@@ -72,6 +72,44 @@ public record TimeGrid(long step, Fill fill, int maxGap) implements Serializable
     return step > 0;
   }
 
+  /**
+   * Consecutive steps after the fill policy, as a series' rows are filled when a forecaster reads
+   * them ({@code WindowWalker}): a copy of {@code steps} in which a run of at most {@link #maxGap}
+   * missing (non-finite) steps followed by a present value is filled, except a leading run under
+   * {@link Fill#FFILL} and {@link Fill#LINEAR} (nothing before it); every other missing step stays NaN.
+   */
+  public double[] filled(double[] steps) {
+    double[] out = steps.clone();
+    boolean hasPrevious = false;
+    double previous = 0;
+    int gap = 0;
+    for (int t = 0; t < out.length; t++) {
+      double next = out[t];
+      if (!Double.isFinite(next)) {
+        out[t] = Double.NaN;
+        gap++;
+        continue;
+      }
+      if (gap > 0 && fill != Fill.NONE && gap <= maxGap && (hasPrevious || fill == Fill.ZERO)) {
+        for (int k = 0; k < gap; k++) {
+          double v;
+          if (fill == Fill.ZERO) {
+            v = 0;
+          } else if (fill == Fill.FFILL) {
+            v = previous;
+          } else {
+            v = previous + (next - previous) * (k + 1) / (gap + 1); // as WindowWalker computes it
+          }
+          out[t - gap + k] = v;
+        }
+      }
+      gap = 0;
+      hasPrevious = true;
+      previous = next;
+    }
+    return out;
+  }
+
   /** The frequency that infers the step from the data: the most common gap between consecutive times. */
   public static final String AUTO = "auto";
 

@@ -24,6 +24,7 @@ import org.sparkssm.spark.ml.SsmForecasterModel;
 import org.sparkssm.spark.ml.SsmNetForecaster;
 import org.sparkssm.spark.ml.SsmNetForecasterModel;
 import org.sparkssm.spark.sql.SsmFunctions;
+import org.sparkssm.spark.sql.SsmSqlExtensions;
 
 /**
  * Generates the PySpark wrappers of the ML stages and SQL functions from the Java classes, at
@@ -140,7 +141,9 @@ public final class PythonWrappers {
 
   private static String functions() {
     StringBuilder s = new StringBuilder(HEADER);
-    s.append("\"\"\"spark-ssm's SQL functions, registered by their JVM classes.\"\"\"\n\n");
+    s.append("\"\"\"spark-ssm's SQL functions, registered by their JVM classes.\n\nWithout any call, the session conf "
+        + "``spark.sql.extensions=").append(SsmSqlExtensions.class.getName())
+        .append("`` makes them built-ins of every session.\n\"\"\"\n\n");
     s.append("FUNCTIONS = {\n");
     for (Map.Entry<String, Class<?>> f : SsmFunctions.CATALOG.entrySet()) {
       s.append("    ").append(quote(f.getKey())).append(": ").append(quote(f.getValue().getName())).append(",\n");

@@ -126,7 +126,8 @@ class SsmFunctionsTest {
   void everyFunctionRegistersByClassNameAsPySparkDoes() {
     // PySpark's registerJavaFunction calls UDFRegistration.registerJava(name, className, returnType).
     String[][] functions = {{"py_ssm_scan", SsmScanUdf.class.getName()}, {"py_ssm_features", SsmFeaturesUdf.class.getName()},
-        {"py_ssm_legt_memory", SsmLegtMemoryUdf.class.getName()}};
+        {"py_ssm_legt_memory", SsmLegtMemoryUdf.class.getName()}, {"py_ssm_forecast", SsmForecastUdf.class.getName()}};
+    assertEquals(SsmFunctions.CATALOG.size(), functions.length, "every catalog function is checked");
     for (String[] f : functions) {
       Class<?> cls = org.apache.spark.util.Utils.classForName(f[1], true, false);
       long udfInterfaces = java.util.Arrays.stream(cls.getInterfaces())
