@@ -384,8 +384,8 @@ final class LongSeriesScan {
           if (prefixState != null) {
             System.arraycopy(prefixState, 0, h, 0, prefixSize);
           }
-          SegmentScan scan = new SegmentScan(stageConfig, it.key, SeriesCursor.of(it, stageConfig.layout()), h, 0,
-              Long.MIN_VALUE, false);
+          SegmentScan scan = new SegmentScan(stageConfig, stageConfig.acquireWorkspace(), it.key,
+              SeriesCursor.of(it, stageConfig.layout()), h, 0, Long.MIN_VALUE, false);
           scan.drain();
           it.skipRest();
           double[] end = java.util.Arrays.copyOfRange(scan.state(), prefixSize, h.length);
@@ -488,8 +488,8 @@ final class LongSeriesScan {
         }
         BlockStart start = incoming.value().get(blockId(it.key, it.block));
         ScanRows layout = stageConfig.layout();
-        SegmentScan scan = new SegmentScan(stageConfig, it.key, SeriesCursor.of(it, layout), start.incoming.clone(),
-            start.position, Long.MIN_VALUE, start.lastOfSeries);
+        SegmentScan scan = new SegmentScan(stageConfig, stageConfig.acquireWorkspace(), it.key,
+            SeriesCursor.of(it, layout), start.incoming.clone(), start.position, Long.MIN_VALUE, start.lastOfSeries);
         if (start.stackEndState != null) {
           scan.reportEndState(stackFingerprint, start.stackEndState);
         }

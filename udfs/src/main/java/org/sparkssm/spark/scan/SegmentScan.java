@@ -35,7 +35,7 @@ final class SegmentScan {
   private boolean hasPreviousRow;
   private long stepsTaken;
 
-  private ScanConfig.Workspace ws;
+  private final ScanConfig.Workspace ws;
   private boolean pending;  // the cursor stands on a row not yet read into a chunk
   private int chunkSize;
   private int current = -1; // the output row the accessors read
@@ -46,14 +46,16 @@ final class SegmentScan {
   private long reportedFingerprint;
 
   /**
+   * @param ws the chunk arrays ({@link ScanConfig#acquireWorkspace()}), shared by the segments of a task one after another
    * @param key the series key, for messages (and {@link #key()})
    * @param h the incoming state (used and updated in place)
    * @param position steps of the series before this segment (the end state records position + rows)
    * @param skipThrough rows with {@code t <= skipThrough} are skipped ({@code Long.MIN_VALUE}: none)
    */
-  SegmentScan(ScanConfig config, Object key, SeriesCursor input, double[] h, long position, long skipThrough,
-      boolean endStateOnLastRow) {
+  SegmentScan(ScanConfig config, ScanConfig.Workspace ws, Object key, SeriesCursor input, double[] h, long position,
+      long skipThrough, boolean endStateOnLastRow) {
     this.config = config;
+    this.ws = ws;
     if (key == null) { // callers with the rows at hand count them first (NullSeriesKeys)
       throw new IllegalArgumentException(String.format(
           "series column '%s': expected no null keys, got null", config.seriesColumn));
@@ -150,14 +152,14 @@ final class SegmentScan {
   /** Moves to the next output row; false (and the workspace released) once the segment is done. */
   boolean advance() {
     while (true) {
-      if (ws != null && current + 1 < chunkSize) {
+      if (current + 1 < chunkSize) {
         current++;
         return true;
       }
       if (finished) {
         return false;
       }
-      if (ws != null && inputDone) {
+      if (chunkSize > 0 && inputDone) {
         finish();
         return false;
       }
@@ -194,9 +196,6 @@ final class SegmentScan {
   }
 
   private void fillAndScanChunk() {
-    if (ws == null) {
-      ws = config.acquireWorkspace();
-    }
     long[] time = ws.time;
     double[] u = ws.u;
     boolean[] missing = ws.missing;
@@ -296,9 +295,8 @@ final class SegmentScan {
     statePerRow[row] = h.clone();
   }
 
-  /** Lets go of the workspace: the task's next segment reuses it. */
   private void finish() {
     finished = true;
-    ws = null;
+    chunkSize = 0;
   }
 }

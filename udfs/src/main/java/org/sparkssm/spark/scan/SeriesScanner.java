@@ -86,6 +86,7 @@ final class SeriesScanner implements Serializable {
   private final class PartitionScan implements Iterator<InternalRow>, SeriesCursor {
     private final Iterator<InternalRow> rows;
     private final ScanRows.InternalWriter writer = layout.new InternalWriter(keyType);
+    private final ScanConfig.Workspace ws = config.acquireWorkspace();
     private InternalRow row;        // the row the cursor stands on (owned by the sorter: read, never kept)
     private boolean unread;         // row is fetched but not yet handed to the series it starts
     private Object key;             // the current series' key (a copy)
@@ -230,7 +231,7 @@ final class SeriesScanner implements Serializable {
         position = saved.position();
         skipThrough = savedTime;
       }
-      scan = new SegmentScan(config, key, this, h, position, skipThrough, true);
+      scan = new SegmentScan(config, ws, key, this, h, position, skipThrough, true);
       return true;
     }
 

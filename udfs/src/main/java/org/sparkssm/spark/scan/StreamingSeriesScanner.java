@@ -71,8 +71,8 @@ final class StreamingSeriesScanner implements FlatMapGroupsWithStateFunction<Row
       }
     }
     ScanRows layout = config.layout();
-    SegmentScan scan = new SegmentScan(config, series, SeriesCursor.of(rows.iterator(), layout), h, position, lastTime,
-        false);
+    SegmentScan scan = new SegmentScan(config, config.acquireWorkspace(), series,
+        SeriesCursor.of(rows.iterator(), layout), h, position, lastTime, false);
     List<Row> out = new ArrayList<>(rows.size());
     layout.rows(scan).forEachRemaining(out::add);
     if (scan.rowsScanned() > 0) {
