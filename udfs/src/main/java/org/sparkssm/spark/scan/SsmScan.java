@@ -132,6 +132,7 @@ public final class SsmScan {
   private int longSeriesPartitions;
   private long stepEvery;
   private long broadcastStates = 100_000L;
+  private long oneTaskBytes = 8L << 20;
 
   private SsmScan(Dataset<Row> input) {
     this.input = Checks.notNull("input", input);
@@ -251,6 +252,28 @@ public final class SsmScan {
   public SsmScan broadcastStates(long maxRows) {
     this.broadcastStates = Checks.nonNegative("broadcastStates", maxRows);
     return this;
+  }
+
+  /**
+   * Inputs (with the state table, when resuming) that Spark estimates at no more than this many
+   * bytes (default 8 MiB; its plan statistics: exact for cached data, file sizes for files) are
+   * sorted and scanned in one task without a shuffle, the state table sorted in with the rows: a
+   * small incremental run then costs one stage, not a collect, a shuffle and a second stage. The
+   * result is the same either way. 0 always shuffles.
+   */
+  public SsmScan oneTaskBytes(long bytes) {
+    this.oneTaskBytes = Checks.nonNegative("oneTaskBytes", bytes);
+    return this;
+  }
+
+  /** Whether Spark estimates {@code frames} together at no more than {@link #oneTaskBytes}. */
+  private boolean small(Dataset<?>... frames) {
+    java.math.BigInteger total = java.math.BigInteger.ZERO;
+    for (Dataset<?> f : frames) {
+      total = total.add(((org.apache.spark.sql.classic.Dataset<?>) f).queryExecution().optimizedPlan().stats()
+          .sizeInBytes().bigInteger());
+    }
+    return total.compareTo(java.math.BigInteger.valueOf(oneTaskBytes)) <= 0;
   }
 
   /**
@@ -465,10 +488,10 @@ public final class SsmScan {
       Dataset<Row> rows = layout.project(input, series, time, values);
       Map<Object, LongSeriesScan.Extent> extents = longSeriesExtents(rows);
       if (extents.isEmpty()) {
-        return new Scanned(manySeries(rows, layout, null, internal), null);
+        return new Scanned(manySeries(rows, layout, null, internal, small(input)), null);
       }
       Column isLong = functions.coalesce(col(series).isin(extents.keySet().toArray()), functions.lit(false));
-      Dataset<Row> many = manySeries(rows.filter(functions.not(isLong)), layout, null, internal);
+      Dataset<Row> many = manySeries(rows.filter(functions.not(isLong)), layout, null, internal, small(input));
       int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
           : input.sparkSession().sparkContext().defaultParallelism();
       Dataset<Row> longOnes = LongSeriesScan.scan(input.sparkSession(), rows.filter(isLong), extents, config,
@@ -477,12 +500,13 @@ public final class SsmScan {
     }
     checkStateColumns();
     SeriesKeys keys = new SeriesKeys(seriesType);
-    if (broadcastStates > 0 && keys.hashable()) {
+    boolean oneTask = small(input, savedStates);
+    if (!oneTask && broadcastStates > 0 && keys.hashable()) {
       Map<Object, SeriesScanner.SavedState> small = collectStates(config, timeType, seriesType, broadcastStates);
       if (small != null) {
         Broadcast<Map<Object, SeriesScanner.SavedState>> shipped = input.sparkSession().sparkContext()
             .broadcast(small, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
-        return new Scanned(manySeries(layout.project(input, series, time, values), layout, shipped, internal),
+        return new Scanned(manySeries(layout.project(input, series, time, values), layout, shipped, internal, false),
             savedStates);
       }
     }
@@ -490,17 +514,19 @@ public final class SsmScan {
     ScanRows withStates = layout.withSavedStates();
     Dataset<Row> rows = withStates.project(input, series, time, values)
         .union(withStates.projectStates(savedStates, series, seriesType, timeType));
-    return new Scanned(manySeries(rows, withStates, null, internal), null);
+    return new Scanned(manySeries(rows, withStates, null, internal, oneTask), null);
   }
 
   /**
-   * The many-series path: rows hashed to partitions by series and sorted by series and time
-   * (Spark's shuffle and sort, which spill: no series has to fit in memory), then each partition
-   * scanned series by series on Spark's internal rows ({@link SeriesScanner}).
+   * The many-series path: rows hashed to partitions by series (or, {@code oneTask}, all in one
+   * partition without a shuffle) and sorted by series and time (Spark's sort, which spills: no
+   * series has to fit in memory), then each partition scanned series by series on Spark's
+   * internal rows ({@link SeriesScanner}).
    */
   private Dataset<Row> manySeries(Dataset<Row> rows, ScanRows layout,
-      Broadcast<Map<Object, SeriesScanner.SavedState>> states, StructType internal) {
-    Dataset<Row> sorted = rows.repartition(col(series)).sortWithinPartitions(layout.sortOrder(series));
+      Broadcast<Map<Object, SeriesScanner.SavedState>> states, StructType internal, boolean oneTask) {
+    Dataset<Row> grouped = oneTask ? rows.coalesce(1) : rows.repartition(col(series));
+    Dataset<Row> sorted = grouped.sortWithinPartitions(layout.sortOrder(series));
     SeriesScanner scanner = new SeriesScanner(config(), layout, input.schema().apply(series).dataType(), states);
     FlatMapFunction<java.util.Iterator<InternalRow>, InternalRow> scan = scanner::scan;
     RDD<InternalRow> out = InternalFrames.rowsOf(sorted).toJavaRDD().mapPartitions(scan).rdd();

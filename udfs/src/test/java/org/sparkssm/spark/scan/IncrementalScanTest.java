@@ -46,16 +46,22 @@ class IncrementalScanTest {
     resumingEqualsAFullRescan(SsmScanTest.stack(12), "stack"); // convolution windows and SSM states alike
   }
 
-  /** A state table above the broadcast limit goes through the shuffle, each state before its series' rows. */
+  /**
+   * The same with inputs above the one-task size: a state table up to the broadcast limit is
+   * collected and broadcast, a larger one goes through the shuffle, each state before its series' rows.
+   */
   @Test
-  void aLargeStateTableIsShuffledWithTheRowsAndGivesTheSameResult() throws Exception {
+  void largerInputsBroadcastOrShuffleTheStatesWithTheSameResult() throws Exception {
+    oneTaskBytes = 0;
+    resumingEqualsAFullRescan(SsmScanTest.diagonal(12), "broadcast");
     broadcastStates = 0;
     resumingEqualsAFullRescan(SsmScanTest.diagonal(12), "shuffled");
     resumingEqualsAFullRescan(SsmScanTest.stack(12), "shuffled-stack");
   }
 
-  /** The state-table rows a resume may broadcast ({@link SsmScan#broadcastStates}); the default otherwise. */
+  /** The resume's settings ({@link SsmScan#broadcastStates}, {@link SsmScan#oneTaskBytes}); the defaults otherwise. */
   private long broadcastStates = 100_000L;
+  private long oneTaskBytes = 8L << 20;
 
   private void resumingEqualsAFullRescan(ScanModel m, String name) throws Exception {
     SsmScanTest.Panel p = SsmScanTest.panel(11, 10, 120);
@@ -90,7 +96,7 @@ class IncrementalScanTest {
 
     for (Dataset<Row> input : List.of(fresh, all)) { // new rows only, or the whole history
       SsmScan.ScanResult second = SsmScan.on(input).values("a", "b").model(m).chunkRows(5).resumeFrom(saved)
-          .broadcastStates(broadcastStates).runWithState();
+          .broadcastStates(broadcastStates).oneTaskBytes(oneTaskBytes).runWithState();
       List<Row> out = second.output().collectAsList();
       assertEquals(newRows.size(), out.size(), "only rows after each saved time are scanned");
       Map<String, List<Double>> got = byKeyAndTime(out);
@@ -117,11 +123,12 @@ class IncrementalScanTest {
 
   @Test
   void foreignCorruptOrInconsistentStatesFailNamingTheSeries() throws Exception {
-    foreignCorruptOrInconsistentStatesFail(100_000L); // checked on the driver as the table is collected
-    foreignCorruptOrInconsistentStatesFail(0L);       // checked by the tasks as they meet each state
+    foreignCorruptOrInconsistentStatesFail(100_000L, 8L << 20); // one task, the states sorted in with the rows
+    foreignCorruptOrInconsistentStatesFail(100_000L, 0); // checked on the driver as the table is collected
+    foreignCorruptOrInconsistentStatesFail(0, 0);        // shuffled: checked by the tasks as they meet each state
   }
 
-  private void foreignCorruptOrInconsistentStatesFail(long broadcast) throws Exception {
+  private void foreignCorruptOrInconsistentStatesFail(long broadcast, long oneTask) throws Exception {
     SsmScanTest.Panel p = SsmScanTest.panel(21, 3, 30);
     DiagonalSsm m = SsmScanTest.diagonal(22);
     Dataset<Row> all = spark.createDataFrame(p.rows, SsmScanTest.TWO_CHANNELS);
@@ -133,36 +140,36 @@ class IncrementalScanTest {
     // models; by fingerprint when their descriptions are the same.
     DiagonalSsm other = SsmScanTest.diagonal(23);
     IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
-        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states).broadcastStates(broadcast).run());
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states).broadcastStates(broadcast).oneTaskBytes(oneTask).run());
     assertEquals(String.format("state table: expected states of DiagonalSsm (2 inputs, %d state values) (model "
         + "fingerprint %016x), got states of another model (fingerprint %016x)", other.stateSize(), other.fingerprint(),
         m.fingerprint()), foreign.getMessage());
     Dataset<Row> described = states.withColumn(SsmScan.STATE_MODEL, functions.lit("diagonal seed 22"));
     foreign = assertThrows(IllegalArgumentException.class, () -> SsmScan.on(all).values("a", "b").model(other)
-        .modelDescription("diagonal seed 23").resumeFrom(described, "--resume-from 'states'").broadcastStates(broadcast).run());
+        .modelDescription("diagonal seed 23").resumeFrom(described, "--resume-from 'states'").broadcastStates(broadcast).oneTaskBytes(oneTask).run());
     assertEquals("--resume-from 'states': expected states of diagonal seed 23, got states of another model (diagonal "
         + "seed 22)", foreign.getMessage());
     // A table written before the description column: fingerprints, still on the driver.
     foreign = assertThrows(IllegalArgumentException.class,
-        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states.drop(SsmScan.STATE_MODEL)).broadcastStates(broadcast).run());
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(states.drop(SsmScan.STATE_MODEL)).broadcastStates(broadcast).oneTaskBytes(oneTask).run());
     assertTrue(foreign.getMessage().contains("got states of another model (fingerprint"), foreign.getMessage());
     // The executors still check each state's own fingerprint (a table whose column says otherwise).
     Dataset<Row> relabelled = states.withColumn(SsmScan.STATE_FINGERPRINT, functions.lit(other.fingerprint()));
     Exception e = assertThrows(Exception.class,
-        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(relabelled).broadcastStates(broadcast).run().collect());
+        () -> SsmScan.on(all).values("a", "b").model(other).resumeFrom(relabelled).broadcastStates(broadcast).oneTaskBytes(oneTask).run().collect());
     assertTrue(SparkTests.rootMessage(e).contains("fingerprint") && SparkTests.rootMessage(e).contains("unique_id = 's"),
         SparkTests.rootMessage(e));
 
     // Corrupt bytes.
     Dataset<Row> corrupt = states.withColumn("state", functions.lit(new byte[] {1, 2, 3}));
     e = assertThrows(Exception.class,
-        () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(corrupt).broadcastStates(broadcast).run().collect());
+        () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(corrupt).broadcastStates(broadcast).oneTaskBytes(oneTask).run().collect());
     assertTrue(SparkTests.rootMessage(e).contains("truncated") && SparkTests.rootMessage(e).contains("series unique_id"),
         SparkTests.rootMessage(e));
 
     // Unknown format version.
     Dataset<Row> future = states.withColumn("state_format_version", functions.lit(99));
-    e = assertThrows(Exception.class, () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(future).broadcastStates(broadcast).run().collect());
+    e = assertThrows(Exception.class, () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(future).broadcastStates(broadcast).oneTaskBytes(oneTask).run().collect());
     assertTrue(SparkTests.rootMessage(e).contains("format version"), SparkTests.rootMessage(e));
 
     // History with a row removed before the saved time: neither "new rows only" nor "full history".
@@ -178,14 +185,14 @@ class IncrementalScanTest {
           .and(functions.col("ds").equalTo(firstTime))));
       String series = longest;
       e = assertThrows(Exception.class,
-          () -> SsmScan.on(missingOne).values("a", "b").model(m).resumeFrom(states).broadcastStates(broadcast).run().collect());
+          () -> SsmScan.on(missingOne).values("a", "b").model(m).resumeFrom(states).broadcastStates(broadcast).oneTaskBytes(oneTask).run().collect());
       assertTrue(SparkTests.rootMessage(e).contains("unique_id = '" + series + "'")
           && SparkTests.rootMessage(e).contains("saved"), SparkTests.rootMessage(e));
     }
 
     // A state table without the expected columns fails before any job.
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-        () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(states.drop("state")).broadcastStates(broadcast).run());
+        () -> SsmScan.on(all).values("a", "b").model(m).resumeFrom(states.drop("state")).broadcastStates(broadcast).oneTaskBytes(oneTask).run());
     assertTrue(missing.getMessage().contains("'state'"), missing.getMessage());
   }
 }
