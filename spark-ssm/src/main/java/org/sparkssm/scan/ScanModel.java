@@ -35,4 +35,13 @@ public interface ScanModel extends Serializable {
    * pieces' end states alone (two-pass scan).
    */
   void decay(double[] h, long steps);
+
+  /**
+   * The carry of a chunk of {@code steps} steps whose end state from zero is {@code endFromZero}:
+   * {@code h ← decay(h, steps) + endFromZero}, composed by {@link org.sparkssm.state.Carry#then}
+   * as {@code (n1, e1) then (n2, e2) = (n1 + n2, decay(e1, n2) + e2)}.
+   */
+  default org.sparkssm.state.Carry carry(long steps, double[] endFromZero) {
+    return new DecayCarry(this, steps, endFromZero);
+  }
 }

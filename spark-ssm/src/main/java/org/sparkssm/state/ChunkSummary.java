@@ -15,7 +15,7 @@ import org.sparkssm.Checks;
  * concatenation, and {@code combine(...).apply(h0)} gives the one-shot end state. Instances are
  * immutable.
  */
-public final class ChunkSummary implements java.io.Serializable {
+public final class ChunkSummary implements Carry {
   private static final long serialVersionUID = 1L;
 
   private final double[] decayRe;
@@ -132,6 +132,39 @@ public final class ChunkSummary implements java.io.Serializable {
 
   public int size() {
     return decayRe.length;
+  }
+
+  /** State values it acts on as a {@link Carry}: {@link #size()}, twice that when complex (re, then im). */
+  @Override
+  public int stateSize() {
+    return isComplex() ? 2 * size() : size();
+  }
+
+  /**
+   * {@link #applyTo(double[], double[])} on one array: the real state, or for a complex summary
+   * the real parts followed by the imaginary parts.
+   */
+  @Override
+  public void applyTo(double[] h) {
+    if (!isComplex()) {
+      applyTo(h, null);
+      return;
+    }
+    int n = size();
+    Checks.length("h", h, 2 * n, "twice the summary size (re, then im)");
+    double[] re = java.util.Arrays.copyOfRange(h, 0, n);
+    double[] im = java.util.Arrays.copyOfRange(h, n, 2 * n);
+    applyTo(re, im);
+    System.arraycopy(re, 0, h, 0, n);
+    System.arraycopy(im, 0, h, n, n);
+  }
+
+  @Override
+  public Carry then(Carry next) {
+    if (!(next instanceof ChunkSummary)) {
+      Checks.fail("next: expected a ChunkSummary, got %s", next == null ? "null" : next.getClass().getSimpleName());
+    }
+    return combine(this, (ChunkSummary) next);
   }
 
   public boolean isComplex() {

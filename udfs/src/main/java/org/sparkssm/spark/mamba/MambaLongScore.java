@@ -20,6 +20,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.mamba.MambaModel;
+import org.sparkssm.spark.scan.TwoPass;
 import org.sparkssm.state.ChunkSummary;
 import scala.Tuple2;
 
@@ -37,8 +38,9 @@ import scala.Tuple2;
  *       (so its convolution starts where the previous block's ends), and computes its SSM summary
  *       (decay product and end state from zero, {@link ChunkSummary});</li>
  *   <li>the driver chains the summaries of each sequence in block order into every block's incoming
- *       SSM state (a pass over summaries, not rows), broadcasts them, and every block runs the layer
- *       from its incoming convolution and SSM states.</li>
+ *       SSM state ({@link TwoPass}, the same chain as the long-series scan: a pass over summaries,
+ *       not rows), broadcasts them, and every block runs the layer from its incoming convolution
+ *       and SSM states.</li>
  * </ol>
  * After the last layer each block gets the final hidden row of the block before (for its first
  * token's log-probability) and emits one row per token: {@code sequence, position, token, log_prob}.
@@ -218,22 +220,12 @@ final class MambaLongScore {
       m.layerInput(layer, b.residual, b.hidden, b.rows(), normed);
       return m.summarizeLayer(layer, normed, b.rows(), convState(m, layer, v._2()));
     }).collect();
-    List<Tuple2<Tuple2<Integer, Long>, ChunkSummary>> ordered = new ArrayList<>(summaries);
-    ordered.sort((a, b) -> a._1()._1().equals(b._1()._1()) ? Long.compare(a._1()._2(), b._1()._2())
-        : Integer.compare(a._1()._1(), b._1()._1()));
-    Map<Tuple2<Integer, Long>, double[]> incoming = new HashMap<>();
-    int size = bm.value().layerStateSize(layer);
-    double[] h = null;
-    int sequence = -1;
-    for (Tuple2<Tuple2<Integer, Long>, ChunkSummary> s : ordered) {
-      if (s._1()._1() != sequence) {
-        sequence = s._1()._1();
-        h = new double[size];
-      }
-      incoming.put(s._1(), h.clone());
-      s._2().applyTo(h, null);
+    List<TwoPass.Block> carries = new ArrayList<>(summaries.size());
+    for (Tuple2<Tuple2<Integer, Long>, ChunkSummary> s : summaries) {
+      carries.add(new TwoPass.Block(s._1()._1(), s._1()._2(), s._2()));
     }
-    Broadcast<Map<Tuple2<Integer, Long>, double[]>> bIncoming = spark.sparkContext().broadcast(incoming,
+    Map<TwoPass.BlockKey, double[]> incoming = TwoPass.chain(carries).incomingStates();
+    Broadcast<Map<TwoPass.BlockKey, double[]>> bIncoming = spark.sparkContext().broadcast(incoming,
         scala.reflect.ClassTag$.MODULE$.apply(Map.class));
     // Pass 2: the layer from each block's incoming states.
     return withHalo.map(kv -> {
@@ -247,7 +239,7 @@ final class MambaLongScore {
       double[] normed = new double[b.rows() * dm];
       m.layerInput(layer, b.residual, b.hidden, b.rows(), normed);
       double[] hidden = new double[b.rows() * dm];
-      double[] ssm = bIncoming.value().get(b.key()).clone();
+      double[] ssm = bIncoming.value().get(new TwoPass.BlockKey(b.sequence, b.block)).clone();
       m.mixLayer(layer, normed, b.rows(), convState(m, layer, kv._2()._2()), ssm, hidden);
       return new Block(b.sequence, b.block, b.positions, b.tokens, residual, hidden);
     });

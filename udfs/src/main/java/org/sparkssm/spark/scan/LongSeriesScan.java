@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.col;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -33,8 +32,9 @@ import org.sparkssm.state.ScanState;
  * <ol>
  *   <li>pass 1 scans every block from the zero state and keeps its end state {@code e_b} and step
  *       count {@code n_b};</li>
- *   <li>the driver walks each series' blocks in order: {@code h_in(b+1) = Ā^{n_b} h_in(b) + e_b}
- *       ({@link org.sparkssm.scan.ScanModel#decay}, exact by linearity);</li>
+ *   <li>the driver chains each series' blocks in order ({@link TwoPass}): block b's carry is
+ *       {@code h ← Ā^{n_b} h + e_b} ({@link org.sparkssm.scan.ScanModel#carry}, exact by linearity),
+ *       and its incoming state the combined carries of the blocks before it applied to zero;</li>
  *   <li>pass 2 rescans every block from its incoming state and emits the outputs.</li>
  * </ol>
  * <p>A {@link LayerStack} runs stage by stage ({@link Stage}): each stage's windowed layers (causal
@@ -138,11 +138,6 @@ final class LongSeriesScan {
     }
   }
 
-  /** Key of a block in maps shipped between driver and tasks. */
-  static String blockId(Object key, long block) {
-    return block + "/" + key;
-  }
-
   /** Per long series: first and last time and row count, from one aggregation. */
   static final class Extent implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -178,11 +173,32 @@ final class LongSeriesScan {
           .minus(functions.lit(x.minTime).cast("decimal(38,0)"))
           .multiply(functions.lit(x.blocks(blockRows)).cast("decimal(38,0)"))
           .divide(functions.lit(span).cast("decimal(38,0)"))).cast(DataTypes.LongType);
-      org.apache.spark.sql.Column when = col(key).equalTo(functions.lit(e.getKey()));
+      org.apache.spark.sql.Column when = col(key).equalTo(keyLiteral(e.getKey()));
       expr = expr == null ? functions.when(when, block) : expr.when(when, block);
     }
     // A null time gets block 0, where the segment scan reports it naming the series.
     return functions.coalesce(expr, functions.lit(0L));
+  }
+
+  /** A series key (as a collected row gives it) as a literal column: structs field by field, as Spark has no struct literals. */
+  static org.apache.spark.sql.Column keyLiteral(Object key) {
+    if (key instanceof Row) {
+      Row r = (Row) key;
+      org.apache.spark.sql.Column[] fields = new org.apache.spark.sql.Column[r.size()];
+      for (int i = 0; i < fields.length; i++) {
+        fields[i] = keyLiteral(r.get(i)).cast(r.schema().fields()[i].dataType()).as(r.schema().fieldNames()[i]);
+      }
+      return functions.struct(fields);
+    }
+    if (key instanceof scala.collection.Seq) {
+      scala.collection.Seq<?> seq = (scala.collection.Seq<?>) key;
+      org.apache.spark.sql.Column[] items = new org.apache.spark.sql.Column[seq.size()];
+      for (int i = 0; i < items.length; i++) {
+        items[i] = keyLiteral(seq.apply(i));
+      }
+      return functions.array(items);
+    }
+    return functions.lit(key);
   }
 
   /**
@@ -213,12 +229,12 @@ final class LongSeriesScan {
       ScanConfig stageConfig = config.withModel(stage.model);
       int width = current.schema().size() - 1; // columns before the block column
       Map<Object, BlockStart> lastStarts = new HashMap<>();
-      Map<String, BlockStart> starts = blockStarts(current, width, stage, stageConfig, stageEndStates, lastStarts);
+      Map<TwoPass.BlockKey, BlockStart> starts = blockStarts(current, width, stage, stageConfig, stageEndStates, lastStarts);
       boolean lastStage = s == stages.size() - 1;
       if (lastStage && stages.size() > 1) {
         attachStackEndStates(lastStarts, stageEndStates); // before the broadcast ships the starts
       }
-      Broadcast<Map<String, BlockStart>> incoming = spark.sparkContext()
+      Broadcast<Map<TwoPass.BlockKey, BlockStart>> incoming = spark.sparkContext()
           .broadcast(starts, scala.reflect.ClassTag$.MODULE$.apply(Map.class));
       if (lastStage) {
         long stackFingerprint = config.model.fingerprint();
@@ -269,52 +285,53 @@ final class LongSeriesScan {
    * incoming state) and the carry {@code h_in(b+1) = Ā^{n_b} h_in(b) + e_b}. Also appends each
    * series' end state of this stage to {@code stageEndStates}.
    */
-  private static Map<String, BlockStart> blockStarts(Dataset<Row> current, int width, Stage stage,
+  private static Map<TwoPass.BlockKey, BlockStart> blockStarts(Dataset<Row> current, int width, Stage stage,
       ScanConfig stageConfig, Map<Object, List<double[]>> stageEndStates, Map<Object, BlockStart> lastStarts) {
-    Map<String, double[]> prefixIn = new HashMap<>();
+    Map<TwoPass.BlockKey, double[]> prefixIn = new HashMap<>();
     List<BlockSummary> summaries = null;
     if (stage.window > 0 || stage.recurrent == null) {
       summaries = blockPass(current, width, stageConfig, stage, null, stage.window);
       for (List<BlockSummary> blocks : bySeries(summaries, stageConfig).values()) {
         double[] h = new double[stage.prefixStateSize()];
         for (BlockSummary b : blocks) {
-          prefixIn.put(blockId(b.key, b.block), h.clone());
+          prefixIn.put(new TwoPass.BlockKey(b.key, b.block), h.clone());
           int n = b.tail.length / stage.prefix.inputs();
           // Scanning the last window present rows from any state leaves the state of the full history.
           stage.prefix.scan(b.tail, 0, new double[n * stage.prefix.outputs()], 0, n, h);
         }
-        stageEndStates.computeIfAbsent(blocks.get(0).key, k -> new ArrayList<>()).add(h);
+        stageEndStates.computeIfAbsent(SeriesKeys.lookup(blocks.get(0).key), k -> new ArrayList<>()).add(h);
       }
     }
+    TwoPass.Chain chain = null;
     if (stage.recurrent != null) {
       summaries = blockPass(current, width, stageConfig, stage, prefixIn, 0);
+      List<TwoPass.Block> carries = new ArrayList<>();
+      for (BlockSummary s : summaries) {
+        carries.add(new TwoPass.Block(s.key, s.block, stage.recurrent.carry(s.steps, s.endFromZero)));
+      }
+      chain = TwoPass.chain(carries);
     }
-    Map<String, BlockStart> starts = new HashMap<>();
+    Map<TwoPass.BlockKey, BlockStart> starts = new HashMap<>();
     for (List<BlockSummary> blocks : bySeries(summaries, stageConfig).values()) {
-      double[] h = new double[stage.recurrent == null ? 0 : stage.recurrent.stateSize()];
       long position = 0;
       for (int i = 0; i < blocks.size(); i++) {
         BlockSummary s = blocks.get(i);
-        String id = blockId(s.key, s.block);
+        TwoPass.BlockKey id = new TwoPass.BlockKey(s.key, s.block);
         double[] prefixState = prefixIn.getOrDefault(id, new double[stage.prefixStateSize()]);
+        double[] h = chain == null ? new double[0] : chain.incoming(s.key, s.block);
         double[] in = new double[prefixState.length + h.length];
         System.arraycopy(prefixState, 0, in, 0, prefixState.length);
         System.arraycopy(h, 0, in, prefixState.length, h.length);
         BlockStart start = new BlockStart(in, position, i == blocks.size() - 1);
         starts.put(id, start);
         if (start.lastOfSeries) {
-          lastStarts.put(s.key, start);
+          lastStarts.put(SeriesKeys.lookup(s.key), start);
         }
         position += s.rows;
-        if (stage.recurrent != null) {
-          stage.recurrent.decay(h, s.steps);
-          for (int k = 0; k < h.length; k++) {
-            h[k] += s.endFromZero[k];
-          }
-        }
       }
-      if (stage.recurrent != null) {
-        stageEndStates.computeIfAbsent(blocks.get(0).key, k -> new ArrayList<>()).add(h);
+      if (chain != null) {
+        stageEndStates.computeIfAbsent(SeriesKeys.lookup(blocks.get(0).key), k -> new ArrayList<>())
+            .add(chain.end(blocks.get(0).key));
       }
     }
     return starts;
@@ -322,12 +339,8 @@ final class LongSeriesScan {
 
   /** Each series' blocks in order, checking that consecutive blocks do not overlap in time. */
   private static Map<Object, List<BlockSummary>> bySeries(List<BlockSummary> summaries, ScanConfig config) {
-    Map<Object, List<BlockSummary>> out = new HashMap<>();
-    for (BlockSummary s : summaries) {
-      out.computeIfAbsent(s.key, k -> new ArrayList<>()).add(s);
-    }
+    Map<Object, List<BlockSummary>> out = TwoPass.bySeries(summaries, s -> s.key, s -> s.block);
     for (List<BlockSummary> blocks : out.values()) {
-      blocks.sort(Comparator.comparingLong(s -> s.block));
       for (int i = 1; i < blocks.size(); i++) {
         if (blocks.get(i - 1).lastTime >= blocks.get(i).firstTime) {
           throw new IllegalArgumentException(String.format(
@@ -364,7 +377,7 @@ final class LongSeriesScan {
    * end state from zero after the windowed layers from their incoming state.
    */
   private static List<BlockSummary> blockPass(Dataset<Row> current, int width, ScanConfig stageConfig, Stage stage,
-      Map<String, double[]> prefixIn, int tailRows) {
+      Map<TwoPass.BlockKey, double[]> prefixIn, int tailRows) {
     StructType summarySchema = new StructType().add("key", current.schema().apply(0).dataType())
         .add("block", DataTypes.LongType).add("steps", DataTypes.LongType).add("rows", DataTypes.LongType)
         .add("first", DataTypes.LongType).add("last", DataTypes.LongType).add("end", DataTypes.BinaryType)
@@ -372,7 +385,7 @@ final class LongSeriesScan {
     int inputs = stage.model.inputs();
     int prefixSize = stage.prefixStateSize();
     boolean summarize = prefixIn != null;
-    Broadcast<Map<String, double[]>> prefixStates = summarize ? current.sparkSession().sparkContext()
+    Broadcast<Map<TwoPass.BlockKey, double[]>> prefixStates = summarize ? current.sparkSession().sparkContext()
         .broadcast(prefixIn, scala.reflect.ClassTag$.MODULE$.apply(Map.class)) : null;
     MapPartitionsFunction<Row, Row> pass = part -> {
       List<Row> out = new ArrayList<>();
@@ -380,7 +393,7 @@ final class LongSeriesScan {
       while (it.nextBlock()) {
         if (summarize) {
           double[] h = new double[stage.model.stateSize()];
-          double[] prefixState = prefixStates.value().get(blockId(it.key, it.block));
+          double[] prefixState = prefixStates.value().get(new TwoPass.BlockKey(it.key, it.block));
           if (prefixState != null) {
             System.arraycopy(prefixState, 0, h, 0, prefixSize);
           }
@@ -460,11 +473,12 @@ final class LongSeriesScan {
   private static final class BlockScan implements Iterator<Row> {
     private final BlockIterator it;
     private final ScanConfig stageConfig;
-    private final Broadcast<Map<String, BlockStart>> incoming;
+    private final Broadcast<Map<TwoPass.BlockKey, BlockStart>> incoming;
     private final long stackFingerprint;
     private Iterator<Row> current;
 
-    BlockScan(Iterator<Row> part, int width, ScanConfig stageConfig, Broadcast<Map<String, BlockStart>> incoming,
+    BlockScan(Iterator<Row> part, int width, ScanConfig stageConfig,
+        Broadcast<Map<TwoPass.BlockKey, BlockStart>> incoming,
         long stackFingerprint) {
       this.it = new BlockIterator(part, width);
       this.stageConfig = stageConfig;
@@ -486,7 +500,7 @@ final class LongSeriesScan {
         if (!it.nextBlock()) {
           return false;
         }
-        BlockStart start = incoming.value().get(blockId(it.key, it.block));
+        BlockStart start = incoming.value().get(new TwoPass.BlockKey(it.key, it.block));
         ScanRows layout = stageConfig.layout();
         SegmentScan scan = new SegmentScan(stageConfig, stageConfig.acquireWorkspace(), it.key,
             SeriesCursor.of(it, layout), start.incoming.clone(), start.position, Long.MIN_VALUE, start.lastOfSeries);
@@ -550,7 +564,7 @@ final class LongSeriesScan {
     @Override
     public boolean hasNext() {
       Row p = peek();
-      return p != null && p.getLong(blockColumn) == block && Objects.equals(p.get(0), key);
+      return p != null && p.getLong(blockColumn) == block && Objects.deepEquals(p.get(0), key); // binary keys by content
     }
 
     @Override

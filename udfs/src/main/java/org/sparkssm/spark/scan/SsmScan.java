@@ -490,7 +490,12 @@ public final class SsmScan {
       if (extents.isEmpty()) {
         return new Scanned(manySeries(rows, layout, null, internal, small(input)), null);
       }
-      Column isLong = functions.coalesce(col(series).isin(extents.keySet().toArray()), functions.lit(false));
+      Column[] longKeys = new Column[extents.size()];
+      int k = 0;
+      for (Object key : extents.keySet()) {
+        longKeys[k++] = LongSeriesScan.keyLiteral(key);
+      }
+      Column isLong = functions.coalesce(col(series).isin((Object[]) longKeys), functions.lit(false));
       Dataset<Row> many = manySeries(rows.filter(functions.not(isLong)), layout, null, internal, small(input));
       int partitions = longSeriesPartitions > 0 ? longSeriesPartitions
           : input.sparkSession().sparkContext().defaultParallelism();
@@ -600,19 +605,19 @@ public final class SsmScan {
   }
 
   /**
-   * Fails on the driver, before the scan, when a state of the table was saved by another model:
-   * one small query for a state whose fingerprint is not this model's. The executors check every
-   * state again as they read it.
+   * Fails on the driver, before the scan, when the table was saved by another model, judged by its
+   * first row (one run writes a whole table; reading one row keeps the check's cost flat in the
+   * table's size). The tasks check every state's own fingerprint as they read it, which catches a
+   * table mixing models.
    */
   private void checkSavedModel(boolean described) {
     Column fingerprint = col(STATE_FINGERPRINT).cast(DataTypes.LongType);
     Column[] shown = described ? new Column[] {fingerprint, col(STATE_MODEL)} : new Column[] {fingerprint};
-    List<Row> other = savedStates.where(fingerprint.notEqual(functions.lit(model.fingerprint())))
-        .select(shown).limit(1).collectAsList();
-    if (other.isEmpty()) {
+    List<Row> first = savedStates.select(shown).limit(1).collectAsList();
+    if (first.isEmpty() || first.get(0).isNullAt(0) || first.get(0).getLong(0) == model.fingerprint()) {
       return;
     }
-    Row saved = other.get(0);
+    Row saved = first.get(0);
     failOnOtherModel(saved.getLong(0), described && !saved.isNullAt(1) ? saved.getString(1) : null);
   }
 
