@@ -116,6 +116,21 @@ public final class EvaluateCommand extends SparkCommand {
       .add("train_windows", DataTypes.LongType).add("test_windows", DataTypes.LongType)
       .add("seconds", DataTypes.DoubleType).add("settings", DataTypes.StringType);
 
+  /**
+   * One run of the grid: what the report and the summary read by field, and one row of {@link #RESULTS}
+   * ({@link #row}, the only place that knows its column order).
+   *
+   * @param lambdaRel the chosen ridge λ_rel (NaN for the trained networks)
+   * @param settings the trained network's settings, or the model's name
+   */
+  private record Result(String dataset, String model, int lookback, int horizon, double mse, double mae,
+      double lambdaRel, long trainWindows, long testWindows, double seconds, String settings) {
+    Row row() {
+      return RowFactory.create(dataset, model, lookback, horizon, mse, mae, lambdaRel, trainWindows, testWindows,
+          seconds, settings);
+    }
+  }
+
   @Override
   protected void validate() {
     for (String m : models) {
@@ -165,7 +180,7 @@ public final class EvaluateCommand extends SparkCommand {
   private List<String> evaluate(SparkSession spark, OutputCommit commit) throws Exception {
     int total = datasets.size() * lookbacks.size() * horizons.size() * models.size();
     int done = 0;
-    List<Row> results = new ArrayList<>();
+    List<Result> results = new ArrayList<>();
     List<Plots.SeriesView> views = new ArrayList<>();
     for (String name : datasets) {
       String file = data + "/" + name + ".csv";
@@ -184,30 +199,30 @@ public final class EvaluateCommand extends SparkCommand {
           double bestMse = Double.POSITIVE_INFINITY;
           for (String m : models) {
             phase("%s L=%d H=%d %s (run %d of %d)", name, l, h, m, done + 1, total);
-            Row row;
+            Result row;
             Forecast forecast;
             if (trained(m)) {
               TrainingConfig cfg = training();
               LtsfTraining.Cell c = LtsfTraining.run(name, ltsf, split, LtsfTraining.standardCandidates(m, name),
                   new double[] {cfg.learningRate()}, l, h, cfg, null, device);
-              row = RowFactory.create(name, m, l, h, c.mse(), c.mae(), Double.NaN, (long) c.trainWindows(),
-                  (long) c.testWindows(), c.seconds(), c.settings());
+              row = new Result(name, m, l, h, c.mse(), c.mae(), Double.NaN, c.trainWindows(), c.testWindows(),
+                  c.seconds(), c.settings());
               forecast = Forecast.of(m, c.forecaster());
             } else {
               long start = System.nanoTime();
               SsmForecast.Fitted fit = SsmForecast.on(df).model(m).lookback(l).horizon(h).split(protocol).fit();
               SsmForecast.Metrics score = fit.evaluate(df);
-              row = RowFactory.create(name, m, l, h, score.mse(), score.mae(), fit.lambdaRel(), fit.trainWindows(),
+              row = new Result(name, m, l, h, score.mse(), score.mae(), fit.lambdaRel(), fit.trainWindows(),
                   score.windows(), (System.nanoTime() - start) / 1e9, m);
               forecast = Forecast.of(fit.linear());
             }
             done++;
             summary("[%d/%d] %s L=%d H=%d %-8s MSE %.4f MAE %.4f (%s, %.1f s)", done, total, name, l, h, m,
-                row.getDouble(4), row.getDouble(5), trained(m) ? row.getString(10) : Double.isNaN(row.getDouble(6))
-                    ? "λ_rel -" : String.format(Locale.ROOT, "λ_rel %.0e", row.getDouble(6)), row.getDouble(9));
+                row.mse(), row.mae(), trained(m) ? row.settings() : Double.isNaN(row.lambdaRel())
+                    ? "λ_rel -" : String.format(Locale.ROOT, "λ_rel %.0e", row.lambdaRel()), row.seconds());
             results.add(row);
-            if (row.getDouble(4) < bestMse) {
-              bestMse = row.getDouble(4);
+            if (row.mse() < bestMse) {
+              bestMse = row.mse();
               best = forecast;
             }
           }
@@ -218,16 +233,20 @@ public final class EvaluateCommand extends SparkCommand {
       }
       df.unpersist();
     }
-    Tables.write(spark.createDataFrame(results, RESULTS).coalesce(1), commit.staged(out) + "/results",
+    List<Row> rows = new ArrayList<>();
+    for (Result r : results) {
+      rows.add(r.row());
+    }
+    Tables.write(spark.createDataFrame(rows, RESULTS).coalesce(1), commit.staged(out) + "/results",
         DataFormat.PARQUET);
     Path reportDir = Files.createTempDirectory("spark-ssm-evaluate-report");
     Path png = Plots.forecastVsActual(reportDir.resolve("evaluate.png"), "best model, last test window", views);
     List<List<?>> table = new ArrayList<>();
-    for (Row r : results) {
-      table.add(Arrays.asList(r.getString(0), r.getString(1), r.getInt(2), r.getInt(3),
-          String.format(Locale.ROOT, "%.4f", r.getDouble(4)), String.format(Locale.ROOT, "%.4f", r.getDouble(5)),
-          r.isNullAt(6) || Double.isNaN(r.getDouble(6)) ? "-" : String.format(Locale.ROOT, "%.0e", r.getDouble(6)),
-          trained(r.getString(1)) ? r.getString(10) : "-"));
+    for (Result r : results) {
+      table.add(Arrays.asList(r.dataset(), r.model(), r.lookback(), r.horizon(),
+          String.format(Locale.ROOT, "%.4f", r.mse()), String.format(Locale.ROOT, "%.4f", r.mae()),
+          Double.isNaN(r.lambdaRel()) ? "-" : String.format(Locale.ROOT, "%.0e", r.lambdaRel()),
+          trained(r.model()) ? r.settings() : "-"));
     }
     Path report = MarkdownReport.titled("spark-ssm evaluate: LTSF benchmark")
         .paragraph("Multivariate setting, published borders, z-scores from the training rows (population std), "

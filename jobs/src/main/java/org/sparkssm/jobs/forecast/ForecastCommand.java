@@ -340,8 +340,9 @@ public final class ForecastCommand extends SparkCommand {
     long skippedCount = firstSkipped.size() < SKIPPED_SHOWN ? firstSkipped.size() : skipped.count();
     if (skippedCount > 0 && onSkip.equals("fail")) {
       Row r = firstSkipped.get(0);
-      throw new IllegalArgumentException(String.format("series '%s' (column '%s'): %s%s (--on-skip fail)", r.get(0),
-          columns.series(), r.getString(5), skippedCount > 1 ? ", and " + (skippedCount - 1) + " more series" : ""));
+      throw new IllegalArgumentException(String.format("series '%s' (column '%s'): %s%s (--on-skip fail)",
+          r.<Object>getAs(columns.series()), columns.series(), r.<String>getAs(SsmForecast.REASON),
+          skippedCount > 1 ? ", and " + (skippedCount - 1) + " more series" : ""));
     }
     org.apache.spark.ml.Model<?> forecaster;
     org.apache.spark.ml.util.MLWritable toSave = null;
@@ -386,12 +387,11 @@ public final class ForecastCommand extends SparkCommand {
     Dataset<Row> future = forecaster.transform(table);
     Dataset<Row> holdout = withNaive(fit.testPredictions(table), naiveFit.testPredictions(table)).cache();
     // The overall metrics come from the same rows as the per-series ones (no second pass over the input).
-    Row totals = holdout.agg(functions.avg(squared("forecast")), functions.avg(absolute("forecast")),
-        functions.avg(squared("naive")), functions.avg(absolute("naive")), functions.count("*")).first();
-    long scoredSeries = totals.getLong(4) / horizon; // one holdout window of H values per scored series
+    Row totals = holdout.agg(functions.count("*").as(HOLDOUT_STEPS), meanErrors()).first();
+    long scoredSeries = totals.<Long>getAs(HOLDOUT_STEPS) / horizon; // one holdout window of H values per scored series
     fit.requireTestWindows(scoredSeries); // so the averages below are over some rows, never null
-    double[] score = {totals.getDouble(0), totals.getDouble(1)};
-    double[] naive = {totals.getDouble(2), totals.getDouble(3)};
+    double[] score = {totals.<Double>getAs(MSE), totals.<Double>getAs(MAE)};
+    double[] naive = {totals.<Double>getAs(NAIVE_MSE), totals.<Double>getAs(NAIVE_MAE)};
     Dataset<Row> seriesMetrics = seriesMetrics(holdout).cache();
     phase("writing the outputs");
     String staged = commit.staged(out);
@@ -402,12 +402,13 @@ public final class ForecastCommand extends SparkCommand {
     Tables.write(holdout, staged + "/holdout", outFormat.format());
     Tables.write(seriesMetrics.orderBy(columns.series()).coalesce(1), staged + "/series_metrics", outFormat.format());
     Tables.write(skipped.coalesce(1), staged + "/skipped", outFormat.format());
-    List<Row> ranked = seriesMetrics.orderBy(col("relative_mse").desc_nulls_last(), col(columns.series()))
+    List<Row> ranked = seriesMetrics.orderBy(col(RELATIVE_MSE).desc_nulls_last(), col(columns.series()))
         .collectAsList(); // one small row per scored series
 
     Path reportDir = Files.createTempDirectory("spark-ssm-forecast-report");
     Path png = Plots.forecastVsActual(reportDir.resolve("forecast.png"),
-        model + ", L=" + lookback + ", H=" + horizon, views(table, holdout, future, plotted(table, ranked)));
+        model + ", L=" + lookback + ", H=" + horizon,
+        views(table, holdout, future, FutureColumns.of(forecaster), plotted(table, ranked)));
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
     metrics.put(model, metricRow(score[0], score[1], score[0] / naive[0]));
     metrics.put("naive", metricRow(naive[0], naive[1], 1.0));
@@ -440,8 +441,9 @@ public final class ForecastCommand extends SparkCommand {
     if (skippedCount > 0) {
       List<List<?>> rows = new ArrayList<>();
       for (Row r : firstSkipped) {
-        rows.add(List.of(String.valueOf(r.get(0)), r.getLong(1), r.getLong(2), r.getBoolean(3) ? "yes" : "no",
-            r.getBoolean(4) ? "yes" : "no", r.getString(5)));
+        rows.add(List.of(String.valueOf(r.<Object>getAs(columns.series())), r.<Long>getAs(SsmForecast.STEPS),
+            r.<Long>getAs(SsmForecast.MISSING), r.<Boolean>getAs(SsmForecast.SCORED) ? "yes" : "no",
+            r.<Boolean>getAs(SsmForecast.FORECASTED) ? "yes" : "no", r.<String>getAs(SsmForecast.REASON)));
       }
       md = md.heading("Skipped series").paragraph(skippedCount > firstSkipped.size()
           ? "The first " + firstSkipped.size() + " of " + skippedCount + " (all are in skipped/):" : "All of them:")
@@ -460,8 +462,9 @@ public final class ForecastCommand extends SparkCommand {
     summaryLines.add("  forecasts: " + out + "/forecasts");
     summaryLines.add("  holdout:   " + out + "/holdout (and per series: " + out + "/series_metrics)");
     if (skippedCount > 0) {
+      Row first = firstSkipped.get(0);
       summaryLines.add(String.format("  skipped:   %s/skipped (%d series, e.g. '%s': %s)", out, skippedCount,
-          firstSkipped.get(0).get(0), firstSkipped.get(0).getString(5)));
+          first.<Object>getAs(columns.series()), first.<String>getAs(SsmForecast.REASON)));
     }
     summaryLines.add("  metrics:   " + out + "/report.md");
     summaryLines.add("  plot:      " + out + "/forecast.png");
@@ -477,39 +480,64 @@ public final class ForecastCommand extends SparkCommand {
   private static final List<String> SERIES_HEADER = List.of("series", "MSE", "MAE", "naive MSE", "naive MAE",
       "MSE / naive");
 
+  // The columns this job adds to SsmForecast's (holdout/) and computes from them (series_metrics/).
+
+  /** holdout/: the naive forecast of the same target (the last value before the holdout). */
+  static final String NAIVE = "naive";
+  /** series_metrics/: the holdout steps scored. */
+  static final String HOLDOUT_STEPS = "steps";
+  /** series_metrics/: the forecast's mean squared error over the holdout. */
+  static final String MSE = "mse";
+  /** series_metrics/: the forecast's mean absolute error over the holdout. */
+  static final String MAE = "mae";
+  /** series_metrics/: the naive forecast's mean squared error over the holdout. */
+  static final String NAIVE_MSE = "naive_mse";
+  /** series_metrics/: the naive forecast's mean absolute error over the holdout. */
+  static final String NAIVE_MAE = "naive_mae";
+  /** series_metrics/: {@link #MSE} / {@link #NAIVE_MSE}. */
+  static final String RELATIVE_MSE = "relative_mse";
+
   /** The holdout rows with the naive forecast of the same target (the value at the window's origin). */
   private Dataset<Row> withNaive(Dataset<Row> holdout, Dataset<Row> naiveHoldout) {
     String s = columns.series();
     String t = columns.time();
-    Dataset<Row> naive = naiveHoldout.select(col(s), col(t), col("step"), col("forecast").as("naive"));
-    return holdout.join(naive, scala.jdk.javaapi.CollectionConverters.asScala(List.of(s, t, "step")).toSeq(), "left")
-        .select(col(s), col(t), col("step"), col("actual"), col("forecast"), col("naive"));
+    Dataset<Row> naive = naiveHoldout.select(col(s), col(t), col(SsmForecast.STEP),
+        col(SsmForecast.FORECAST).as(NAIVE));
+    return holdout.join(naive, scala.jdk.javaapi.CollectionConverters.asScala(List.of(s, t, SsmForecast.STEP))
+        .toSeq(), "left").select(col(s), col(t), col(SsmForecast.STEP), col(SsmForecast.ACTUAL),
+        col(SsmForecast.FORECAST), col(NAIVE));
   }
 
   /** One row per scored series: holdout steps, MSE and MAE of the forecast and of the naive forecast, their ratio. */
   private Dataset<Row> seriesMetrics(Dataset<Row> holdout) {
-    return holdout.groupBy(col(columns.series())).agg(functions.count("*").as("steps"),
-        functions.avg(squared("forecast")).as("mse"), functions.avg(absolute("forecast")).as("mae"),
-        functions.avg(squared("naive")).as("naive_mse"), functions.avg(absolute("naive")).as("naive_mae"))
-        .withColumn("relative_mse", col("mse").divide(col("naive_mse")));
+    return holdout.groupBy(col(columns.series())).agg(functions.count("*").as(HOLDOUT_STEPS), meanErrors())
+        .withColumn(RELATIVE_MSE, col(MSE).divide(col(NAIVE_MSE)));
+  }
+
+  /** The mean errors of holdout rows: MSE and MAE of the forecast, then of the naive forecast. */
+  private static org.apache.spark.sql.Column[] meanErrors() {
+    return new org.apache.spark.sql.Column[] {functions.avg(squared(SsmForecast.FORECAST)).as(MSE),
+        functions.avg(absolute(SsmForecast.FORECAST)).as(MAE), functions.avg(squared(NAIVE)).as(NAIVE_MSE),
+        functions.avg(absolute(NAIVE)).as(NAIVE_MAE)};
   }
 
   /** The squared error of a holdout prediction column. */
   private static org.apache.spark.sql.Column squared(String prediction) {
-    org.apache.spark.sql.Column error = col("actual").minus(col(prediction));
+    org.apache.spark.sql.Column error = col(SsmForecast.ACTUAL).minus(col(prediction));
     return error.multiply(error);
   }
 
   /** The absolute error of a holdout prediction column. */
   private static org.apache.spark.sql.Column absolute(String prediction) {
-    return functions.abs(col("actual").minus(col(prediction)));
+    return functions.abs(col(SsmForecast.ACTUAL).minus(col(prediction)));
   }
 
-  private static List<List<?>> seriesRows(List<Row> rows) {
+  private List<List<?>> seriesRows(List<Row> rows) {
     List<List<?>> out = new ArrayList<>();
     for (Row r : rows) {
-      out.add(Arrays.asList(String.valueOf(r.get(0)), fmt(r.getDouble(2)), fmt(r.getDouble(3)), fmt(r.getDouble(4)),
-          fmt(r.getDouble(5)), r.isNullAt(6) ? "-" : fmt(r.getDouble(6))));
+      out.add(Arrays.asList(String.valueOf(r.<Object>getAs(columns.series())), fmt(r.<Double>getAs(MSE)),
+          fmt(r.<Double>getAs(MAE)), fmt(r.<Double>getAs(NAIVE_MSE)), fmt(r.<Double>getAs(NAIVE_MAE)),
+          r.isNullAt(r.fieldIndex(RELATIVE_MSE)) ? "-" : fmt(r.<Double>getAs(RELATIVE_MSE))));
     }
     return out;
   }
@@ -531,7 +559,7 @@ public final class ForecastCommand extends SparkCommand {
       case "worst":
       case "best":
         for (int i = 0; i < Math.min(plotSeries, ranked.size()); i++) {
-          ids.add(ranked.get(plot.equals("worst") ? i : ranked.size() - 1 - i).get(0));
+          ids.add(ranked.get(plot.equals("worst") ? i : ranked.size() - 1 - i).getAs(columns.series()));
         }
         return ids;
       default:
@@ -558,16 +586,35 @@ public final class ForecastCommand extends SparkCommand {
     return row;
   }
 
+  /**
+   * The columns of the forecasting stage's output ({@code future}) the plot reads: its point
+   * forecast and the bounds of its first interval level (null without levels).
+   */
+  private record FutureColumns(String forecast, String lower, String upper) {
+    static FutureColumns of(org.apache.spark.ml.Model<?> stage) {
+      // Both stages (SsmForecasterModel, SsmNetForecasterModel) have these params; a saved one keeps its own.
+      String prediction = (String) stage.getOrDefault(stage.getParam("predictionCol"));
+      double[] levels = (double[]) stage.getOrDefault(stage.getParam("intervalLevels"));
+      return levels.length == 0 ? new FutureColumns(prediction, null, null)
+          : new FutureColumns(prediction, SsmForecast.intervalColumn(prediction, SsmForecast.LOWER, levels[0]),
+              SsmForecast.intervalColumn(prediction, SsmForecast.UPPER, levels[0]));
+    }
+
+    boolean bands() {
+      return lower != null;
+    }
+  }
+
   /** The series {@code ids}: their history before the holdout, the holdout, its forecast, and the future forecast. */
   private List<Plots.SeriesView> views(Dataset<Row> table, Dataset<Row> holdout, Dataset<Row> future,
-      List<Object> ids) {
+      FutureColumns fc, List<Object> ids) {
     String s = columns.series();
     String t = columns.time();
     List<Plots.SeriesView> views = new ArrayList<>();
     for (Object id : ids) {
       List<Row> actual = holdout.filter(col(s).equalTo(functions.lit(id))).orderBy(t).collectAsList();
       List<Row> ahead = future.filter(col(s).equalTo(functions.lit(id))).orderBy(t).collectAsList();
-      Object firstHoldout = actual.isEmpty() ? null : actual.get(0).get(1);
+      Object firstHoldout = actual.isEmpty() ? null : actual.get(0).getAs(t);
       Dataset<Row> before = table.filter(col(s).equalTo(functions.lit(id)));
       if (firstHoldout != null) {
         before = before.filter(col(t).lt(functions.lit(firstHoldout)));
@@ -586,24 +633,24 @@ public final class ForecastCommand extends SparkCommand {
       Instant[] ft = new Instant[n + m];
       double[] fv = new double[n + m];
       for (int i = 0; i < n; i++) {
-        at[i] = instant(actual.get(i).get(1));
-        av[i] = actual.get(i).getDouble(3);
+        Row r = actual.get(i);
+        at[i] = instant(r.getAs(t));
+        av[i] = r.<Double>getAs(SsmForecast.ACTUAL);
         ft[i] = at[i];
-        fv[i] = actual.get(i).getDouble(4);
+        fv[i] = r.<Double>getAs(SsmForecast.FORECAST);
       }
       Instant[] bt = new Instant[m];
       double[] lo = new double[m];
       double[] hi = new double[m];
       for (int i = 0; i < m; i++) {
         Row r = ahead.get(i);
-        ft[n + i] = instant(r.get(1));
-        fv[n + i] = r.getDouble(3);
+        ft[n + i] = instant(r.getAs(t));
+        fv[n + i] = r.<Double>getAs(fc.forecast());
         bt[i] = ft[n + i];
-        // The first level's bounds follow the point forecast (columns 4 and 5 when there are levels).
-        lo[i] = r.size() > 5 ? r.getDouble(4) : Double.NaN;
-        hi[i] = r.size() > 5 ? r.getDouble(5) : Double.NaN;
+        lo[i] = fc.bands() ? r.<Double>getAs(fc.lower()) : Double.NaN;
+        hi[i] = fc.bands() ? r.<Double>getAs(fc.upper()) : Double.NaN;
       }
-      boolean bands = !ahead.isEmpty() && ahead.get(0).size() > 5;
+      boolean bands = !ahead.isEmpty() && fc.bands();
       views.add(new Plots.SeriesView(String.valueOf(id), new Plots.Line(ht, hv), new Plots.Line(at, av),
           new Plots.Line(ft, fv), bands ? new Plots.Line(bt, lo) : null, bands ? new Plots.Line(bt, hi) : null,
           origin(history, actual)));

@@ -29,6 +29,7 @@ import org.sparkssm.forecast.WindowFeatures;
 import org.sparkssm.forecast.WindowForecaster;
 import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.spark.scan.NullSeriesKeys;
+import org.sparkssm.spark.scan.SsmScan;
 import org.sparkssm.spark.scan.TimeCodec;
 
 /**
@@ -68,10 +69,47 @@ import org.sparkssm.spark.scan.TimeCodec;
  * times step by the grid (without one: by each series' last gap).
  */
 public final class SsmForecast {
+  // The columns of the frames a fit returns, besides the series and time columns, which keep the
+  // input's names (series, time). Read them by these names: columns may be added.
+
+  /** The forecast step, 1..H ({@link Fitted#forecast}, {@link Fitted#testPredictions}). */
+  public static final String STEP = "step";
+  /** The point forecast ({@link Fitted#forecast}, {@link Fitted#testPredictions}). */
+  public static final String FORECAST = "forecast";
+  /** The actual value of a test target ({@link Fitted#testPredictions}). */
+  public static final String ACTUAL = "actual";
+  /** {@link Fitted#skippedSeries}: the series' steps. */
+  public static final String STEPS = "steps";
+  /** {@link Fitted#skippedSeries}: the steps left missing after the fill policy. */
+  public static final String MISSING = "missing";
+  /** {@link Fitted#skippedSeries}: whether the series is scored (has a complete test window). */
+  public static final String SCORED = "scored";
+  /**
+   * {@link Fitted#skippedSeries}: whether the series gets a forecast (a boolean; the same word as
+   * {@link #FORECAST}, the value, which this frame does not have).
+   */
+  public static final String FORECASTED = "forecast";
+  /** {@link Fitted#skippedSeries}: why the series is listed, e.g. "a missing value in its last L = 96 steps". */
+  public static final String REASON = "reason";
+  /** The lower bound of a prediction interval, in {@link #intervalColumn}'s names. */
+  public static final String LOWER = "lo";
+  /** The upper bound of a prediction interval, in {@link #intervalColumn}'s names. */
+  public static final String UPPER = "hi";
+
+  /**
+   * The column of one bound of a level's prediction interval, as the ML stages add them next to
+   * their prediction column: {@code forecast_lo_80} for ({@code forecast}, {@link #LOWER}, 0.8),
+   * {@code forecast_hi_97_5} for ({@code forecast}, {@link #UPPER}, 0.975).
+   */
+  public static String intervalColumn(String prediction, String bound, double level) {
+    String percent = new java.math.BigDecimal(Double.toString(level * 100)).stripTrailingZeros().toPlainString();
+    return prediction + "_" + bound + "_" + percent.replace('.', '_');
+  }
+
   private final Dataset<Row> input;
-  private String series = "unique_id";
-  private String time = "ds";
-  private String value = "y";
+  private String series = SsmScan.DEFAULT_SERIES;
+  private String time = SsmScan.DEFAULT_TIME;
+  private String value = SsmScan.DEFAULT_VALUE;
   private String model = "nlinear";
   private int lookback = 96;
   private int horizon = 24;
@@ -536,7 +574,7 @@ public final class SsmForecast {
       Broadcast<WindowForecaster> model = broadcast(df);
       Columns c = columns;
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
-          .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
+          .add("__t", DataTypes.LongType).add(STEP, DataTypes.IntegerType).add(FORECAST, DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         WindowForecaster f = model.value();
         WindowWalker walker = c.walker(f.rowsRead());
@@ -564,8 +602,8 @@ public final class SsmForecast {
         }
         return rows.iterator();
       }, Encoders.row(schema));
-      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col("step"),
-          col("forecast"));
+      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col(STEP),
+          col(FORECAST));
     }
 
     private static void emitFuture(WindowWalker walker, WindowForecaster.Predictor f, double[] yhat,
@@ -650,8 +688,8 @@ public final class SsmForecast {
       Columns c = columns;
       WindowSplit s = split;
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
-          .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("actual", DataTypes.DoubleType)
-          .add("forecast", DataTypes.DoubleType);
+          .add("__t", DataTypes.LongType).add(STEP, DataTypes.IntegerType).add(ACTUAL, DataTypes.DoubleType)
+          .add(FORECAST, DataTypes.DoubleType);
       Dataset<Row> out = sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         WindowForecaster f = model.value();
         int l = f.rowsRead();
@@ -677,8 +715,8 @@ public final class SsmForecast {
         }
         return emitted.iterator();
       }, Encoders.row(schema));
-      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col("step"),
-          col("actual"), col("forecast"));
+      return out.select(col(c.series), TimeCodec.decode(col("__t"), c.timeType).as(c.time), col(STEP),
+          col(ACTUAL), col(FORECAST));
     }
 
     /**
@@ -696,8 +734,8 @@ public final class SsmForecast {
       int l = forecaster.rowsRead();
       int h = forecaster.horizon();
       StructType schema = new StructType().add(c.series, df.schema().apply(c.series).dataType())
-          .add("steps", DataTypes.LongType).add("missing", DataTypes.LongType).add("scored", DataTypes.BooleanType)
-          .add("forecast", DataTypes.BooleanType).add("reason", DataTypes.StringType);
+          .add(STEPS, DataTypes.LongType).add(MISSING, DataTypes.LongType).add(SCORED, DataTypes.BooleanType)
+          .add(FORECASTED, DataTypes.BooleanType).add(REASON, DataTypes.StringType);
       return sorted.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) part -> {
         List<Row> out = new ArrayList<>();
         WindowWalker walker = c.walker(l + h);

@@ -29,7 +29,8 @@ final class ConformalIntervals {
     }
     // Cached: counted, then ranked; forecasting the calibration windows is the expensive part.
     Dataset<Row> errors = calibration.testPredictions(df)
-        .select(col("step"), functions.abs(col("actual").minus(col("forecast"))).as("error"))
+        .select(col(SsmForecast.STEP),
+            functions.abs(col(SsmForecast.ACTUAL).minus(col(SsmForecast.FORECAST))).as("error"))
         .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     try {
       return ranked(errors, levels, out);
@@ -40,7 +41,7 @@ final class ConformalIntervals {
 
   private static double[][] ranked(Dataset<Row> errors, double[] levels, double[][] out) {
     // Every calibration window gives one error per step, so each step has the same n.
-    long n = errors.filter(col("step").equalTo(1)).count();
+    long n = errors.filter(col(SsmForecast.STEP).equalTo(1)).count();
     int[] ranks = new int[levels.length];
     for (int i = 0; i < levels.length; i++) {
       long rank = (long) Math.ceil((n + 1) * levels[i]);
@@ -52,8 +53,8 @@ final class ConformalIntervals {
       ranks[i] = (int) rank;
     }
     List<Row> picked = errors
-        .withColumn("rank", functions.row_number().over(Window.partitionBy("step").orderBy(col("error"))))
-        .filter(col("rank").isin((Object[]) boxed(ranks))).select("step", "rank", "error").collectAsList();
+        .withColumn("rank", functions.row_number().over(Window.partitionBy(SsmForecast.STEP).orderBy(col("error"))))
+        .filter(col("rank").isin((Object[]) boxed(ranks))).select(SsmForecast.STEP, "rank", "error").collectAsList();
     for (Row r : picked) {
       int step = r.getInt(0);
       int rank = r.getInt(1);

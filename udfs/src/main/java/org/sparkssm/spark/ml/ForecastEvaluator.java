@@ -28,6 +28,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.Checks;
+import org.sparkssm.spark.forecast.SsmForecast;
 
 /**
  * Scores point forecasts and prediction intervals in long format, one row per forecast value, as
@@ -99,8 +100,8 @@ public final class ForecastEvaluator extends Evaluator implements DefaultParamsW
         + "e.g. 0.8 for <predictionCol>_lo_80 and <predictionCol>_hi_80 (no default)",
         ParamValidators.inRange(0, 1, false, false));
     // The output names of SsmForecasterModel.predictWindows and SsmBacktest.Result.predictions.
-    setDefault(labelCol, "actual");
-    setDefault(predictionCol, "forecast");
+    setDefault(labelCol, SsmForecast.ACTUAL);
+    setDefault(predictionCol, SsmForecast.FORECAST);
     setDefault(metricName, "mse");
     setDefault(naiveCol, "naive");
   }
@@ -172,10 +173,12 @@ public final class ForecastEvaluator extends Evaluator implements DefaultParamsW
           Checks.fail("intervalLevel: expected a level for metricName coverage (e.g. 0.8 for %s_lo_80 and %s_hi_80), "
               + "got none", prediction, prediction);
         }
-        String percent = ForecasterParams.percent((Double) getOrDefault(intervalLevel));
+        double fraction = (Double) getOrDefault(intervalLevel);
         String level = "intervalLevel " + getOrDefault(intervalLevel);
-        in.add(new String[] {level + ", lower bound", prediction + "_lo_" + percent});
-        in.add(new String[] {level + ", upper bound", prediction + "_hi_" + percent});
+        in.add(new String[] {level + ", lower bound",
+            SsmForecast.intervalColumn(prediction, SsmForecast.LOWER, fraction)});
+        in.add(new String[] {level + ", upper bound",
+            SsmForecast.intervalColumn(prediction, SsmForecast.UPPER, fraction)});
         break;
       case "mase":
         in.add(new String[] {"predictionCol", prediction});

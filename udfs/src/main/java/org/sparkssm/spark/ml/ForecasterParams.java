@@ -12,6 +12,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.forecast.ForecastModels;
 import org.sparkssm.forecast.RidgeStats;
+import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.scan.SsmScan;
 import scala.runtime.AbstractFunction1;
@@ -86,8 +87,8 @@ class ForecasterParams {
     setter.set(validationRows, -1);
     setter.set(lambdas, RidgeStats.DEFAULT_LAMBDAS.clone());
     setter.set(intervalLevels, new double[0]);
-    setter.set(stepCol, "step");
-    setter.set(predictionCol, "forecast");
+    setter.set(stepCol, SsmForecast.STEP);
+    setter.set(predictionCol, SsmForecast.FORECAST);
     setter.set(freq, TimeGrid.ROWS_FREQ);
     setter.set(fill, "none");
     setter.set(maxGap, 3);
@@ -133,15 +134,9 @@ class ForecasterParams {
     double[] levels = getDoubles(intervalLevels);
     String[] names = new String[levels.length];
     for (int i = 0; i < levels.length; i++) {
-      names[i] = get(predictionCol) + "_" + bound + "_" + percent(levels[i]);
+      names[i] = SsmForecast.intervalColumn(get(predictionCol), bound, levels[i]);
     }
     return names;
-  }
-
-  /** A level as the interval columns name it: 80 for 0.8, 97_5 for 0.975 (also {@link ForecastEvaluator}'s). */
-  static String percent(double level) {
-    String s = new java.math.BigDecimal(Double.toString(level * 100)).stripTrailingZeros().toPlainString();
-    return s.replace('.', '_');
   }
 
   /** Checks the input columns and returns the forecast schema (series, time, step, forecast, intervals). */
@@ -151,8 +146,8 @@ class ForecasterParams {
     StructField time = schema.apply(get(timeCol));
     StructType out = new StructType().add(series.name(), series.dataType(), true).add(time.name(), time.dataType(), true)
         .add(get(stepCol), DataTypes.IntegerType, true).add(get(predictionCol), DataTypes.DoubleType, true);
-    String[] lo = intervalColumns("lo");
-    String[] hi = intervalColumns("hi");
+    String[] lo = intervalColumns(SsmForecast.LOWER);
+    String[] hi = intervalColumns(SsmForecast.UPPER);
     for (int i = 0; i < lo.length; i++) {
       out = out.add(lo[i], DataTypes.DoubleType, true).add(hi[i], DataTypes.DoubleType, true);
     }
@@ -189,8 +184,8 @@ class ForecasterParams {
   /** Renames a forecast's step and forecast columns to the params' and adds {@code forecast ∓ half-width[step]} per level. */
   org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> withIntervals(
       org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> forecasts, double[][] halfWidths) {
-    String[] lo = intervalColumns("lo");
-    String[] hi = intervalColumns("hi");
+    String[] lo = intervalColumns(SsmForecast.LOWER);
+    String[] hi = intervalColumns(SsmForecast.UPPER);
     org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> out = forecasts;
     org.apache.spark.sql.Column prediction = org.apache.spark.sql.functions.col(get(predictionCol));
     org.apache.spark.sql.Column step = org.apache.spark.sql.functions.col(get(stepCol));

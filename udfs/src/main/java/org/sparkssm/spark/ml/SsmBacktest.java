@@ -20,6 +20,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkssm.Checks;
+import org.sparkssm.spark.forecast.SsmForecast;
 
 /**
  * Rolling-origin backtesting of an {@link SsmForecaster} or an {@link SsmNetForecaster} over a
@@ -204,8 +205,8 @@ public final class SsmBacktest {
   private static List<String> intervalColumns(Model<?> model) {
     ForecasterParams p = paramsOf(model);
     List<String> names = new ArrayList<>();
-    String[] lo = p.intervalColumns("lo");
-    String[] hi = p.intervalColumns("hi");
+    String[] lo = p.intervalColumns(SsmForecast.LOWER);
+    String[] hi = p.intervalColumns(SsmForecast.UPPER);
     for (int i = 0; i < lo.length; i++) {
       names.add(lo[i]);
       names.add(hi[i]);

@@ -213,8 +213,8 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
       return StreamingForecast.forecast(this, dataset.toDF());
     }
     Dataset<Row> future = fitted(WindowSplit.lastRows(0, 0)).forecast(dataset.toDF());
-    return withIntervals(future.withColumnRenamed("step", p.get(p.stepCol))
-        .withColumnRenamed("forecast", p.get(p.predictionCol)));
+    return withIntervals(future.withColumnRenamed(SsmForecast.STEP, p.get(p.stepCol))
+        .withColumnRenamed(SsmForecast.FORECAST, p.get(p.predictionCol)));
   }
 
   /**
@@ -225,8 +225,8 @@ public final class SsmForecasterModel extends Model<SsmForecasterModel> implemen
   public Dataset<Row> predictWindows(Dataset<?> dataset, int testRows) {
     transformSchema(dataset.schema(), true);
     Dataset<Row> windows = fitted(WindowSplit.lastRows(0, testRows)).testPredictions(dataset.toDF());
-    return withIntervals(windows.withColumnRenamed("step", p.get(p.stepCol))
-        .withColumnRenamed("forecast", p.get(p.predictionCol)));
+    return withIntervals(windows.withColumnRenamed(SsmForecast.STEP, p.get(p.stepCol))
+        .withColumnRenamed(SsmForecast.FORECAST, p.get(p.predictionCol)));
   }
 
   /** Adds {@code forecast ∓ half-width[step]} per level. */

@@ -294,8 +294,8 @@ public final class SsmNetForecasterModel extends Model<SsmNetForecasterModel> im
           + "serve the closed-form SsmForecasterModel only)");
     }
     Dataset<Row> future = fitted(WindowSplit.lastRows(0, 0)).forecast(dataset.toDF());
-    return p.withIntervals(future.withColumnRenamed("step", p.get(p.stepCol))
-        .withColumnRenamed("forecast", p.get(p.predictionCol)), data.halfWidths);
+    return p.withIntervals(future.withColumnRenamed(SsmForecast.STEP, p.get(p.stepCol))
+        .withColumnRenamed(SsmForecast.FORECAST, p.get(p.predictionCol)), data.halfWidths);
   }
 
   /**
@@ -305,8 +305,8 @@ public final class SsmNetForecasterModel extends Model<SsmNetForecasterModel> im
   public Dataset<Row> predictWindows(Dataset<?> dataset, int testRows) {
     transformSchema(dataset.schema(), true);
     Dataset<Row> windows = fitted(WindowSplit.lastRows(0, testRows)).testPredictions(dataset.toDF());
-    return p.withIntervals(windows.withColumnRenamed("step", p.get(p.stepCol))
-        .withColumnRenamed("forecast", p.get(p.predictionCol)), data.halfWidths);
+    return p.withIntervals(windows.withColumnRenamed(SsmForecast.STEP, p.get(p.stepCol))
+        .withColumnRenamed(SsmForecast.FORECAST, p.get(p.predictionCol)), data.halfWidths);
   }
 
   /** The series of {@code dataset} that get no forecast rows from {@link #transform}, and why. */

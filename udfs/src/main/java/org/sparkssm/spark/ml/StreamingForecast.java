@@ -20,6 +20,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.sparkssm.forecast.LinearForecaster;
+import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.scan.TimeCodec;
 
 /**
@@ -43,13 +44,14 @@ final class StreamingForecast {
         col(p.get(p.valueCol)).cast(DataTypes.DoubleType).as("__v"));
     StructType keySchema = new StructType().add(series, df.schema().apply(series).dataType());
     StructType outSchema = new StructType().add(series, df.schema().apply(series).dataType())
-        .add("__t", DataTypes.LongType).add("step", DataTypes.IntegerType).add("forecast", DataTypes.DoubleType);
+        .add("__t", DataTypes.LongType).add(SsmForecast.STEP, DataTypes.IntegerType)
+        .add(SsmForecast.FORECAST, DataTypes.DoubleType);
     MapFunction<Row, Row> keyOf = r -> RowFactory.create(r.get(0));
     Dataset<Row> out = rows.groupByKey(keyOf, Encoders.row(keySchema)).flatMapGroupsWithState(
         new Walker(model.forecaster(), series), OutputMode.Append(), Encoders.BINARY(), Encoders.row(outSchema),
         GroupStateTimeout.NoTimeout());
     Dataset<Row> decoded = out.select(col(series), TimeCodec.decode(col("__t"), timeType).as(time),
-        col("step").as(p.get(p.stepCol)), col("forecast").as(p.get(p.predictionCol)));
+        col(SsmForecast.STEP).as(p.get(p.stepCol)), col(SsmForecast.FORECAST).as(p.get(p.predictionCol)));
     return model.withIntervals(decoded);
   }
 
