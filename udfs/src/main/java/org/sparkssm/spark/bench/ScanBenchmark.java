@@ -43,7 +43,7 @@ import scala.collection.Seq;
 public final class ScanBenchmark {
   private ScanBenchmark() {}
 
-  private static final int REPEAT = 3;
+  private static final int REPEAT = 5;
 
   public static void main(String[] args) throws Exception {
     SparkSession spark = SparkSession.builder().appName("spark-ssm bench").master("local[2]")

@@ -42,12 +42,14 @@ import org.apache.spark.sql.catalyst.InternalRow;
  * }</pre>
  *
  * <h2>How it runs</h2>
- * Rows are grouped by series and each group is streamed in time order
- * ({@code groupByKey(series).flatMapSortedGroups(time)}: Spark sorts and spills, no series has to
- * fit in memory). Each task fills off-heap Arrow vectors ({@link ChunkVectors}, from a named
- * per-task allocator with a limit) with at most {@link #chunkRows} rows, the model scans the chunk
- * from the carried state, the chunk's outputs are emitted, and the next chunk reuses the buffers.
- * The result equals the model's one-shot scan of each series (bit for bit for the engine's
+ * Rows are hashed to partitions by series and sorted by series and time (Spark's shuffle and
+ * sort, which spill: no series has to fit in memory; an input Spark estimates at most
+ * {@link #oneTaskBytes} is sorted in one task without a shuffle). Each task then reads the sorted
+ * rows in Spark's internal form, in place ({@link SeriesScanner}): a chunk of at most
+ * {@link #chunkRows} rows is copied column by column into the kernel's primitive input array, the
+ * model scans it from the carried state, and the outputs are written into one reused internal row
+ * ({@link ScanRows}): no object per row and no external {@code Row} encoder on either side.
+  * The result equals the model's one-shot scan of each series (bit for bit for the engine's
  * kernels, whose per-step arithmetic does not depend on where chunks are cut), whatever the
  * partitioning or chunk size.
  *
@@ -57,8 +59,9 @@ import org.apache.spark.sql.catalyst.InternalRow;
  *
  * <p>Series longer than {@link #longSeriesRows} (counted first; default 10^7 rows) do not go to one
  * task: they are cut into blocks of {@link #blockRows} rows and scanned in two passes across
- * partitions ({@link LongSeriesScan}, blocks of equal time width): pass 1 scans each block from zero, the driver turns the
- * blocks' end states into each block's incoming state, pass 2 rescans from it. A layer stack runs
+ * partitions ({@link LongSeriesScan}, blocks of equal time width): pass 1 scans each block from
+ * zero, the driver chains the blocks' carries into each block's incoming state ({@link TwoPass}),
+ * pass 2 rescans from it. A layer stack runs
  * stage by stage, convolutions taking their k − 1 halo rows from the blocks before. That result equals
  * the one-shot scan to rounding, and is bit-identical for a given block size.
  *
@@ -95,8 +98,12 @@ import org.apache.spark.sql.catalyst.InternalRow;
  * saved time are then skipped); any other number of rows at or before the saved time (late or
  * deleted rows) fails naming the series, as do an unreadable state or an unknown format version. A
  * state table saved by another model fails on the driver before the scan, naming both models
- * ({@link #modelDescription}; by fingerprint for tables written without a description). Series
- * in the state table without new rows keep their state in the new table.
+ * ({@link #modelDescription}; by fingerprint for tables written without a description), judged by
+ * its first row; the tasks check every state. Series in the state table without new rows keep
+ * their state in the new table. A small run (input and state table at most {@link #oneTaskBytes})
+ * sorts the states in with the rows in one task; otherwise a state table of at most
+ * {@link #broadcastStates} rows is collected, checked and broadcast, and a larger one is shuffled
+ * with the rows, each series' state sorted before its rows.
  */
 public final class SsmScan {
   /** Default column names: the common long-format contract. */
