@@ -28,7 +28,7 @@ public final class ClusterScanJob {
     spark.sparkContext().setLogLevel("WARN");
     ScanModel model = ScanFixtures.gated(ScanFixtures.model(Long.parseLong(args[3])), args[6]);
     System.out.println("SCAN STARTING");
-    SsmScan.on(spark.read().parquet(args[1])).values("a", "b").model(model).chunkRows(4).run()
+    SsmScan.on(spark.read().parquet(args[1])).values("a", "b").model(model).chunkRows(4).oneTaskBytes(0).run()
         .write().parquet(args[2]);
     System.out.println("SCAN DONE");
     spark.stop();

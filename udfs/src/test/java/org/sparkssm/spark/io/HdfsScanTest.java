@@ -89,7 +89,7 @@ class HdfsScanTest {
     ScanModel alwaysFails = ScanFixtures.alwaysFailing(ScanFixtures.model(72));
     Dataset<Row> df = spark.createDataFrame(rows, ScanFixtures.schema()).repartition(3);
     assertThrows(Exception.class,
-        () -> SsmScan.on(df).values("a", "b").model(alwaysFails).run().write().parquet(out));
+        () -> SsmScan.on(df).values("a", "b").model(alwaysFails).oneTaskBytes(0).run().write().parquet(out));
     FileSystem fs = cluster.getFileSystem();
     org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path("/ssm/failed-output");
     // Spark's commit protocol: task output stays under _temporary until the job commits, and an
