@@ -277,6 +277,9 @@ public final class SsmScan {
   private boolean small(Dataset<?>... frames) {
     java.math.BigInteger total = java.math.BigInteger.ZERO;
     for (Dataset<?> f : frames) {
+      if (!(f instanceof org.apache.spark.sql.classic.Dataset)) {
+        return false; // no plan statistics here (the scan itself then names the session it needs)
+      }
       total = total.add(((org.apache.spark.sql.classic.Dataset<?>) f).queryExecution().optimizedPlan().stats()
           .sizeInBytes().bigInteger());
     }
