@@ -159,6 +159,17 @@ public final class ChunkSummary implements Carry {
     System.arraycopy(im, 0, h, n, n);
   }
 
+  /** The end state as it is (real, or re then im), without applying the decay to zeros. */
+  @Override
+  public double[] endFromZero() {
+    if (!isComplex()) {
+      return endRe.clone();
+    }
+    double[] h = java.util.Arrays.copyOf(endRe, 2 * size());
+    System.arraycopy(endIm, 0, h, size(), size());
+    return h;
+  }
+
   @Override
   public Carry then(Carry next) {
     if (!(next instanceof ChunkSummary)) {

@@ -125,17 +125,29 @@ final class ScanRows implements Serializable {
    * last time, sorting before the series' data rows.
    */
   Dataset<Row> projectStates(Dataset<Row> states, String series, DataType seriesType, DataType timeType) {
+    Column[] state = stateColumns(series, seriesType, timeType);
     List<Column> projection = new ArrayList<>();
-    projection.add(normalizedKey(col(series).cast(seriesType), seriesType).as(series));
-    projection.add(TimeCodec.encode(col(SsmScan.STATE_LAST_TIME).cast(timeType), timeType).as(T));
+    projection.add(state[KEY]);
+    projection.add(state[TIME]);
     projection.add(functions.lit(STATE_ROW).as(KIND));
     for (int j = 0; j < inputs; j++) {
       projection.add(functions.lit(null).cast(DataTypes.DoubleType).as(value(j)));
     }
-    projection.add(col(SsmScan.STATE_BYTES).as(SAVED));
-    projection.add(col(SsmScan.STATE_VERSION).cast(DataTypes.IntegerType).as(SAVED_VERSION));
-    projection.add(col(SsmScan.STATE_FINGERPRINT).cast(DataTypes.LongType).as(SAVED_FINGERPRINT));
+    projection.addAll(Arrays.asList(state).subList(2, state.length));
     return states.select(projection.toArray(new Column[0]));
+  }
+
+  /**
+   * A state table's columns as a scan reads them: key (cast and normalized as the input's), last
+   * time (encoded), state bytes, format version, fingerprint.
+   */
+  static Column[] stateColumns(String series, DataType seriesType, DataType timeType) {
+    return new Column[] {
+        normalizedKey(col(series).cast(seriesType), seriesType).as(series),
+        TimeCodec.encode(col(SsmScan.STATE_LAST_TIME).cast(timeType), timeType).as(T),
+        col(SsmScan.STATE_BYTES).as(SAVED),
+        col(SsmScan.STATE_VERSION).cast(DataTypes.IntegerType).as(SAVED_VERSION),
+        col(SsmScan.STATE_FINGERPRINT).cast(DataTypes.LongType).as(SAVED_FINGERPRINT)};
   }
 
   /** The columns a partition is sorted by: series, (kind,) time. */
@@ -280,10 +292,5 @@ final class ScanRows implements Serializable {
       row.setBoolean(isOutputIndex(), false);
       return row;
     }
-  }
-
-  @Override
-  public String toString() {
-    return "ScanRows" + Arrays.asList(inputs, outputs, emitState, savedStates);
   }
 }

@@ -580,13 +580,9 @@ public final class SsmScan {
   private Map<Object, SeriesScanner.SavedState> collectStates(ScanConfig config, DataType timeType,
       DataType seriesType, long maxRows) {
     boolean described = Arrays.asList(savedStates.schema().fieldNames()).contains(STATE_MODEL);
-    List<Row> rows = savedStates.select(
-        col(series).cast(seriesType),
-        TimeCodec.encode(col(STATE_LAST_TIME).cast(timeType), timeType),
-        col(STATE_BYTES),
-        col(STATE_VERSION).cast(DataTypes.IntegerType),
-        col(STATE_FINGERPRINT).cast(DataTypes.LongType),
-        described ? col(STATE_MODEL) : functions.lit(null).cast(DataTypes.StringType))
+    List<Column> read = new ArrayList<>(Arrays.asList(ScanRows.stateColumns(series, seriesType, timeType)));
+    read.add(described ? col(STATE_MODEL) : functions.lit(null).cast(DataTypes.StringType));
+    List<Row> rows = savedStates.select(read.toArray(new Column[0]))
         .limit((int) Math.min(Integer.MAX_VALUE - 1, maxRows) + 1).collectAsList();
     if (rows.size() > maxRows) {
       return null;
