@@ -40,7 +40,19 @@ Running (use /usr/bin/python3, Debian's CPU PyTorch, python3-torch; not a build 
     /usr/bin/python3 bench/mamba_forward_bench.py /tmp/mamba-medium --dtype float32,float64 --runs 5
     /usr/bin/python3 bench/mamba_forward_bench.py /tmp/mamba-small --check-java /tmp/mamba-small/java-logits.bin
 
-Prints the platform, torch version and thread count, then per dtype the median (and fastest) time of
+Debian's python3-torch is built with BLAS_INFO=generic: its matmuls call whichever libblas.so.3 the system
+provides, netlib's reference BLAS (libblas3) unless an optimized one is installed. For OpenBLAS without
+touching the system's alternatives, unpack Debian's single-threaded build and point the loader at it:
+
+    apt-get download libopenblas0-serial && dpkg -x libopenblas0-serial_*.deb /tmp/openblas
+    LD_LIBRARY_PATH=/tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-serial /usr/bin/python3 bench/mamba_forward_bench.py ...
+
+Memory: by default the script makes glibc malloc keep freed memory (--malloc keep, see
+keep_freed_memory), as jemalloc or tcmalloc would, the usual advice for PyTorch CPU inference;
+--malloc default leaves glibc's defaults, under which the float64 forward spends most of its time
+in page faults.
+
+Prints the platform, torch version, thread count, the BLAS library mapped and the allocator setting, then per dtype the median (and fastest) time of
 --runs forward calls after --warmup calls, as tokens/s, and the FMAs per token of the model's matmuls
 (the count BENCHMARKS.md uses: layers x (in_proj + x_proj + dt_proj + out_proj) + lm_head) as
 achieved G FMA/s. --profile also times the selective scan (exp, products and the loop) inside each
@@ -50,6 +62,7 @@ it passes when max |torch - java| <= --tolerance (1e-9) x max |java| (exit statu
 float32 model's error is printed alongside, for information.
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -263,6 +276,21 @@ def selective_scan(u, delta, A, B, C, D, h):
 # Runs
 
 
+def keep_freed_memory():
+    """glibc malloc: serve every block from the heap (M_MMAP_MAX 0) and never hand freed memory back
+    (M_TRIM_THRESHOLD 2 GiB), so a forward reuses the pages of the one before. By default glibc maps
+    each block over its (at most 32 MiB) threshold afresh and trims the heap when over twice that:
+    the scan's (L, d_inner, N) buffers (16 MiB for small, 48 MiB for medium, in float64) are then new
+    pages every call, page faults and zeroing that cost more than the arithmetic. Returns a note."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(-4, 0) == 1 and libc.mallopt(-1, 2**31 - 1) == 1  # M_MMAP_MAX, M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        ok = False
+    return "glibc malloc keeps freed memory (mallopt M_MMAP_MAX 0, M_TRIM_THRESHOLD 2 GiB)" if ok else \
+        "mallopt failed: the allocator's defaults"
+
+
 def platform_line():
     cpu = platform.processor() or "?"
     try:
@@ -274,7 +302,19 @@ def platform_line():
                        if "CPU capability" in line), "?")
     return (f"# {platform.platform()}, {cpu}, {os.cpu_count()} CPUs; python {platform.python_version()}, "
             f"torch {torch.__version__} (CPU capability {capability}), threads {torch.get_num_threads()}, "
-            f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            f"BLAS {blas_library()}, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def blas_library():
+    """The BLAS this process mapped: Debian's torch (BLAS_INFO=generic) calls whichever libblas.so.3 the
+    system's alternative (or LD_LIBRARY_PATH) gives it; netlib's reference BLAS unless another is installed."""
+    F.linear(torch.ones(2, 2), torch.ones(2, 2))
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({os.path.realpath(line.split()[-1]) for line in f if "blas" in line.split()[-1]})
+    except OSError:
+        return "?"
+    return " + ".join(libs) or "none mapped"
 
 
 def time_forward(model, tokens, warmup, runs):
@@ -339,15 +379,18 @@ def main():
     parser.add_argument("--runs", type=int, default=10, help="timed forward calls (median reported)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="time the selective scan's share of a forward")
+    parser.add_argument("--malloc", choices=["keep", "default"], default="keep",
+                        help="keep: glibc malloc keeps freed memory (keep_freed_memory); default: leave it be")
     parser.add_argument("--check-java", metavar="FILE", help="compare with RandomCheckpoint --dump's logits")
     parser.add_argument("--tolerance", type=float, default=1e-9, help="float64 check: max error / max |logit|")
     args = parser.parse_args()
 
+    malloc = keep_freed_memory() if args.malloc == "keep" else "the allocator's defaults (--malloc default)"
     torch.set_num_threads(args.threads)
     PROFILE[0] = args.profile
     cfg = Config(os.path.join(args.checkpoint, "config.json"))
     tensors = read_safetensors(os.path.join(args.checkpoint, "model.safetensors"))
-    print(platform_line())
+    print(platform_line() + "; " + malloc)
     print(f"# {args.checkpoint}: {cfg}; {cfg.fmas_per_token() / 1e6:.2f} M FMA per token (matmuls)")
     with torch.inference_mode():
         if args.check_java:
