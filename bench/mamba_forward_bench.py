@@ -365,7 +365,7 @@ def check_java(cfg, tensors, path, tolerance):
             if dtype == torch.float64:
                 passed = err <= tolerance
                 ok &= passed
-                verdict = f" <= {tolerance:g}: {'PASS' if passed else 'FAIL'}"
+                verdict = f" (tolerance {tolerance:g}): {'PASS' if passed else 'FAIL'}"
             print(f"{str(dtype)[6:]} call {call + 1} (from the state of the calls before): max |torch - java| / "
                   f"max |java| = {err:.2e}{verdict} (max |java| = {scale:.3f})")
     return ok
