@@ -30,6 +30,11 @@ import org.sparkssm.testing.FmaPeak;
  * 24 layers (Mamba-130m's shape); vocabulary 8192, d_state 16.
  *
  * <p>{@code mvn -pl spark-ssm test-compile exec:exec@jmh -Djmh.args="MambaForwardBenchmark"}
+ *
+ * <p>{@code bench/mamba_forward_bench.py} is the PyTorch peer of {@link #forward}: the same checkpoint
+ * (written by {@link RandomCheckpoint#main}: {@code DIR 256 4 8192 16 1} or {@code DIR 768 24 8192 16 1}),
+ * the same tokens and carried state; {@code --check-java} compares its logits with the ones
+ * {@code RandomCheckpoint --dump} writes.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
