@@ -1,6 +1,7 @@
 package org.sparkssm.scan;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -22,6 +23,7 @@ final class SelectiveScanVector {
   private SelectiveScanVector() {}
 
   private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> SF = FloatVector.SPECIES_PREFERRED;
 
   /** Whether a group of {@code perGroup} channels fills at least one vector. */
   static boolean fillsVector(int perGroup) {
@@ -133,5 +135,88 @@ final class SelectiveScanVector {
   /** Lanewise {@code silu(x) = x / (1 + e^-x)}. */
   private static DoubleVector silu(DoubleVector x) {
     return x.div(VectorMath.exp(x.neg()).add(1.0));
+  }
+
+  /** Whether a group of {@code perGroup} channels fills at least one float32 vector. */
+  static boolean fillsVector32(int perGroup) {
+    return perGroup >= SF.length();
+  }
+
+  /**
+   * {@link SelectiveScan#scan32}'s vector path, unchecked: the lanewise form of
+   * {@link SelectiveScan#channelStep32}, operation for operation, so every lane gives the scalar
+   * path's bits; channels past the last full vector of a group run channelStep32 itself.
+   */
+  static void scan32(SelectiveScan.Params p, float[] u, int uOff, float[] delta, int deltaOff, float[] B, int bOff,
+      float[] C, int cOff, float[] z, int zOff, float[] y, int yOff, int L, float[] h) {
+    final int D = p.channels();
+    final int N = p.stateSize();
+    final int G = p.groups();
+    final int perGroup = D / G;
+    final int vecPerGroup = SF.loopBound(perGroup);
+    final int lanes = SF.length();
+    final SelectiveScan.Float32 f = p.float32();
+    final float[] aT = f.aTransposed;
+    final float[] dSkip = f.dSkip;
+    final float[] bias = f.deltaBias;
+    final boolean softplus = p.deltaSoftplus();
+    assert L >= 0 && h.length == D * N && y != null : "unchecked arguments; see SelectiveScan.scan32()";
+
+    float[] hT = new float[D * N];
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        hT[n * D + d] = h[d * N + n];
+      }
+    }
+
+    for (int t = 0; t < L; t++) {
+      int row = t * D;
+      for (int g = 0; g < G; g++) {
+        int bRow = bOff + (t * G + g) * N;
+        int cRow = cOff + (t * G + g) * N;
+        int first = g * perGroup;
+        int vecEnd = first + vecPerGroup;
+        for (int d = first; d < vecEnd; d += lanes) {
+          FloatVector dt = FloatVector.fromArray(SF, delta, deltaOff + row + d);
+          if (bias != null) {
+            dt = dt.add(FloatVector.fromArray(SF, bias, d));
+          }
+          if (softplus) {
+            dt = VectorMath.softplus(dt);
+          }
+          FloatVector ut = FloatVector.fromArray(SF, u, uOff + row + d);
+          FloatVector dtu = dt.mul(ut);
+          FloatVector acc = FloatVector.zero(SF);
+          for (int n = 0; n < N; n++) {
+            int at = n * D + d;
+            FloatVector decay = VectorMath.exp(dt.mul(FloatVector.fromArray(SF, aT, at)));
+            FloatVector hn = decay.fma(FloatVector.fromArray(SF, hT, at), dtu.mul(B[bRow + n]));
+            hn.intoArray(hT, at);
+            acc = hn.fma(FloatVector.broadcast(SF, C[cRow + n]), acc);
+          }
+          if (dSkip != null) {
+            acc = ut.fma(FloatVector.fromArray(SF, dSkip, d), acc);
+          }
+          if (z != null) {
+            acc = acc.mul(VectorMath.silu(FloatVector.fromArray(SF, z, zOff + row + d)));
+          }
+          acc.intoArray(y, yOff + row + d);
+        }
+        for (int d = vecEnd; d < first + perGroup; d++) {
+          float out = SelectiveScan.channelStep32(f, softplus, d, delta[deltaOff + row + d], u[uOff + row + d], hT, aT,
+              d, D, B, bRow, C, cRow, N);
+          if (z != null) {
+            out *= FloatMath.silu(z[zOff + row + d]);
+          }
+          y[yOff + row + d] = out;
+        }
+      }
+    }
+
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        h[d * N + n] = hT[n * D + d];
+      }
+    }
   }
 }
