@@ -226,6 +226,11 @@ public final class SelectiveScan {
     final float[] aTransposed;
     final float[] dSkip;
     final float[] deltaBias;
+    /**
+     * Step sizes {@code 0 <= Δ <= maxClampFreeDelta} keep every {@code Δ·A} within
+     * {@code [-100 (1 + 2^-24), 0]}, inside exp's clamps, so the vector path may skip them.
+     */
+    final float maxClampFreeDelta;
 
     private Float32(Params p) {
       a = new float[p.a.length];
@@ -240,6 +245,12 @@ public final class SelectiveScan {
       }
       dSkip = toFloat(p.dSkip);
       deltaBias = toFloat(p.deltaBias);
+      float maxAbsA = 0f;
+      for (int i = 0; i < a.length; i++) {
+        maxAbsA = Math.max(maxAbsA, -a[i]);
+      }
+      // Δ·|A| <= (100 / |A|max)(1 + 2^-24) · |A| (1 + 2^-24) < 104. Finite, so that Δ = ∞ fails the test.
+      maxClampFreeDelta = Math.min(100f / maxAbsA, Float.MAX_VALUE);
     }
 
     private static float[] toFloat(double[] values) {

@@ -116,9 +116,18 @@ public final class VectorMath {
   public static FloatVector exp(FloatVector x) {
     FloatVector xc = x.blend(FloatMath.EXP_LO, x.compare(VectorOperators.LT, FloatMath.EXP_LO)); // NaN stays
     xc = xc.blend(FloatMath.EXP_HI, xc.compare(VectorOperators.GT, FloatMath.EXP_HI));
+    return expClamped(xc);
+  }
+
+  /**
+   * {@link #exp(FloatVector)} for arguments the caller knows to lie in
+   * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]}, where the clamps change nothing: the same bits
+   * without their two compares and blends (a quarter of the selective scan's time).
+   */
+  static FloatVector expClamped(FloatVector xc) {
     FloatVector shifted = xc.fma(FloatMath.LOG2E, FloatMath.ROUND);
     FloatVector n = shifted.sub(FloatMath.ROUND);
-    VectorSpecies<Float> sp = x.species();
+    VectorSpecies<Float> sp = xc.species();
     FloatVector r = n.fma(FloatVector.broadcast(sp, -FloatMath.LN2_HI), xc);
     r = n.fma(FloatVector.broadcast(sp, -FloatMath.LN2_LO), r);
     FloatVector p = FloatVector.broadcast(sp, FloatMath.E6).fma(r, FloatVector.broadcast(sp, FloatMath.E5));

@@ -84,6 +84,12 @@ class FloatMathTest {
     Assumptions.assumeTrue(VectorSupport.ENABLED, "Vector API not enabled");
     float[] x = inputs(1, 1 << 20);
     assertSameBits(x, scalar(x, FloatMath::exp), lanewise(x, VectorMath::exp), "exp");
+    // Without the clamps, on the range where they change nothing (NaN included).
+    float[] inRange = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      inRange[i] = Float.isNaN(x[i]) ? x[i] : Math.max(FloatMath.EXP_LO, Math.min(FloatMath.EXP_HI, x[i]));
+    }
+    assertSameBits(inRange, scalar(inRange, FloatMath::exp), lanewise(inRange, VectorMath::expClamped), "expClamped");
   }
 
   @Test

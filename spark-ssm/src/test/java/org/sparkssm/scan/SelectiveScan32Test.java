@@ -165,9 +165,18 @@ class SelectiveScan32Test {
     // Groups with a whole number of vectors (1536), full vectors and tails (74 / 2 = 37, 100),
     // and groups smaller than a vector (8 / 2: the public entry takes the scalar path).
     int[][] shapes = {{1536, 16, 1, 40}, {74, 16, 2, 97}, {100, 4, 1, 64}, {37, 1, 1, 7}, {8, 16, 2, 5}};
+    // Step sizes that make Δ·A leave exp's clamp-free range (the vector path's other branch):
+    // huge, negative (no softplus: Δ·A > 0), infinite, signed zeros, NaN.
+    float[] wild = {5000f, -3f, 1e30f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.NaN};
     for (int[] s : shapes) {
-      for (int variant = 0; variant < 4; variant++) {
-        Case c = new Case(31L * s[0] + s[1] + variant, s[0], s[1], s[2], s[3], variant);
+      for (int variant = 0; variant < 8; variant++) {
+        Case c = new Case(31L * s[0] + s[1] + variant, s[0], s[1], s[2], s[3], variant % 4);
+        if (variant >= 4) {
+          SplittableRandom rnd = new SplittableRandom(variant);
+          for (int k = 0; k < 2 * wild.length; k++) {
+            c.delta[c.off + rnd.nextInt(c.L * c.D)] = wild[k % wild.length];
+          }
+        }
         float[][] scalar = runWhole(c, SCALAR, "scalar " + c);
         for (Kernel32 k : new Kernel32[] {VECTOR, PUBLIC}) {
           if (k == VECTOR && !SelectiveScanVector.fillsVector32(c.D / c.G)) {
