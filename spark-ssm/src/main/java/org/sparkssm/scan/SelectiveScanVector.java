@@ -30,7 +30,14 @@ final class SelectiveScanVector {
     return perGroup >= S.length();
   }
 
-  /** Same contract as {@link SelectiveScan#scanScalar}: unchecked, {@code C == null} skips the output. */
+  /**
+   * Same contract as {@link SelectiveScan#scanScalar}: unchecked, {@code C == null} skips the output.
+   *
+   * <p>Per step and group, Δ of the group's vector channels is computed first into a row and the
+   * gate is applied to the finished output, each in its own small loop: with softplus and SiLU
+   * inside the channel loop, C2 ran out of its inlining budget (NodeCountInliningCutoff), called
+   * exp out of line and boxed its vectors (350 MB allocated per L = 256 call at D = 1536, N = 16).
+   */
   static void scan(SelectiveScan.Params p, double[] u, int uOff, double[] delta, int deltaOff, double[] B, int bOff,
       double[] C, int cOff, double[] z, int zOff, double[] y, int yOff, int L, double[] h) {
     final int D = p.channels();
@@ -38,7 +45,6 @@ final class SelectiveScanVector {
     final int G = p.groups();
     final int perGroup = D / G;
     final int vecPerGroup = S.loopBound(perGroup);
-    final int lanes = S.length();
     final double[] aT = p.aTransposedRaw();
     final double[] dSkip = p.dSkipRaw();
     final double[] bias = p.deltaBiasRaw();
@@ -53,6 +59,7 @@ final class SelectiveScanVector {
         hT[n * D + d] = h[d * N + n];
       }
     }
+    double[] dtRow = new double[D];
 
     for (int t = 0; t < L; t++) {
       int row = t * D;
@@ -61,35 +68,11 @@ final class SelectiveScanVector {
         int cRow = cOff + (t * G + g) * N;
         int first = g * perGroup;
         int vecEnd = first + vecPerGroup;
-        for (int d = first; d < vecEnd; d += lanes) {
-          DoubleVector dt = DoubleVector.fromArray(S, delta, deltaOff + row + d);
-          if (bias != null) {
-            dt = dt.add(DoubleVector.fromArray(S, bias, d));
-          }
-          if (softplus) {
-            dt = softplus(dt);
-          }
-          DoubleVector ut = DoubleVector.fromArray(S, u, uOff + row + d);
-          DoubleVector dtu = dt.mul(ut);
-          DoubleVector acc = DoubleVector.zero(S);
-          for (int n = 0; n < N; n++) {
-            int at = n * D + d;
-            DoubleVector decay = VectorMath.exp(dt.mul(DoubleVector.fromArray(S, aT, at)));
-            DoubleVector hn = decay.fma(DoubleVector.fromArray(S, hT, at), dtu.mul(B[bRow + n]));
-            hn.intoArray(hT, at);
-            if (output) {
-              acc = hn.fma(DoubleVector.broadcast(S, C[cRow + n]), acc);
-            }
-          }
-          if (output) {
-            if (dSkip != null) {
-              acc = ut.fma(DoubleVector.fromArray(S, dSkip, d), acc);
-            }
-            if (z != null) {
-              acc = acc.mul(silu(DoubleVector.fromArray(S, z, zOff + row + d)));
-            }
-            acc.intoArray(y, yOff + row + d);
-          }
+        stepSizes(delta, deltaOff + row, bias, softplus, dtRow, first, vecEnd);
+        updateChannels(dtRow, u, uOff + row, B, bRow, output ? C : null, cRow, y, yOff + row, hT, aT, dSkip, D, N,
+            first, vecEnd);
+        if (output && z != null) {
+          gate(y, yOff + row, z, zOff + row, first, vecEnd);
         }
         // Channels of the group past the last full vector: the same update, one at a time.
         for (int d = vecEnd; d < first + perGroup; d++) {
@@ -122,6 +105,54 @@ final class SelectiveScanVector {
       for (int n = 0; n < N; n++) {
         h[d * N + n] = hT[n * D + d];
       }
+    }
+  }
+
+  /** {@code dt[d] = softplus(delta[off + d] + bias[d])} (or without softplus / bias), whole vectors of {@code [first, end)}. */
+  private static void stepSizes(double[] delta, int off, double[] bias, boolean softplus, double[] dt, int first,
+      int end) {
+    for (int d = first; d < end; d += S.length()) {
+      DoubleVector v = DoubleVector.fromArray(S, delta, off + d);
+      if (bias != null) {
+        v = v.add(DoubleVector.fromArray(S, bias, d));
+      }
+      if (softplus) {
+        v = softplus(v);
+      }
+      v.intoArray(dt, d);
+    }
+  }
+
+  /** The state update and output before the gate of channels {@code [first, end)}, whole vectors; C null: no output. */
+  private static void updateChannels(double[] dtRow, double[] u, int uRow, double[] B, int bRow, double[] C, int cRow,
+      double[] y, int yRow, double[] hT, double[] aT, double[] dSkip, int D, int N, int first, int end) {
+    for (int d = first; d < end; d += S.length()) {
+      DoubleVector dt = DoubleVector.fromArray(S, dtRow, d);
+      DoubleVector ut = DoubleVector.fromArray(S, u, uRow + d);
+      DoubleVector dtu = dt.mul(ut);
+      DoubleVector acc = DoubleVector.zero(S);
+      for (int n = 0; n < N; n++) {
+        int at = n * D + d;
+        DoubleVector decay = VectorMath.exp(dt.mul(DoubleVector.fromArray(S, aT, at)));
+        DoubleVector hn = decay.fma(DoubleVector.fromArray(S, hT, at), dtu.mul(B[bRow + n]));
+        hn.intoArray(hT, at);
+        if (C != null) {
+          acc = hn.fma(DoubleVector.broadcast(S, C[cRow + n]), acc);
+        }
+      }
+      if (C != null) {
+        if (dSkip != null) {
+          acc = ut.fma(DoubleVector.fromArray(S, dSkip, d), acc);
+        }
+        acc.intoArray(y, yRow + d);
+      }
+    }
+  }
+
+  /** {@code y[yRow + d] *= silu(z[zRow + d])}, whole vectors of {@code [first, end)}. */
+  private static void gate(double[] y, int yRow, double[] z, int zRow, int first, int end) {
+    for (int d = first; d < end; d += S.length()) {
+      DoubleVector.fromArray(S, y, yRow + d).mul(silu(DoubleVector.fromArray(S, z, zRow + d))).intoArray(y, yRow + d);
     }
   }
 
