@@ -77,6 +77,24 @@ public final class Checks {
     }
   }
 
+  /** {@code [offset, offset + count)} lies inside the array (float32 sequences). */
+  public static void range(String name, float[] array, int offset, long count) {
+    notNull(name, array);
+    if (offset < 0 || count < 0 || offset + count > array.length) {
+      fail("%s: expected %d elements from offset %d, got an array of length %d",
+          name, count, offset, array.length);
+    }
+  }
+
+  /** The float32 array has exactly {@code expected} elements; {@code shape} explains the size. */
+  public static float[] length(String name, float[] array, int expected, String shape) {
+    notNull(name, array);
+    if (array.length != expected) {
+      fail("%s: expected length %d (%s), got %d", name, expected, shape, array.length);
+    }
+    return array;
+  }
+
   /** Every element is finite (no NaN or infinity). */
   public static double[] allFinite(String name, double[] array) {
     notNull(name, array);

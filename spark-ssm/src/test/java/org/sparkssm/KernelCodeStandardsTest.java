@@ -37,7 +37,7 @@ class KernelCodeStandardsTest {
     assertTrue(Files.isDirectory(KERNELS), "run from the spark-ssm module: " + KERNELS.toAbsolutePath());
     List<Path> sources;
     try (Stream<Path> files = Files.list(KERNELS)) {
-      sources = files.filter(p -> p.getFileName().toString().matches(".*(Scan|Vector|Convolution).*\\.java"))
+      sources = files.filter(p -> p.getFileName().toString().matches(".*(Scan|Vector|Convolution|FloatMath).*\\.java"))
           .sorted().collect(Collectors.toCollection(ArrayList::new));
     }
     try (Stream<Path> files = Files.list(Paths.get("src/main/java/org/sparkssm/nn"))) {

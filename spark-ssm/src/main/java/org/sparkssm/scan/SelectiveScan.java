@@ -43,6 +43,15 @@ import org.sparkssm.state.Fingerprint;
  * the call); otherwise, or when a group has fewer channels than a vector has lanes, it runs the
  * scalar loop. Both agree with the float64 reference
  * ({@link org.sparkssm.scan.reference.SelectiveScanReference}) to rounding.
+ *
+ * <h2>Float32</h2>
+ * {@link #scan32} is the same scan on {@code float[]} sequences and state, for models whose
+ * weights and activations are float32 (as Mamba's are): half the memory traffic and twice the
+ * lanes per vector. Its exp, softplus and SiLU are {@link FloatMath}'s (FMAs only, so the Vector
+ * API path, the scalar path and a chunked scan all give the same bits, compiled or interpreted);
+ * Δ is computed once per (t, d) in float32 too, because softplus in double per (t, d) (a
+ * {@code Math.exp} and a {@code Math.log1p}, about 13 ns) took more than half the float32 scan's
+ * time at D = 1536, N = 16. The parameters are rounded to float once per {@link Params}.
  */
 public final class SelectiveScan {
   private SelectiveScan() {}
@@ -69,6 +78,7 @@ public final class SelectiveScan {
     private final double[] dSkip; // null: none
     private final double[] deltaBias; // null: none
     private final boolean deltaSoftplus;
+    private transient volatile Float32 float32; // built on first use by float32()
 
     private Params(int d, int n, int g, double[] a, double[] dSkip, double[] deltaBias, boolean deltaSoftplus) {
       this.d = d;
@@ -183,6 +193,20 @@ public final class SelectiveScan {
           .add(deltaSoftplus ? 1L : 0L).value();
     }
 
+    /**
+     * The float32 copies {@link SelectiveScan#scan32} reads, rounded once on first use and kept
+     * (transient: a deserialized Params rounds again). Throws, naming A, if an element of A does not
+     * stay finite and {@code < 0} in float32 (beyond ±3.4e38 or within 1e-45 of 0).
+     */
+    Float32 float32() {
+      Float32 view = float32;
+      if (view == null) {
+        view = new Float32(this);
+        float32 = view; // racing threads build equal copies; either may win
+      }
+      return view;
+    }
+
     // Package-private views without copying, for the kernels.
     double[] aRaw() {
       return a;
@@ -198,6 +222,55 @@ public final class SelectiveScan {
 
     double[] deltaBiasRaw() {
       return deltaBias;
+    }
+  }
+
+  /**
+   * The parameters of a {@link Params} rounded to float32 for {@link #scan32}: A in both layouts
+   * ({@code [d * N + n]} for the scalar path, {@code [n * D + d]} for the vector lanes), D-skip and Δ
+   * bias (null when absent). Immutable once built.
+   */
+  static final class Float32 {
+    final float[] a;
+    final float[] aTransposed;
+    final float[] dSkip;
+    final float[] deltaBias;
+    /**
+     * Step sizes {@code 0 <= Δ <= maxClampFreeDelta} keep every {@code Δ·A} within
+     * {@code [-100 (1 + 2^-24), 0]}, inside exp's clamps, so the vector path may skip them.
+     */
+    final float maxClampFreeDelta;
+
+    private Float32(Params p) {
+      a = new float[p.a.length];
+      aTransposed = new float[p.a.length];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) p.a[i];
+        // A of -1e-50 or -1e50 is a valid double but 0 or -∞ in float: no decay, or NaN at Δ = 0.
+        if (!(a[i] < 0f) || Float.isInfinite(a[i])) {
+          Checks.fail("A: expected values that stay finite and < 0 in float32, got %s at index %d", p.a[i], i);
+        }
+        aTransposed[(i % p.n) * p.d + i / p.n] = a[i];
+      }
+      dSkip = toFloat(p.dSkip);
+      deltaBias = toFloat(p.deltaBias);
+      float maxAbsA = 0f;
+      for (int i = 0; i < a.length; i++) {
+        maxAbsA = Math.max(maxAbsA, -a[i]);
+      }
+      // Δ·|A| <= (100 / |A|max)(1 + 2^-24) · |A| (1 + 2^-24) < 104. Finite, so that Δ = ∞ fails the test.
+      maxClampFreeDelta = Math.min(100f / maxAbsA, Float.MAX_VALUE);
+    }
+
+    private static float[] toFloat(double[] values) {
+      if (values == null) {
+        return null;
+      }
+      float[] out = new float[values.length];
+      for (int i = 0; i < values.length; i++) {
+        out[i] = (float) values[i];
+      }
+      return out;
     }
   }
 
@@ -230,6 +303,46 @@ public final class SelectiveScan {
       SelectiveScanVector.scan(p, u, uOff, delta, deltaOff, B, bOff, C, cOff, z, zOff, y, yOff, L, h);
     } else {
       scanScalar(p, u, uOff, delta, deltaOff, B, bOff, C, cOff, z, zOff, y, yOff, L, h);
+    }
+  }
+
+  /**
+   * {@link #scan} in float32: the same equations, arguments and layouts, on {@code float[]}
+   * sequences and a {@code float[]} state ({@code [d * N + n]}, so a state converts exactly from
+   * float to double and back). Every operation is a float32 IEEE operation (fused multiply-adds
+   * where noted in the kernel): {@code exp}, softplus and SiLU are {@link FloatMath}'s, the
+   * parameters are {@link Params}' values rounded to float once. The result does not depend on the
+   * path: the Vector API path and the scalar path give the same bits, and so does a sequence scanned
+   * piece by piece with the same {@code h}.
+   *
+   * <p>Against {@link #scan} on the same inputs the difference is float32 rounding: a few ulp per
+   * step on each term, not amplified by the recurrence ({@code exp(ΔA) < 1} damps old errors), so
+   * it stays at a few times 1e-6 relative to the size of h and y, whatever L (see
+   * {@code SelectiveScan32Test} for the measured bounds).
+   *
+   * @throws IllegalArgumentException naming the argument when a shape, offset or L is wrong, or
+   *     when A does not stay finite and {@code < 0} in float32
+   */
+  public static void scan32(Params p, float[] u, int uOff, float[] delta, int deltaOff, float[] B, int bOff,
+      float[] C, int cOff, float[] z, int zOff, float[] y, int yOff, int L, float[] h) {
+    Checks.notNull("p", p);
+    Checks.nonNegative("L", L);
+    long ud = (long) L * p.d;
+    long bc = (long) L * p.g * p.n;
+    Checks.range("u", u, uOff, ud);
+    Checks.range("delta", delta, deltaOff, ud);
+    Checks.range("B", B, bOff, bc);
+    Checks.range("C", C, cOff, bc);
+    if (z != null) {
+      Checks.range("z", z, zOff, ud);
+    }
+    Checks.range("y", y, yOff, ud);
+    Checks.length("h", h, p.d * p.n, "D*N = " + p.d + "*" + p.n);
+    p.float32(); // validates A in float32 before anything is written
+    if (useVector(p)) {
+      SelectiveScanVector.scan32(p, u, uOff, delta, deltaOff, B, bOff, C, cOff, z, zOff, y, yOff, L, h);
+    } else {
+      scanScalar32(p, u, uOff, delta, deltaOff, B, bOff, C, cOff, z, zOff, y, yOff, L, h);
     }
   }
 
@@ -346,5 +459,66 @@ public final class SelectiveScan {
         }
       }
     }
+  }
+
+  /**
+   * The scalar path of {@link #scan32}, on {@code h} in its own layout; arguments as there,
+   * unchecked. The vector path's twin: the same float32 operations in the same order per channel.
+   */
+  static void scanScalar32(Params p, float[] u, int uOff, float[] delta, int deltaOff, float[] B, int bOff,
+      float[] C, int cOff, float[] z, int zOff, float[] y, int yOff, int L, float[] h) {
+    final int D = p.d;
+    final int N = p.n;
+    final int G = p.g;
+    final int perGroup = D / G;
+    final Float32 f = p.float32();
+    final boolean softplus = p.deltaSoftplus;
+    assert L >= 0 && h.length == D * N && y != null : "unchecked arguments; see scan32()";
+    for (int t = 0; t < L; t++) {
+      int row = t * D;
+      for (int g = 0; g < G; g++) {
+        int bRow = bOff + (t * G + g) * N;
+        int cRow = cOff + (t * G + g) * N;
+        for (int d = g * perGroup; d < (g + 1) * perGroup; d++) {
+          float out = channelStep32(f, softplus, d, delta[deltaOff + row + d], u[uOff + row + d], h, f.a, d * N, 1,
+              B, bRow, C, cRow, N);
+          if (z != null) {
+            out *= FloatMath.silu(z[zOff + row + d]);
+          }
+          y[yOff + row + d] = out;
+        }
+      }
+    }
+  }
+
+  /**
+   * One step of one channel d in float32, in the operation order every float32 path follows (the
+   * vector path lanewise): {@code Δ = softplus(delta + bias)}; for each n
+   * {@code h ← fma(exp(Δ·A), h, (Δ·u)·B)} and {@code y ← fma(h, C, y)}; then
+   * {@code y ← fma(u, Dskip, y)}. The caller applies the gate. State and A share one layout, read at
+   * {@code off + n * stride}: stride 1 in the state's own layout, D in the vector path's transposed
+   * one. Returns y before the gate.
+   */
+  static float channelStep32(Float32 f, boolean softplus, int d, float rawDelta, float ut, float[] h, float[] a,
+      int off, int stride, float[] B, int bRow, float[] C, int cRow, int N) {
+    float dt = rawDelta;
+    if (f.deltaBias != null) {
+      dt += f.deltaBias[d];
+    }
+    if (softplus) {
+      dt = FloatMath.softplus(dt);
+    }
+    float dtu = dt * ut; // Δ·u is shared by every n; B varies.
+    float acc = 0f;
+    for (int n = 0; n < N; n++) {
+      int at = off + n * stride;
+      float hn = Math.fma(FloatMath.exp(dt * a[at]), h[at], dtu * B[bRow + n]);
+      h[at] = hn;
+      acc = Math.fma(hn, C[cRow + n], acc);
+    }
+    if (f.dSkip != null) {
+      acc = Math.fma(ut, f.dSkip[d], acc);
+    }
+    return acc;
   }
 }

@@ -1,8 +1,11 @@
 package org.sparkssm.scan;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Lanewise {@code exp} and {@code log1p} from additions, multiplications and fused multiply-adds
@@ -17,6 +20,11 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Accuracy (tested against {@code Math.exp} / {@code Math.log1p}): within 2 ulp over the
  * double range; {@code exp} underflows gradually to 0 below −745.1 and overflows to +∞ above
  * 709.78; NaN stays NaN.
+ *
+ * <p>The float32 functions ({@link #exp(FloatVector)}, {@link #silu(FloatVector)}, softplus) are
+ * the same operations, in the same order, as their scalar twins in {@link FloatMath} (which holds
+ * the constants and documents the method and its accuracy: within 1 ulp for normal results), so a
+ * lane gives the same bits as the scalar function.
  */
 public final class VectorMath {
   private VectorMath() {}
@@ -100,5 +108,70 @@ public final class VectorMath {
 
   private static DoubleVector pow2(LongVector k) {
     return k.add(1023L).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+  }
+
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+  /** Lanewise e^x in float32; {@link FloatMath#exp(float)} is its scalar twin and documents it. */
+  public static FloatVector exp(FloatVector x) {
+    FloatVector xc = x.blend(FloatMath.EXP_LO, x.compare(VectorOperators.LT, FloatMath.EXP_LO)); // NaN stays
+    xc = xc.blend(FloatMath.EXP_HI, xc.compare(VectorOperators.GT, FloatMath.EXP_HI));
+    return expClamped(xc);
+  }
+
+  /**
+   * {@link #exp(FloatVector)} for arguments the caller knows to lie in
+   * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]}, where the clamps change nothing: the same bits
+   * without their two compares and blends (a quarter of the selective scan's time).
+   */
+  static FloatVector expClamped(FloatVector xc) {
+    FloatVector shifted = xc.fma(FloatMath.LOG2E, FloatMath.ROUND);
+    FloatVector n = shifted.sub(FloatMath.ROUND);
+    VectorSpecies<Float> sp = xc.species();
+    FloatVector r = n.fma(FloatVector.broadcast(sp, -FloatMath.LN2_HI), xc);
+    r = n.fma(FloatVector.broadcast(sp, -FloatMath.LN2_LO), r);
+    FloatVector p = FloatVector.broadcast(sp, FloatMath.E6).fma(r, FloatVector.broadcast(sp, FloatMath.E5));
+    p = p.fma(r, FloatVector.broadcast(sp, FloatMath.E4));
+    p = p.fma(r, FloatVector.broadcast(sp, FloatMath.E3));
+    p = p.fma(r, FloatVector.broadcast(sp, FloatMath.E2));
+    FloatVector one = FloatVector.broadcast(sp, 1f);
+    p = p.fma(r, one);
+    p = p.fma(r, one);
+    IntVector bits = shifted.reinterpretAsInts();
+    IntVector half = bits.lanewise(VectorOperators.ASHR, 1);
+    FloatVector s1 = half.add(FloatMath.BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    FloatVector s2 = bits.sub(half).add(FloatMath.BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    return p.mul(s1).mul(s2);
+  }
+
+  /** Lanewise softplus with torch's threshold 20; {@link FloatMath#softplus(float)} is its scalar twin. */
+  static FloatVector softplus(FloatVector x) {
+    FloatVector v = exp(x.abs().neg());
+    FloatVector s = v.div(v.add(2f));
+    FloatVector w = s.mul(s);
+    VectorSpecies<Float> sp = x.species();
+    FloatVector q = FloatVector.broadcast(sp, FloatMath.T3).fma(w, FloatVector.broadcast(sp, FloatMath.T2));
+    q = q.fma(w, FloatVector.broadcast(sp, FloatMath.T1));
+    q = q.fma(w, FloatVector.broadcast(sp, FloatMath.T0));
+    q = q.fma(w, FloatVector.broadcast(sp, 2f));
+    FloatVector positive = FloatVector.zero(sp).blend(x, x.compare(VectorOperators.GT, 0f));
+    FloatVector smooth = positive.add(s.mul(q));
+    return smooth.blend(x, x.compare(VectorOperators.GT, FloatMath.SOFTPLUS_THRESHOLD));
+  }
+
+  /** Lanewise {@code silu(x) = x / (1 + e^{−x})}; {@link FloatMath#silu(float)} is its scalar twin. */
+  public static FloatVector silu(FloatVector x) {
+    return x.div(exp(x.neg()).add(1f));
+  }
+
+  /** {@link FloatMath#silu(float[], int, float[], int, int)} on vectors, unchecked; the tail in scalar code. */
+  static void silu(float[] x, int xOff, float[] y, int yOff, int n) {
+    int end = F.loopBound(n);
+    for (int i = 0; i < end; i += F.length()) {
+      silu(FloatVector.fromArray(F, x, xOff + i)).intoArray(y, yOff + i);
+    }
+    for (int i = end; i < n; i++) {
+      y[yOff + i] = FloatMath.silu(x[xOff + i]);
+    }
   }
 }

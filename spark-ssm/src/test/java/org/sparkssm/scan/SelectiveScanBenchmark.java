@@ -14,13 +14,28 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import org.sparkssm.testing.FmaPeak;
 import org.sparkssm.testing.TestData;
 
 /**
- * The Mamba S6 selective scan at a Mamba-130m-like layer: d_inner D = 1536, N = 16, L = 2048,
- * softplus Δ with bias, D-skip and SiLU(z) gate. {@code updatesPerSecond = score * L * D * N}.
+ * The Mamba S6 selective scan at a Mamba-130m-like layer: d_inner D = 1536, N = 16, L = 256 and
+ * 2048, G = 1, softplus Δ with bias, D-skip and SiLU(z) gate, in float64 ({@link #vectorized},
+ * {@link #scalar}) and float32 ({@link #float32}, {@link SelectiveScan#scan32}), with the float32
+ * FMA peak of the core measured in the same run ({@link #fmaPeak32}).
  *
- * <p>{@code mvn -pl spark-ssm test-compile exec:exec@jmh -Djmh.args="SelectiveScanBenchmark"}
+ * <p>{@code updatesPerSecond = score · L · D · N}. The fraction of the float32 peak is
+ * {@code updatesPerSecond · 22 / (fmaPeak32 score · FmaPeak.floatFmasPerCall())}, counting
+ * per state update (per lane) the operations that occupy the FP/vector pipes: the exp's 18 (FMAs:
+ * 1 for {@code x log2e + ROUND}, 2 for the Cody-Waite reduction, 6 for the polynomial; 1 subtraction
+ * for n; integer: 1 arithmetic shift, 1 subtraction, 2 additions of the bias, 2 shifts by 23; 2
+ * multiplications by the powers of two) and the update's 4 (Δ·A, (Δu)·B, the state FMA, the output
+ * FMA). Not counted, so the fraction is a lower bound: the exp's 2 compares and 2 blends of the
+ * clamp, loads and stores, and the per-(t, d) work (softplus, SiLU, D-skip: about 80 operations per
+ * channel and step, 5 per update at N = 16).
+ *
+ * <p>{@code mvn -pl spark-ssm test-compile exec:exec@jmh -Djmh.args="SelectiveScanBenchmark"}; the
+ * float32 comparison alone:
+ * {@code -Djmh.args="SelectiveScanBenchmark.(float32|vectorized|fmaPeak32) -wi 2 -i 3 -w 2 -r 2"}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -35,7 +50,7 @@ public class SelectiveScanBenchmark {
   @Param({"16"})
   public int stateDim;
 
-  @Param({"2048"})
+  @Param({"256", "2048"})
   public int length;
 
   private SelectiveScan.Params params;
@@ -46,6 +61,13 @@ public class SelectiveScanBenchmark {
   private double[] z;
   private double[] y;
   private double[] h;
+  private float[] u32;
+  private float[] delta32;
+  private float[] b32;
+  private float[] c32;
+  private float[] z32;
+  private float[] y32;
+  private float[] h32;
 
   @Setup(Level.Trial)
   public void setUp() {
@@ -65,6 +87,21 @@ public class SelectiveScanBenchmark {
     z = TestData.gaussian(rnd, length * channels, 1.0);
     y = new double[length * channels];
     h = new double[channels * stateDim];
+    u32 = toFloat(u);
+    delta32 = toFloat(delta);
+    b32 = toFloat(bIn);
+    c32 = toFloat(cIn);
+    z32 = toFloat(z);
+    y32 = new float[length * channels];
+    h32 = new float[channels * stateDim];
+  }
+
+  private static float[] toFloat(double[] a) {
+    float[] out = new float[a.length];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = (float) a[i];
+    }
+    return out;
   }
 
   @Benchmark
@@ -77,5 +114,18 @@ public class SelectiveScanBenchmark {
   public double scalar() {
     SelectiveScan.scanScalar(params, u, 0, delta, 0, bIn, 0, cIn, 0, z, 0, y, 0, length, h);
     return h[0];
+  }
+
+  /** The float32 scan, {@link SelectiveScan#scan32}, on the same inputs rounded to float. */
+  @Benchmark
+  public float float32() {
+    SelectiveScan.scan32(params, u32, 0, delta32, 0, b32, 0, c32, 0, z32, 0, y32, 0, length, h32);
+    return h32[0];
+  }
+
+  /** The core's float32 FMA peak in the same run ({@link FmaPeak#runFloat}). */
+  @Benchmark
+  public float fmaPeak32() {
+    return FmaPeak.runFloat();
   }
 }
