@@ -43,17 +43,20 @@ public final class VectorMath {
   /** Lanewise e^x. */
   public static DoubleVector exp(DoubleVector x) {
     DoubleVector xc = x.max(-745.2).min(709.8); // NaN stays NaN
-    DoubleVector n = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+    DoubleVector shifted = xc.mul(LOG2E).add(ROUND); // ROUND + n: n in the low mantissa bits
+    DoubleVector n = shifted.sub(ROUND);
     DoubleVector r = xc.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO)); // n · LN2_HI is exact
     DoubleVector p = DoubleVector.broadcast(x.species(), EXP_COEFFS[13]);
     for (int k = 12; k >= 0; k--) {
       p = p.fma(r, DoubleVector.broadcast(x.species(), EXP_COEFFS[k]));
     }
     // 2^n in two factors, each a normal number for n in [-1075, 1024], so the product under- and
-    // overflows as e^x does.
-    LongVector k = (LongVector) n.convert(VectorOperators.D2L, 0);
-    LongVector k1 = k.lanewise(VectorOperators.ASHR, 1);
-    LongVector k2 = k.sub(k1);
+    // overflows as e^x does. n is read from the bits of ROUND + n (0x4338000000000000 + n), not
+    // converted: JDK 17 does not intrinsify the 512-bit D2L conversion, and the call out of line
+    // boxed every vector of the selective scan. The constant part shifts out at << 52, in k1 too.
+    LongVector bits = shifted.reinterpretAsLongs();
+    LongVector k1 = bits.lanewise(VectorOperators.ASHR, 1);
+    LongVector k2 = bits.sub(k1);
     return p.mul(pow2(k1)).mul(pow2(k2));
   }
 
@@ -76,8 +79,10 @@ public final class VectorMath {
     DoubleVector m = bits.and(0x000FFFFFFFFFFFFFL).or(0x3FF0000000000000L).reinterpretAsDoubles(); // [1, 2)
     var big = m.compare(VectorOperators.GT, 2 * SQRT_HALF);
     m = m.blend(m.mul(0.5), big);
-    DoubleVector ed = ((DoubleVector) e.convert(VectorOperators.L2D, 0)).add(DoubleVector.zero(u.species())
-        .blend(1.0, big));
+    // e as a double without a conversion (JDK 17 does not intrinsify 512-bit L2D): the bits of
+    // ROUND + e, minus ROUND, exact for |e| < 2^51.
+    DoubleVector eD = e.add(Double.doubleToRawLongBits(ROUND)).reinterpretAsDoubles().sub(ROUND);
+    DoubleVector ed = eD.add(DoubleVector.zero(u.species()).blend(1.0, big));
     DoubleVector lnM = twoAtanh(m.sub(1.0).div(m.add(1.0)));
     DoubleVector out = ed.mul(LN2_HI).add(ed.mul(LN2_LO).add(lnM));
     // Zero, subnormal, negative, infinite and NaN inputs: the cases this decomposition does not cover.
