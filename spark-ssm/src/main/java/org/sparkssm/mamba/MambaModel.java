@@ -7,7 +7,9 @@ import java.util.HashSet;
 import java.util.Set;
 import org.sparkssm.Checks;
 import org.sparkssm.nn.MatMul;
+import org.sparkssm.nn.PackedLinear;
 import org.sparkssm.scan.CausalConv1d;
+import org.sparkssm.scan.FloatMath;
 import org.sparkssm.scan.SelectiveScan;
 import org.sparkssm.scan.SsdScan;
 import org.sparkssm.state.ChunkSummary;
@@ -16,7 +18,8 @@ import org.sparkssm.weights.Safetensors;
 /**
  * A Mamba or Mamba-2 language model loaded from a {@code mamba_ssm} checkpoint directory
  * ({@code config.json} + {@code model.safetensors}, the tensor names of {@code MambaLMHeadModel}),
- * run recurrently in float64 from the checkpoint's weights:
+ * run recurrently from the checkpoint's weights, in float64 or in one of the float32 modes of
+ * {@link Precision}:
  *
  * <pre>
  *   h = embedding[token]                                          (L, d_model)
@@ -44,21 +47,30 @@ public final class MambaModel implements Serializable {
   static final double NORM_EPS = 1e-5;
 
   private final MambaConfig config;
+  private final Precision precision;
   private final double[] embedding; // (V, d_model)
-  private final double[] lmHead; // (V, d_model); the embedding when tied
+  private final Projection lmHead; // (V, d_model); the embedding's weights when tied
   private final Norm normF;
   private final Block[] blocks;
 
-  private MambaModel(MambaConfig config, double[] embedding, double[] lmHead, Norm normF, Block[] blocks) {
+  private MambaModel(MambaConfig config, Precision precision, double[] embedding, Projection lmHead, Norm normF,
+      Block[] blocks) {
     this.config = config;
+    this.precision = precision;
     this.embedding = embedding;
     this.lmHead = lmHead;
     this.normF = normF;
     this.blocks = blocks;
   }
 
-  /** Loads {@code dir/config.json} and {@code dir/model.safetensors}; errors name the file and the tensor. */
+  /** Loads {@code dir/config.json} and {@code dir/model.safetensors} in float64; errors name the file and the tensor. */
   public static MambaModel load(Path dir) throws IOException {
+    return load(dir, Precision.FLOAT64);
+  }
+
+  /** {@link #load(Path)} computing in {@code precision}. */
+  public static MambaModel load(Path dir, Precision precision) throws IOException {
+    Checks.notNull("precision", precision);
     MambaConfig c = MambaConfig.read(dir.resolve("config.json"));
     Safetensors st = Safetensors.open(dir.resolve("model.safetensors"));
     Set<String> used = new HashSet<>();
@@ -75,7 +87,8 @@ public final class MambaModel implements Serializable {
     for (int i = 0; i < c.nLayer; i++) {
       String p = "backbone.layers." + i + ".";
       Norm norm = Norm.load(w, p + "norm", c);
-      Mixer mixer = c.layer == MambaConfig.Layer.MAMBA1 ? Mamba1.load(w, p + "mixer.", c) : Mamba2.load(w, p + "mixer.", c);
+      Mixer mixer = c.layer == MambaConfig.Layer.MAMBA1 ? Mamba1.load(w, p + "mixer.", c, precision)
+          : Mamba2.load(w, p + "mixer.", c, precision);
       blocks[i] = new Block(norm, mixer);
     }
     Norm normF = Norm.load(w, "backbone.norm_f", c);
@@ -85,11 +98,15 @@ public final class MambaModel implements Serializable {
             + " model of " + c.nLayer + " layers (a config that disagrees with the tensors?)");
       }
     }
-    return new MambaModel(c, embedding, lmHead, normF, blocks);
+    return new MambaModel(c, precision, embedding, Projection.of(lmHead, c.paddedVocab, dm, precision), normF, blocks);
   }
 
   public MambaConfig config() {
     return config;
+  }
+
+  public Precision precision() {
+    return precision;
   }
 
   /** Logits per position: the padded vocabulary. */
@@ -131,7 +148,7 @@ public final class MambaModel implements Serializable {
         System.arraycopy(ws.normed, 0, hidden, hiddenOff + start * dModel(), n * dModel());
       }
       if (logits != null) {
-        Linear.apply(ws.normed, 0, n, dModel(), lmHead, vocab(), logits, logitsOff + start * vocab());
+        lmHead.apply(ws.normed, 0, n, logits, logitsOff + start * vocab());
       }
       state.position += n;
     }
@@ -165,15 +182,103 @@ public final class MambaModel implements Serializable {
   }
 
   private void chunk(int[] tokens, int off, int n, State state, Workspace ws) {
+    copyEmbeddings(tokens, off, n, ws.hidden, 0);
+    layers(new int[] {0, n}, new State[] {state}, ws);
+  }
+
+  /**
+   * {@link #forward} of several sequences at once, each from its own state ({@code states[s]},
+   * advanced past its tokens): the tokens are packed into rounds of at most {@link #CHUNK} rows, and
+   * each layer's projections run once per round over every sequence in it, so short sequences
+   * share one pass over the weights. Writes each sequence's logits ({@code tokens[s].length ×
+   * vocab()}) and final-norm hidden states into {@code logits[s]} and {@code hidden[s]} where the
+   * outer array is not null. Equal to {@link #forward} on each sequence alone.
+   */
+  public void forward(int[][] tokens, State[] states, double[][] logits, double[][] hidden) {
+    Checks.notNull("tokens", tokens);
+    Checks.notNull("states", states);
+    int k = tokens.length;
+    if (states.length != k || (logits != null && logits.length != k) || (hidden != null && hidden.length != k)) {
+      Checks.fail("states, logits, hidden: expected one per sequence (%d), got %d, %s, %s", k, states.length,
+          logits == null ? "null" : logits.length, hidden == null ? "null" : hidden.length);
+    }
+    for (int s = 0; s < k; s++) {
+      Checks.notNull("tokens[" + s + "]", tokens[s]);
+      checkForward(config.paddedVocab, config.dModel, tokens[s], 0, tokens[s].length, states[s],
+          logits == null ? null : logits[s], 0, hidden == null ? null : hidden[s], 0);
+    }
     int dm = config.dModel;
-    copyEmbeddings(tokens, off, n, ws.hidden);
+    int v = vocab();
+    Workspace ws = new Workspace(CHUNK);
+    double[] roundLogits = logits == null ? null : new double[CHUNK * v];
+    int[] done = new int[k];
+    int[] seq = new int[k];
+    int[] bounds = new int[k + 1];
+    int first = 0;
+    while (true) {
+      while (first < k && done[first] == tokens[first].length) {
+        first++;
+      }
+      int segments = 0;
+      int rows = 0;
+      for (int s = first; s < k && rows < CHUNK; s++) {
+        int n = Math.min(tokens[s].length - done[s], CHUNK - rows);
+        if (n > 0) {
+          seq[segments] = s;
+          bounds[segments] = rows;
+          copyEmbeddings(tokens[s], done[s], n, ws.hidden, rows * dm);
+          rows += n;
+          segments++;
+        }
+      }
+      if (segments == 0) {
+        return;
+      }
+      bounds[segments] = rows;
+      State[] in = new State[segments];
+      for (int g = 0; g < segments; g++) {
+        in[g] = states[seq[g]];
+      }
+      layers(java.util.Arrays.copyOf(bounds, segments + 1), in, ws);
+      if (roundLogits != null) {
+        lmHead.apply(ws.normed, 0, rows, roundLogits, 0);
+      }
+      for (int g = 0; g < segments; g++) {
+        int s = seq[g];
+        int n = bounds[g + 1] - bounds[g];
+        if (hidden != null && hidden[s] != null) {
+          System.arraycopy(ws.normed, bounds[g] * dm, hidden[s], done[s] * dm, n * dm);
+        }
+        if (roundLogits != null && logits[s] != null) {
+          System.arraycopy(roundLogits, bounds[g] * v, logits[s], done[s] * v, n * v);
+        }
+        done[s] += n;
+        states[s].position += n;
+      }
+    }
+  }
+
+  /**
+   * The layers and the final norm over the embedded rows in {@code ws.hidden}: sequence {@code s}
+   * is rows {@code [bounds[s], bounds[s + 1])}, from and advancing {@code states[s]}. Leaves the
+   * final-norm hidden states in {@code ws.normed}.
+   */
+  private void layers(int[] bounds, State[] states, Workspace ws) {
+    int dm = config.dModel;
+    int n = bounds[bounds.length - 1];
     java.util.Arrays.fill(ws.residual, 0, n * dm, 0.0);
+    double[][] conv = new double[states.length][];
+    double[][] ssm = new double[states.length][];
     for (int i = 0; i < blocks.length; i++) {
       for (int k = 0; k < n * dm; k++) {
         ws.residual[k] += ws.hidden[k];
       }
       blocks[i].norm.apply(ws.residual, n, ws.normed);
-      blocks[i].mixer.forward(ws.normed, n, ws.hidden, state.conv[i], state.ssm[i]);
+      for (int s = 0; s < states.length; s++) {
+        conv[s] = states[s].conv[i];
+        ssm[s] = states[s].ssm[i];
+      }
+      blocks[i].mixer.forward(ws.normed, bounds, ws.hidden, conv, ssm);
     }
     for (int k = 0; k < n * dm; k++) {
       ws.residual[k] += ws.hidden[k];
@@ -184,6 +289,7 @@ public final class MambaModel implements Serializable {
   /**
    * The weights of this model for a device twin that computes this forward
    * ({@code org.sparkssm.gpu.GpuMamba}). The arrays are this model's own, or copies: read them only.
+   * A float32 model gives its packed projections widened back (the float32 values, exactly).
    * The view holds no reference to the model, so a cache may key on the model weakly.
    */
   public DeviceWeights deviceWeights() {
@@ -192,15 +298,16 @@ public final class MambaModel implements Serializable {
       Norm norm = blocks[i].norm;
       if (blocks[i].mixer instanceof Mamba1) {
         Mamba1 m = (Mamba1) blocks[i].mixer;
-        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj, m.conv.weight(), m.conv.bias(), m.xProj,
-            m.dtProj, m.ssm.a(), m.ssm.dSkip(), m.ssm.deltaBias(), null, m.outProj);
+        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj.weights(), m.conv.weight(), m.conv.bias(),
+            m.xProj.weights(), m.dtProj.weights(), m.ssm.a(), m.ssm.dSkip(), m.ssm.deltaBias(), null,
+            m.outProj.weights());
       } else {
         Mamba2 m = (Mamba2) blocks[i].mixer;
-        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj, m.conv.weight(), m.conv.bias(), null, null,
-            m.ssd.a(), m.ssd.dSkip(), m.ssd.dtBias(), m.normWeight, m.outProj);
+        layers[i] = new DeviceWeights.Layer(norm.weight, norm.bias, m.inProj.weights(), m.conv.weight(), m.conv.bias(),
+            null, null, m.ssd.a(), m.ssd.dSkip(), m.ssd.dtBias(), m.normWeight, m.outProj.weights());
       }
     }
-    return new DeviceWeights(config, embedding, lmHead, normF.weight, normF.bias, layers);
+    return new DeviceWeights(config, embedding, lmHead.weights(), normF.weight, normF.bias, layers);
   }
 
   /**
@@ -298,14 +405,14 @@ public final class MambaModel implements Serializable {
         Checks.fail("token at index %d: expected an id in [0, %d), got %d", t, config.paddedVocab, token);
       }
     }
-    copyEmbeddings(tokens, off, n, hidden);
+    copyEmbeddings(tokens, off, n, hidden, 0);
   }
 
-  /** {@code hidden[t] = embedding[tokens[off + t]]}; the tokens are already checked. */
-  private void copyEmbeddings(int[] tokens, int off, int n, double[] hidden) {
+  /** {@code hidden[hiddenOff + t * d_model ..] = embedding[tokens[off + t]]}; the tokens are already checked. */
+  private void copyEmbeddings(int[] tokens, int off, int n, double[] hidden, int hiddenOff) {
     int dm = config.dModel;
     for (int t = 0; t < n; t++) {
-      System.arraycopy(embedding, tokens[off + t] * dm, hidden, t * dm, dm);
+      System.arraycopy(embedding, tokens[off + t] * dm, hidden, hiddenOff + t * dm, dm);
     }
   }
 
@@ -342,7 +449,8 @@ public final class MambaModel implements Serializable {
 
   /** The layer's mixer output for {@code rows} normed rows from the given states (both advanced). */
   public void mixLayer(int layer, double[] normed, int rows, double[] convState, double[] ssmState, double[] hidden) {
-    blocks[layer].mixer.forward(normed, rows, hidden, convState, ssmState);
+    blocks[layer].mixer.forward(normed, new int[] {0, rows}, hidden, new double[][] {convState},
+        new double[][] {ssmState});
   }
 
   /** {@code finalHidden = norm_f(residual + hidden)} and, when not null, the logits, over {@code rows}. */
@@ -353,7 +461,7 @@ public final class MambaModel implements Serializable {
     }
     normF.apply(sum, rows, finalHidden);
     if (logits != null) {
-      Linear.apply(finalHidden, 0, rows, config.dModel, lmHead, vocab(), logits, 0);
+      lmHead.apply(finalHidden, 0, rows, logits, 0);
     }
   }
 
@@ -444,6 +552,65 @@ public final class MambaModel implements Serializable {
     }
   }
 
+  /**
+   * {@code y = x Wᵀ} in the model's precision: float64 on the checkpoint's weights ({@link Linear}),
+   * or float32 on weights packed once at load ({@link PackedLinear}), which then are all it keeps.
+   */
+  static final class Projection implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final int out;
+    final int in;
+    private final double[] w; // (out, in), float64 only
+    private final PackedLinear packed; // float32 modes only
+
+    private Projection(int out, int in, double[] w, PackedLinear packed) {
+      this.out = out;
+      this.in = in;
+      this.w = w;
+      this.packed = packed;
+    }
+
+    static Projection of(double[] w, int out, int in, Precision precision) {
+      return precision == Precision.FLOAT64 ? new Projection(out, in, w, null)
+          : new Projection(out, in, null, PackedLinear.pack(w, 0, out, in));
+    }
+
+    /** Float64 activations in and out (a float32 projection rounds x and widens y). */
+    void apply(double[] x, int xOff, int rows, double[] y, int yOff) {
+      if (packed == null) {
+        Linear.apply(x, xOff, rows, in, w, out, y, yOff);
+      } else {
+        packed.xWt(x, xOff, rows, y, yOff, new float[rows * in], new float[rows * out]);
+      }
+    }
+
+    /** Float32 activations (float32 modes only). */
+    void apply(float[] x, int xOff, int rows, float[] y, int yOff) {
+      packed.xWt(x, xOff, rows, y, yOff);
+    }
+
+    /** The weights (out, in) in float64: the checkpoint's, or the packed float32 values widened. */
+    double[] weights() {
+      return packed == null ? w : packed.unpack();
+    }
+  }
+
+  static float[] toFloat(double[] x, int n) {
+    float[] out = new float[n];
+    for (int k = 0; k < n; k++) {
+      out[k] = (float) x[k];
+    }
+    return out;
+  }
+
+  static double[] toDouble(float[] x) {
+    double[] out = new double[x.length];
+    for (int k = 0; k < x.length; k++) {
+      out[k] = x[k];
+    }
+    return out;
+  }
+
   /** RMSNorm (the default) or LayerNorm over d_model, eps 1e-5. */
   static final class Norm implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -510,7 +677,13 @@ public final class MambaModel implements Serializable {
     /** The SSM summary of {@code rows} from {@code convState} (not modified): what they do to any incoming state. */
     ChunkSummary summarize(double[] in, int rows, double[] convState);
 
-    void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState);
+    /**
+     * The mixer over several sequences' rows at once: sequence {@code s} is rows {@code [bounds[s],
+     * bounds[s + 1])} of {@code in} and {@code out}, from and advancing its own states. Row-local
+     * work (the projections, one pass over the weights) runs over all rows; the convolution and the
+     * scan per sequence. A row's result does not depend on the other sequences in the call.
+     */
+    void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates);
   }
 
   static double silu(double v) {
@@ -524,19 +697,21 @@ public final class MambaModel implements Serializable {
     private final int di;
     private final int rank;
     private final int n;
-    private final double[] inProj; // (2 di, dm)
+    private final Precision precision;
+    private final Projection inProj; // (2 di, dm)
     private final CausalConv1d conv; // di channels
-    private final double[] xProj; // (rank + 2N, di)
-    private final double[] dtProj; // (di, rank)
+    private final Projection xProj; // (rank + 2N, di)
+    private final Projection dtProj; // (di, rank)
     private final SelectiveScan.Params ssm;
-    private final double[] outProj; // (dm, di)
+    private final Projection outProj; // (dm, di)
 
-    private Mamba1(int dm, int di, int rank, int n, double[] inProj, CausalConv1d conv, double[] xProj, double[] dtProj,
-        SelectiveScan.Params ssm, double[] outProj) {
+    private Mamba1(int dm, int di, int rank, int n, Precision precision, Projection inProj, CausalConv1d conv,
+        Projection xProj, Projection dtProj, SelectiveScan.Params ssm, Projection outProj) {
       this.dm = dm;
       this.di = di;
       this.rank = rank;
       this.n = n;
+      this.precision = precision;
       this.inProj = inProj;
       this.conv = conv;
       this.xProj = xProj;
@@ -545,7 +720,7 @@ public final class MambaModel implements Serializable {
       this.outProj = outProj;
     }
 
-    static Mamba1 load(Weights w, String p, MambaConfig c) throws IOException {
+    static Mamba1 load(Weights w, String p, MambaConfig c, Precision precision) throws IOException {
       int dm = c.dModel;
       int di = c.dInner;
       int n = c.dState;
@@ -554,8 +729,11 @@ public final class MambaModel implements Serializable {
           w.get(p + "conv1d.bias", di));
       SelectiveScan.Params ssm = SelectiveScan.Params.fromALog(di, n, 1, w.get(p + "A_log", di, n),
           w.get(p + "D", di), w.get(p + "dt_proj.bias", di), true);
-      return new Mamba1(dm, di, r, n, w.get(p + "in_proj.weight", 2 * di, dm), conv, w.get(p + "x_proj.weight", r + 2 * n, di),
-          w.get(p + "dt_proj.weight", di, r), ssm, w.get(p + "out_proj.weight", dm, di));
+      return new Mamba1(dm, di, r, n, precision,
+          Projection.of(w.get(p + "in_proj.weight", 2 * di, dm), 2 * di, dm, precision), conv,
+          Projection.of(w.get(p + "x_proj.weight", r + 2 * n, di), r + 2 * n, di, precision),
+          Projection.of(w.get(p + "dt_proj.weight", di, r), di, r, precision), ssm,
+          Projection.of(w.get(p + "out_proj.weight", dm, di), dm, di, precision));
     }
 
     @Override
@@ -576,7 +754,7 @@ public final class MambaModel implements Serializable {
     @Override
     public void convInputs(double[] in, int rows, double[] out) {
       double[] xz = new double[rows * 2 * di];
-      Linear.apply(in, 0, rows, dm, inProj, 2 * di, xz, 0);
+      inProj.apply(in, 0, rows, xz, 0);
       for (int t = 0; t < rows; t++) {
         System.arraycopy(xz, t * 2 * di, out, t * di, di);
       }
@@ -584,22 +762,66 @@ public final class MambaModel implements Serializable {
 
     @Override
     public ChunkSummary summarize(double[] in, int rows, double[] convState) {
-      double[][] pre = preScan(in, rows, convState.clone());
-      return SelectiveScan.summarize(ssm, pre[0], 0, pre[1], 0, pre[2], 0, rows);
+      if (precision == Precision.FLOAT64) {
+        double[][] pre = preScan(in, new int[] {0, rows}, new double[][] {convState.clone()});
+        return SelectiveScan.summarize(ssm, pre[0], 0, pre[1], 0, pre[2], 0, rows);
+      }
+      // The summary (decay product and end state) is float64 from the float32 scan inputs: the
+      // two-pass path carries states in float64 between blocks whatever the mode.
+      float[][] pre = preScan32(in, new int[] {0, rows}, new double[][] {convState.clone()});
+      return SelectiveScan.summarize(ssm, toDouble(pre[0]), 0, toDouble(pre[1]), 0, toDouble(pre[2]), 0, rows);
     }
 
     @Override
-    public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
-      double[][] pre = preScan(in, rows, convState);
-      double[] y = new double[rows * di];
-      SelectiveScan.scan(ssm, pre[0], 0, pre[1], 0, pre[2], 0, pre[3], 0, pre[4], 0, y, 0, rows, ssmState);
-      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates) {
+      int rows = bounds[bounds.length - 1];
+      if (precision == Precision.FLOAT64) {
+        double[][] pre = preScan(in, bounds, convStates);
+        double[] y = new double[rows * di];
+        for (int s = 0; s + 1 < bounds.length; s++) {
+          int r = bounds[s];
+          SelectiveScan.scan(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
+              r * di, bounds[s + 1] - r, ssmStates[s]);
+        }
+        outProj.apply(y, 0, rows, out, 0);
+        return;
+      }
+      float[][] pre = preScan32(in, bounds, convStates);
+      float[] y = new float[rows * di];
+      if (precision == Precision.FLOAT32) {
+        for (int s = 0; s + 1 < bounds.length; s++) {
+          int r = bounds[s];
+          float[] h = toFloat(ssmStates[s], ssmStates[s].length);
+          SelectiveScan.scan32(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
+              r * di, bounds[s + 1] - r, h);
+          for (int k = 0; k < h.length; k++) {
+            ssmStates[s][k] = h[k]; // exact: the state is carried in float64 storage between calls
+          }
+        }
+      } else {
+        double[][] pre64 = {toDouble(pre[0]), toDouble(pre[1]), toDouble(pre[2]), toDouble(pre[3]), toDouble(pre[4])};
+        double[] y64 = new double[rows * di];
+        for (int s = 0; s + 1 < bounds.length; s++) {
+          int r = bounds[s];
+          SelectiveScan.scan(ssm, pre64[0], r * di, pre64[1], r * di, pre64[2], r * n, pre64[3], r * n, pre64[4],
+              r * di, y64, r * di, bounds[s + 1] - r, ssmStates[s]);
+        }
+        for (int k = 0; k < y.length; k++) {
+          y[k] = (float) y64[k];
+        }
+      }
+      float[] o = new float[rows * dm];
+      outProj.apply(y, 0, rows, o, 0);
+      for (int k = 0; k < o.length; k++) {
+        out[k] = o[k];
+      }
     }
 
-    /** The scan's inputs {u, Δ (raw), B, C, z} of {@code rows}, advancing {@code convState}. */
-    private double[][] preScan(double[] in, int rows, double[] convState) {
+    /** The scan's inputs {u, Δ (raw), B, C, z} of the sequences' rows, advancing their convolution states. */
+    private double[][] preScan(double[] in, int[] bounds, double[][] convStates) {
+      int rows = bounds[bounds.length - 1];
       double[] xz = new double[rows * 2 * di]; // (rows, 2 di): x then z per row
-      Linear.apply(in, 0, rows, dm, inProj, 2 * di, xz, 0);
+      inProj.apply(in, 0, rows, xz, 0);
       double[] x = new double[rows * di];
       double[] z = new double[rows * di];
       for (int t = 0; t < rows; t++) {
@@ -607,13 +829,15 @@ public final class MambaModel implements Serializable {
         System.arraycopy(xz, t * 2 * di + di, z, t * di, di);
       }
       double[] u = new double[rows * di]; // (rows, di)
-      conv.scan(x, 0, u, 0, rows, convState);
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        conv.scan(x, bounds[s] * di, u, bounds[s] * di, bounds[s + 1] - bounds[s], convStates[s]);
+      }
       for (int k = 0; k < u.length; k++) {
         u[k] = silu(u[k]);
       }
       int width = rank + 2 * n;
       double[] dbc = new double[rows * width]; // (rows, rank + 2N): Δ (low rank), B, C
-      Linear.apply(u, 0, rows, di, xProj, width, dbc, 0);
+      xProj.apply(u, 0, rows, dbc, 0);
       double[] lowRank = new double[rows * rank];
       double[] b = new double[rows * n];
       double[] cc = new double[rows * n];
@@ -623,8 +847,46 @@ public final class MambaModel implements Serializable {
         System.arraycopy(dbc, t * width + rank + n, cc, t * n, n);
       }
       double[] delta = new double[rows * di]; // (rows, di), before bias and softplus (the scan applies them)
-      Linear.apply(lowRank, 0, rows, rank, dtProj, di, delta, 0);
+      dtProj.apply(lowRank, 0, rows, delta, 0);
       return new double[][] {u, delta, b, cc, z};
+    }
+
+    /**
+     * {@link #preScan} in the float32 modes: the projections and the SiLU in float32, the causal
+     * convolution in float64 (on the float32 projection, widened).
+     */
+    private float[][] preScan32(double[] in, int[] bounds, double[][] convStates) {
+      int rows = bounds[bounds.length - 1];
+      float[] xz = new float[rows * 2 * di]; // (rows, 2 di): x then z per row
+      inProj.apply(toFloat(in, rows * dm), 0, rows, xz, 0);
+      double[] x = new double[rows * di];
+      float[] z = new float[rows * di];
+      for (int t = 0; t < rows; t++) {
+        for (int k = 0; k < di; k++) {
+          x[t * di + k] = xz[t * 2 * di + k];
+        }
+        System.arraycopy(xz, t * 2 * di + di, z, t * di, di);
+      }
+      double[] convOut = new double[rows * di];
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        conv.scan(x, bounds[s] * di, convOut, bounds[s] * di, bounds[s + 1] - bounds[s], convStates[s]);
+      }
+      float[] u = toFloat(convOut, convOut.length); // (rows, di)
+      FloatMath.silu(u, 0, u, 0, u.length);
+      int width = rank + 2 * n;
+      float[] dbc = new float[rows * width]; // (rows, rank + 2N): Δ (low rank), B, C
+      xProj.apply(u, 0, rows, dbc, 0);
+      float[] lowRank = new float[rows * rank];
+      float[] b = new float[rows * n];
+      float[] cc = new float[rows * n];
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(dbc, t * width, lowRank, t * rank, rank);
+        System.arraycopy(dbc, t * width + rank, b, t * n, n);
+        System.arraycopy(dbc, t * width + rank + n, cc, t * n, n);
+      }
+      float[] delta = new float[rows * di]; // (rows, di), before bias and softplus (the scan applies them)
+      dtProj.apply(lowRank, 0, rows, delta, 0);
+      return new float[][] {u, delta, b, cc, z};
     }
   }
 
@@ -637,14 +899,14 @@ public final class MambaModel implements Serializable {
     private final int groups;
     private final int n;
     private final int chunkSize;
-    private final double[] inProj; // (2 di + 2 G N + H, dm)
+    private final Projection inProj; // (2 di + 2 G N + H, dm)
     private final CausalConv1d conv; // di + 2 G N channels
     private final SsdScan.Params ssd;
     private final double[] normWeight; // (di)
-    private final double[] outProj; // (dm, di)
+    private final Projection outProj; // (dm, di)
 
-    private Mamba2(MambaConfig c, double[] inProj, CausalConv1d conv, SsdScan.Params ssd, double[] normWeight,
-        double[] outProj) {
+    private Mamba2(MambaConfig c, Projection inProj, CausalConv1d conv, SsdScan.Params ssd, double[] normWeight,
+        Projection outProj) {
       this.dm = c.dModel;
       this.di = c.dInner;
       this.heads = c.dInner / c.headDim;
@@ -658,7 +920,11 @@ public final class MambaModel implements Serializable {
       this.outProj = outProj;
     }
 
-    static Mamba2 load(Weights w, String p, MambaConfig c) throws IOException {
+    /**
+     * In the float32 modes the projections run in float32 (on float64 activations, rounded in and
+     * widened out); the SSD scan and the gated norm stay float64.
+     */
+    static Mamba2 load(Weights w, String p, MambaConfig c, Precision precision) throws IOException {
       int di = c.dInner;
       int heads = di / c.headDim;
       int convDim = di + 2 * c.nGroups * c.dState;
@@ -666,8 +932,10 @@ public final class MambaModel implements Serializable {
           w.get(p + "conv1d.bias", convDim));
       SsdScan.Params ssd = SsdScan.Params.of(heads, c.headDim, c.dState, c.nGroups,
           SsdScan.aFromLog(w.get(p + "A_log", heads)), w.get(p + "D", heads), w.get(p + "dt_bias", heads), true);
-      return new Mamba2(c, w.get(p + "in_proj.weight", 2 * di + 2 * c.nGroups * c.dState + heads, c.dModel), conv, ssd,
-          w.get(p + "norm.weight", di), w.get(p + "out_proj.weight", c.dModel, di));
+      int width = 2 * di + 2 * c.nGroups * c.dState + heads;
+      return new Mamba2(c, Projection.of(w.get(p + "in_proj.weight", width, c.dModel), width, c.dModel, precision),
+          conv, ssd, w.get(p + "norm.weight", di),
+          Projection.of(w.get(p + "out_proj.weight", c.dModel, di), c.dModel, di, precision));
     }
 
     @Override
@@ -690,7 +958,7 @@ public final class MambaModel implements Serializable {
       int convDim = convChannels();
       int width = di + convDim + heads;
       double[] proj = new double[rows * width];
-      Linear.apply(in, 0, rows, dm, inProj, width, proj, 0);
+      inProj.apply(in, 0, rows, proj, 0);
       for (int t = 0; t < rows; t++) {
         System.arraycopy(proj, t * width + di, out, t * convDim, convDim);
       }
@@ -698,38 +966,47 @@ public final class MambaModel implements Serializable {
 
     @Override
     public ChunkSummary summarize(double[] in, int rows, double[] convState) {
-      double[][] pre = preScan(in, rows, convState.clone());
+      double[][] pre = preScan(in, new int[] {0, rows}, new double[][] {convState.clone()});
       return SsdScan.summarize(ssd, rows, pre[0], 0, pre[1], 0, pre[2], 0);
     }
 
     @Override
-    public void forward(double[] in, int rows, double[] out, double[] convState, double[] ssmState) {
-      double[][] pre = preScan(in, rows, convState);
+    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates) {
+      int rows = bounds[bounds.length - 1];
+      double[][] pre = preScan(in, bounds, convStates);
       double[] x = pre[0];
       double[] dt = pre[1];
       double[] b = pre[2];
       double[] cc = pre[3];
       double[] proj = pre[4];
       int width = di + convChannels() + heads;
+      int gn = groups * n;
       double[] y = new double[rows * di];
-      SsdScan.scan(ssd, rows, chunkSize, x, 0, dt, 0, b, 0, cc, 0, y, 0, ssmState);
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        int r = bounds[s];
+        SsdScan.scan(ssd, bounds[s + 1] - r, chunkSize, x, r * di, dt, r * heads, b, r * gn, cc, r * gn, y, r * di,
+            ssmStates[s]);
+      }
       gatedNorm(y, rows, proj, width);
-      Linear.apply(y, 0, rows, di, outProj, dm, out, 0);
+      outProj.apply(y, 0, rows, out, 0);
     }
 
-    /** The scan's inputs {x, dt (raw), B, C} and the projection (for the gate z), advancing {@code convState}. */
-    private double[][] preScan(double[] in, int rows, double[] convState) {
+    /** The scan's inputs {x, dt (raw), B, C} and the projection (for the gate z), advancing the convolution states. */
+    private double[][] preScan(double[] in, int[] bounds, double[][] convStates) {
+      int rows = bounds[bounds.length - 1];
       int gn = groups * n;
       int convDim = di + 2 * gn;
       int width = di + convDim + heads;
       double[] proj = new double[rows * width]; // (rows, z | xBC | dt)
-      Linear.apply(in, 0, rows, dm, inProj, width, proj, 0);
+      inProj.apply(in, 0, rows, proj, 0);
       double[] xbcIn = new double[rows * convDim];
       for (int t = 0; t < rows; t++) {
         System.arraycopy(proj, t * width + di, xbcIn, t * convDim, convDim);
       }
       double[] xbc = new double[rows * convDim];
-      conv.scan(xbcIn, 0, xbc, 0, rows, convState);
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        conv.scan(xbcIn, bounds[s] * convDim, xbc, bounds[s] * convDim, bounds[s + 1] - bounds[s], convStates[s]);
+      }
       double[] x = new double[rows * di];
       double[] b = new double[rows * gn];
       double[] cc = new double[rows * gn];

@@ -189,6 +189,16 @@ public final class PackedLinear implements Serializable {
   }
 
   /** W row-major {@code (out, in)}: the serialized form, independent of this machine's panel width. */
+  /** W {@code (out, in)} row-major in float64: the packed float32 weights, widened exactly. */
+  public double[] unpack() {
+    float[] w = rowMajor();
+    double[] out = new double[w.length];
+    for (int k = 0; k < w.length; k++) {
+      out[k] = w[k];
+    }
+    return out;
+  }
+
   private float[] rowMajor() {
     float[] w = new float[out * in];
     for (int o = 0; o < out; o++) {

@@ -51,6 +51,11 @@ public class MambaForwardBenchmark {
 
   private Path dir;
   private MambaModel model;
+  private MambaModel model32;
+  private MambaModel.State state32;
+  private org.sparkssm.nn.PackedLinear inProjPacked;
+  private float[] x32;
+  private float[] xz32;
   private MambaModel.State state;
   private int[] tokens;
   private double[] logits;
@@ -74,6 +79,8 @@ public class MambaForwardBenchmark {
     RandomCheckpoint.write(dir, dModel, layers, VOCAB, 16, 1);
     model = MambaModel.load(dir);
     state = model.newState();
+    model32 = MambaModel.load(dir, Precision.FLOAT32);
+    state32 = model32.newState();
     SplittableRandom rnd = new SplittableRandom(3);
     tokens = new int[TOKENS];
     for (int i = 0; i < TOKENS; i++) {
@@ -84,6 +91,9 @@ public class MambaForwardBenchmark {
     x = gaussian(rnd, TOKENS * dModel);
     inProj = gaussian(rnd, 2 * di * dModel);
     xz = new double[TOKENS * 2 * di];
+    inProjPacked = org.sparkssm.nn.PackedLinear.pack(inProj, 0, 2 * di, dModel);
+    x32 = MambaModel.toFloat(x, x.length);
+    xz32 = new float[TOKENS * 2 * di];
     double[] aLog = new double[di * 16];
     for (int k = 0; k < aLog.length; k++) {
       aLog[k] = Math.log(1 + k % 16);
@@ -122,6 +132,20 @@ public class MambaForwardBenchmark {
     return logits[0];
   }
 
+  /** {@link #forward} in {@link Precision#FLOAT32}: projections and the scan in float32. */
+  @Benchmark
+  public double forward32() {
+    model32.forward(tokens, 0, TOKENS, state32, logits, 0, null, 0);
+    return logits[0];
+  }
+
+  /** {@link #inProjMatmul} in float32 on packed weights ({@code PackedLinear}). */
+  @Benchmark
+  public float inProjPacked32() {
+    inProjPacked.xWt(x32, 0, TOKENS, xz32, 0);
+    return xz32[0];
+  }
+
   /** One layer's in_proj on 256 tokens: 256 · 2 d_inner · d_model FMAs. */
   @Benchmark
   public double inProjMatmul() {
@@ -147,6 +171,12 @@ public class MambaForwardBenchmark {
   @Benchmark
   public double fmaPeak() {
     return FmaPeak.run();
+  }
+
+  /** The core's float32 FMA peak in the same run ({@link FmaPeak#runFloat}, {@link FmaPeak#floatFmasPerCall} per call). */
+  @Benchmark
+  public float fmaPeak32() {
+    return FmaPeak.runFloat();
   }
 
 }

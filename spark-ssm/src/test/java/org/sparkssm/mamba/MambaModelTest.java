@@ -101,6 +101,58 @@ class MambaModelTest {
     assertClose(a, b, 0.0, "a copied state continues identically");
   }
 
+  /** Several sequences in one call (one pass over the weights per round) equal each scored alone. */
+  @ParameterizedTest
+  @ValueSource(strings = {"mamba1", "mamba2"})
+  void aBatchOfSequencesEqualsEachScoredAlone(String name) throws Exception {
+    for (Precision precision : new Precision[] {Precision.FLOAT64, Precision.FLOAT32}) {
+      MambaModel model = MambaModel.load(golden(name), precision);
+      SplittableRandom rnd = new SplittableRandom(5);
+      int[] lengths = {17, 0, 300, 1, 90, 256, 40, 700, 5};
+      int[][] tokens = new int[lengths.length][];
+      MambaModel.State[] states = new MambaModel.State[lengths.length];
+      double[][] logits = new double[lengths.length][];
+      double[][] hidden = new double[lengths.length][];
+      for (int s = 0; s < lengths.length; s++) {
+        tokens[s] = new int[lengths[s]];
+        for (int i = 0; i < lengths[s]; i++) {
+          tokens[s][i] = rnd.nextInt(model.config().vocabSize());
+        }
+        states[s] = model.newState();
+        if (s % 3 == 1) { // a sequence that resumes from an earlier call
+          model.forward(new int[] {1, 2, 3}, 0, 3, states[s], null, 0, null, 0);
+        }
+        logits[s] = new double[lengths[s] * model.vocab()];
+        hidden[s] = s == 2 ? null : new double[lengths[s] * model.dModel()];
+      }
+      MambaModel.State[] alone = new MambaModel.State[lengths.length];
+      for (int s = 0; s < lengths.length; s++) {
+        alone[s] = states[s].copy();
+      }
+      model.forward(tokens, states, logits, hidden);
+      for (int s = 0; s < lengths.length; s++) {
+        double[] l = new double[lengths[s] * model.vocab()];
+        double[] h = new double[lengths[s] * model.dModel()];
+        model.forward(tokens[s], 0, lengths[s], alone[s], l, 0, h, 0);
+        assertEquals(alone[s].position(), states[s].position(), "position of sequence " + s);
+        // The rounds cut sequences elsewhere than a call of their own: equal to rounding, as pieces are.
+        assertClose(l, logits[s], 1e-10, name + " " + precision + " logits of sequence " + s);
+        if (hidden[s] != null) {
+          assertClose(h, hidden[s], 1e-10, name + " " + precision + " hidden of sequence " + s);
+        }
+        double[] nextA = new double[model.vocab()];
+        double[] nextB = new double[model.vocab()];
+        model.forward(new int[] {4}, 0, 1, alone[s], nextA, 0, null, 0);
+        model.forward(new int[] {4}, 0, 1, states[s], nextB, 0, null, 0);
+        assertClose(nextA, nextB, 1e-10, name + " " + precision + " state after sequence " + s);
+      }
+    }
+    MambaModel model = MambaModel.load(golden(name));
+    String mismatch = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[2][], 
+        new MambaModel.State[1], null, null)).getMessage();
+    assertTrue(mismatch.contains("expected one per sequence (2), got 1"), mismatch);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"mamba1"})
   void badTokensAndConfigsAreRejectedNamingWhatIsWrong(String name) throws Exception {

@@ -165,6 +165,10 @@ class PackedLinearTest {
     PackedLinear.pack(w, 0, out, in).xWt(x, 0, 4, fromDouble, 0);
     PackedLinear.pack(wf, 0, out, in).xWt(x, 0, 4, fromFloat, 0);
     assertSameBits("packed from double vs. float", fromFloat, fromDouble);
+    double[] unpacked = PackedLinear.pack(w, 0, out, in).unpack(); // the float32 weights, row-major, widened
+    for (int k = 0; k < w.length; k++) {
+      assertEquals((double) wf[k], unpacked[k], 0.0, "unpacked weight " + k);
+    }
   }
 
   @Test

@@ -14,6 +14,7 @@ import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.mamba.MambaModel;
+import org.sparkssm.mamba.Precision;
 import org.sparkssm.spark.mamba.MambaScore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -98,6 +99,12 @@ public final class ScoreCommand extends SparkCommand {
     vector, array
   }
 
+  @Option(names = "--precision", paramLabel = "MODE", defaultValue = "float64",
+      description = "float64 (the exactness-tested default), float32 (projections and the scan in float32: about "
+          + "twice the vector lanes; logits within about 1e-5 of float64's, relative to their scale) or "
+          + "float32-state64 (float32 projections, the scan and its state in float64) (default: ${DEFAULT-VALUE}).")
+  private String precision;
+
   @Option(names = "--with-logits", description = "Also output the logits of every position (large: vocab doubles each).")
   private boolean withLogits;
 
@@ -116,8 +123,9 @@ public final class ScoreCommand extends SparkCommand {
             + "model.safetensors, got no %s in %s", f, checkpoint));
       }
     }
+    Precision mode = Precision.parse("--precision", precision);
     try {
-      model = MambaModel.load(checkpoint);
+      model = MambaModel.load(checkpoint, mode);
     } catch (IOException | IllegalArgumentException e) {
       // Not chained: the one-line report prints the deepest cause, which would drop the option's name.
       throw new IllegalArgumentException("--checkpoint: " + e.getMessage());

@@ -58,6 +58,24 @@ class ScoreCommandTest {
     Run again = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", out, "--quiet");
     assertTrue(again.code() != 0 && again.err().contains(out), again.err());
 
+    // --precision float32: the same sequences, log-likelihoods (sums of 299 log-probs) within 1e-6 of float64's.
+    String f32 = dir.resolve("ppl32").toString();
+    Run single = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", f32, "--precision", "float32",
+        "--quiet");
+    assertEquals(0, single.code(), single::err);
+    Map<String, Double> f64 = new HashMap<>();
+    for (Row row : rows) {
+      f64.put(row.getString(0), row.getDouble(row.fieldIndex("log_likelihood")));
+    }
+    List<Row> rows32 = spark.read().parquet(f32).collectAsList();
+    assertEquals(4, rows32.size());
+    for (Row row : rows32) {
+      double expected = f64.get(row.getString(0));
+      double got = row.getDouble(row.fieldIndex("log_likelihood"));
+      assertEquals(expected, got, 1e-6 * Math.abs(expected), row.getString(0));
+      assertTrue(expected != got, "float32 computed as float64");
+    }
+
     // --embedding array: the same numbers as a plain array<double>.
     String arrays = dir.resolve("arrays").toString();
     Run asArray = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", arrays, "--embedding",
@@ -113,5 +131,10 @@ class ScoreCommandTest {
     assertEquals(1, truncated.code());
     assertTrue(truncated.err().contains("model.safetensors") && truncated.err().contains("truncated"), truncated.err());
     assertEquals(1, truncated.err().strip().lines().count(), truncated::err);
+    Run precision = JobsTests.run("score", "--checkpoint", CHECKPOINT, "-i", SAMPLE, "-o", dir.resolve("o").toString(),
+        "--precision", "fp16");
+    assertTrue(precision.code() != 0, precision::err);
+    assertEquals("score: error: --precision: expected float64, float32 or float32-state64, got 'fp16'",
+        precision.err().strip(), precision::err);
   }
 }

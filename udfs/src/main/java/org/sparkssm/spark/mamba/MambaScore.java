@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapGroupsFunction;
 import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -66,6 +67,7 @@ public final class MambaScore {
   private String token = "token";
   private boolean logits;
   private long blockTokens = 16384;
+  private int batchTokens = MambaModel.CHUNK;
 
   private MambaScore(MambaModel model) {
     this.model = Checks.notNull("model", model);
@@ -73,6 +75,20 @@ public final class MambaScore {
 
   public static MambaScore with(MambaModel model) {
     return new MambaScore(model);
+  }
+
+  /**
+   * {@link #scoreArrays}: rows are scored together until their tokens reach this many (default
+   * {@link MambaModel#CHUNK}), so short sequences share each pass over the weights ({@link
+   * MambaModel#forward(int[][], MambaModel.State[], double[][], double[][])}). 1 scores row by row.
+   * The scores do not depend on it.
+   */
+  public MambaScore batchTokens(int tokens) {
+    if (tokens < 1) {
+      Checks.fail("batchTokens: expected >= 1, got %d", tokens);
+    }
+    this.batchTokens = tokens;
+    return this;
   }
 
   /** The array column of {@link #scoreArrays} (default {@code tokens}). */
@@ -177,32 +193,102 @@ public final class MambaScore {
     int index = df.schema().fieldIndex(tokens);
     String column = tokens;
     boolean withLogits = logits;
-    return df.map((MapFunction<Row, Row>) r -> {
-      int[] ids = ids(r, index, column);
-      MambaModel m = bc.value();
-      Scorer s = new Scorer(m, TaskGpu.mamba(gpu, m), withLogits);
-      try {
-        s.feed(ids, 0, ids.length);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(String.format("tokens column '%s', row %s: %s", column, r, e.getMessage()),
-            e);
+    int batchTokens = this.batchTokens;
+    return df.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> new ArrayScorer(rows, bc.value(), gpu, index,
+        column, withLogits, batchTokens), Encoders.row(out));
+  }
+
+  /**
+   * The rows of one partition with their scores appended, scored in batches of rows up to {@code
+   * batchTokens} tokens (at least one row each) by one batched forward ({@link Scorer#feedAll}).
+   */
+  private static final class ArrayScorer implements Iterator<Row> {
+    private final Iterator<Row> rows;
+    private final MambaModel model;
+    private final GpuMode gpu;
+    private final int index;
+    private final String column;
+    private final boolean withLogits;
+    private final int batchTokens;
+    private final MambaModel.State start; // a fresh state, for the token checks' positions
+    private final List<Row> ready = new ArrayList<>();
+    private int next;
+
+    ArrayScorer(Iterator<Row> rows, MambaModel model, GpuMode gpu, int index, String column, boolean withLogits,
+        int batchTokens) {
+      this.rows = rows;
+      this.model = model;
+      this.gpu = gpu;
+      this.index = index;
+      this.column = column;
+      this.withLogits = withLogits;
+      this.batchTokens = batchTokens;
+      this.start = model.newState();
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (next == ready.size()) {
+        ready.clear();
+        next = 0;
+        scoreBatch();
       }
-        Object[] values = new Object[r.size() + (withLogits ? 4 : 3)];
-      for (int i = 0; i < r.size(); i++) {
-        values[i] = r.get(i);
+      return next < ready.size();
+    }
+
+    @Override
+    public Row next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
       }
-      values[r.size()] = ids.length == 0 ? null : seq(s.logProbs());
-      values[r.size() + 1] = s.perplexity();
-      values[r.size() + 2] = ids.length == 0 ? null : Vectors.dense(s.lastHidden());
-      if (withLogits) {
-        List<Object> rowsOfLogits = new ArrayList<>();
-        for (List<Double> position : s.logits()) {
-          rowsOfLogits.add(seq(position));
+      return ready.get(next++);
+    }
+
+    private void scoreBatch() {
+      List<Row> in = new ArrayList<>();
+      List<int[]> ids = new ArrayList<>();
+      long total = 0;
+      while (rows.hasNext() && (in.isEmpty() || total < batchTokens)) {
+        Row r = rows.next();
+        int[] seq = ids(r, index, column);
+        try {
+          MambaModel.checkForward(model.vocab(), model.dModel(), seq, 0, seq.length, start, null, 0, null, 0);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(String.format("tokens column '%s', row %s: %s", column, r,
+              e.getMessage()), e);
         }
-        values[r.size() + 3] = seq(rowsOfLogits);
+        in.add(r);
+        ids.add(seq);
+        total += seq.length;
       }
-      return RowFactory.create(values);
-    }, Encoders.row(out));
+      Scorer[] scorers = new Scorer[in.size()];
+      for (int s = 0; s < scorers.length; s++) {
+        scorers[s] = new Scorer(model, TaskGpu.mamba(gpu, model), withLogits);
+      }
+      Scorer.feedAll(scorers, ids.toArray(new int[0][]));
+      for (int s = 0; s < scorers.length; s++) {
+        ready.add(output(in.get(s), ids.get(s).length, scorers[s], withLogits));
+      }
+    }
+  }
+
+  /** The input row with its scores appended. */
+  private static Row output(Row r, int length, Scorer s, boolean withLogits) {
+    Object[] values = new Object[r.size() + (withLogits ? 4 : 3)];
+    for (int i = 0; i < r.size(); i++) {
+      values[i] = r.get(i);
+    }
+    values[r.size()] = length == 0 ? null : seq(s.logProbs());
+    values[r.size() + 1] = s.perplexity();
+    values[r.size() + 2] = length == 0 ? null : Vectors.dense(s.lastHidden());
+    if (withLogits) {
+      List<Object> rowsOfLogits = new ArrayList<>();
+      for (List<Double> position : s.logits()) {
+        rowsOfLogits.add(seq(position));
+      }
+      values[r.size() + 3] = seq(rowsOfLogits);
+    }
+    return RowFactory.create(values);
   }
 
   /** A Java list as the Scala Seq that Spark's row encoder takes for an array column. */

@@ -45,15 +45,59 @@ final class Scorer {
     if (n == 0) {
       return;
     }
-    if (chunkLogits.length < n * vocab) {
-      chunkLogits = new double[n * vocab];
-      chunkHidden = new double[n * dModel];
-    }
+    reserve(n);
     if (gpu != null) {
       gpu.forward(ids, off, n, state, chunkLogits, 0, chunkHidden, 0);
     } else {
       model.forward(ids, off, n, state, chunkLogits, 0, chunkHidden, 0);
     }
+    consume(ids, off, n);
+  }
+
+  /**
+   * {@link #feed} of each scorer's whole token array, on the CPU in one batched forward (the
+   * sequences share each pass over the weights), or one by one where a scorer computes on a GPU.
+   * The scorers must share one model.
+   */
+  static void feedAll(Scorer[] scorers, int[][] ids) {
+    int k = scorers.length;
+    if (k == 0) {
+      return;
+    }
+    for (int s = 0; s < k; s++) {
+      if (scorers[s].gpu != null || scorers[s].model != scorers[0].model) {
+        for (int t = 0; t < k; t++) {
+          scorers[t].feed(ids[t], 0, ids[t].length);
+        }
+        return;
+      }
+    }
+    MambaModel.State[] states = new MambaModel.State[k];
+    double[][] logits = new double[k][];
+    double[][] hidden = new double[k][];
+    for (int s = 0; s < k; s++) {
+      scorers[s].reserve(ids[s].length);
+      states[s] = scorers[s].state;
+      logits[s] = scorers[s].chunkLogits;
+      hidden[s] = scorers[s].chunkHidden;
+    }
+    scorers[0].model.forward(ids, states, logits, hidden);
+    for (int s = 0; s < k; s++) {
+      if (ids[s].length > 0) {
+        scorers[s].consume(ids[s], 0, ids[s].length);
+      }
+    }
+  }
+
+  private void reserve(int n) {
+    if (chunkLogits.length < n * vocab) {
+      chunkLogits = new double[n * vocab];
+      chunkHidden = new double[n * dModel];
+    }
+  }
+
+  /** Log-probabilities and sums from the logits and hidden states of {@code n} fed tokens. */
+  private void consume(int[] ids, int off, int n) {
     for (int i = 0; i < n; i++) {
       if (tokens == 0) {
         logProbs.add(Double.NaN); // the first token has no context

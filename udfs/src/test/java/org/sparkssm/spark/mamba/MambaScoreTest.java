@@ -78,8 +78,18 @@ class MambaScoreTest {
     }
     StructType schema = new StructType().add("doc", DataTypes.StringType)
         .add("tokens", DataTypes.createArrayType(DataTypes.IntegerType));
+    rows.add(RowFactory.create("empty", new ArrayList<Integer>()));
+    bySeq.put("empty", new int[0]);
     Dataset<Row> df = spark.createDataFrame(rows, schema).repartition(3);
-    for (Row r : MambaScore.with(model).scoreArrays(df).collectAsList()) {
+    // Rows scored together (one batched forward per 256 tokens, the default) and row by row: the same scores.
+    List<Row> scored = new ArrayList<>(MambaScore.with(model).scoreArrays(df).collectAsList());
+    scored.addAll(MambaScore.with(model).batchTokens(1).scoreArrays(df).collectAsList());
+    assertEquals(14, scored.size());
+    for (Row r : scored) {
+      if (r.getString(0).equals("empty")) {
+        assertTrue(r.isNullAt(r.fieldIndex("log_probs")) && r.isNullAt(r.fieldIndex("embedding")));
+        continue;
+      }
       int[] ids = bySeq.get(r.getString(0));
       double[][] ref = reference(ids);
       List<Double> lp = r.getList(r.fieldIndex("log_probs"));
