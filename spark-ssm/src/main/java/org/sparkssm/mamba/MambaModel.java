@@ -278,7 +278,7 @@ public final class MambaModel implements Serializable {
         conv[s] = states[s].conv[i];
         ssm[s] = states[s].ssm[i];
       }
-      blocks[i].mixer.forward(ws.normed, bounds, ws.hidden, conv, ssm);
+      blocks[i].mixer.forward(ws.normed, bounds, ws.hidden, conv, ssm, ws.scratch);
     }
     for (int k = 0; k < n * dm; k++) {
       ws.residual[k] += ws.hidden[k];
@@ -450,7 +450,7 @@ public final class MambaModel implements Serializable {
   /** The layer's mixer output for {@code rows} normed rows from the given states (both advanced). */
   public void mixLayer(int layer, double[] normed, int rows, double[] convState, double[] ssmState, double[] hidden) {
     blocks[layer].mixer.forward(normed, new int[] {0, rows}, hidden, new double[][] {convState},
-        new double[][] {ssmState});
+        new double[][] {ssmState}, new Scratch());
   }
 
   /** {@code finalHidden = norm_f(residual + hidden)} and, when not null, the logits, over {@code rows}. */
@@ -470,6 +470,8 @@ public final class MambaModel implements Serializable {
     final double[] hidden;
     final double[] residual;
     final double[] normed;
+
+    final Scratch scratch = new Scratch();
 
     Workspace(int rows) {
       hidden = new double[rows * config.dModel];
@@ -603,9 +605,9 @@ public final class MambaModel implements Serializable {
     return out;
   }
 
-  static double[] toDouble(float[] x) {
-    double[] out = new double[x.length];
-    for (int k = 0; k < x.length; k++) {
+  static double[] toDouble(float[] x, int n) {
+    double[] out = new double[n];
+    for (int k = 0; k < n; k++) {
       out[k] = x[k];
     }
     return out;
@@ -683,7 +685,45 @@ public final class MambaModel implements Serializable {
      * work (the projections, one pass over the weights) runs over all rows; the convolution and the
      * scan per sequence. A row's result does not depend on the other sequences in the call.
      */
-    void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates);
+    void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates,
+        Scratch scratch);
+  }
+
+  /**
+   * The intermediate arrays of the float32 mixers, reused across layers and chunks of one forward
+   * call (hundreds of megabytes per 256 tokens of a Mamba-130m otherwise: allocating and zeroing them
+   * cost more than the scan). Slots grow as needed; a slot's contents are overwritten before use.
+   */
+  static final class Scratch {
+    static final int XZ = 0;
+    static final int Z = 1;
+    static final int U = 2;
+    static final int DBC = 3;
+    static final int LOW_RANK = 4;
+    static final int B = 5;
+    static final int C = 6;
+    static final int DELTA = 7;
+    static final int Y = 8;
+    static final int OUT = 9;
+    static final int IN = 10;
+    static final int X = 0;
+    static final int CONV = 1;
+    private final float[][] floats = new float[11][];
+    private final double[][] doubles = new double[2][];
+
+    float[] floats(int slot, int n) {
+      if (floats[slot] == null || floats[slot].length < n) {
+        floats[slot] = new float[n];
+      }
+      return floats[slot];
+    }
+
+    double[] doubles(int slot, int n) {
+      if (doubles[slot] == null || doubles[slot].length < n) {
+        doubles[slot] = new double[n];
+      }
+      return doubles[slot];
+    }
   }
 
   static double silu(double v) {
@@ -768,12 +808,14 @@ public final class MambaModel implements Serializable {
       }
       // The summary (decay product and end state) is float64 from the float32 scan inputs: the
       // two-pass path carries states in float64 between blocks whatever the mode.
-      float[][] pre = preScan32(in, new int[] {0, rows}, new double[][] {convState.clone()});
-      return SelectiveScan.summarize(ssm, toDouble(pre[0]), 0, toDouble(pre[1]), 0, toDouble(pre[2]), 0, rows);
+      float[][] pre = preScan32(in, new int[] {0, rows}, new double[][] {convState.clone()}, new Scratch());
+      return SelectiveScan.summarize(ssm, toDouble(pre[0], rows * di), 0, toDouble(pre[1], rows * di), 0,
+          toDouble(pre[2], rows * n), 0, rows);
     }
 
     @Override
-    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates) {
+    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates,
+        Scratch scratch) {
       int rows = bounds[bounds.length - 1];
       if (precision == Precision.FLOAT64) {
         double[][] pre = preScan(in, bounds, convStates);
@@ -786,8 +828,8 @@ public final class MambaModel implements Serializable {
         outProj.apply(y, 0, rows, out, 0);
         return;
       }
-      float[][] pre = preScan32(in, bounds, convStates);
-      float[] y = new float[rows * di];
+      float[][] pre = preScan32(in, bounds, convStates, scratch);
+      float[] y = scratch.floats(Scratch.Y, rows * di);
       if (precision == Precision.FLOAT32) {
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
@@ -799,20 +841,21 @@ public final class MambaModel implements Serializable {
           }
         }
       } else {
-        double[][] pre64 = {toDouble(pre[0]), toDouble(pre[1]), toDouble(pre[2]), toDouble(pre[3]), toDouble(pre[4])};
+        double[][] pre64 = {toDouble(pre[0], rows * di), toDouble(pre[1], rows * di), toDouble(pre[2], rows * n),
+            toDouble(pre[3], rows * n), toDouble(pre[4], rows * di)};
         double[] y64 = new double[rows * di];
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
           SelectiveScan.scan(ssm, pre64[0], r * di, pre64[1], r * di, pre64[2], r * n, pre64[3], r * n, pre64[4],
               r * di, y64, r * di, bounds[s + 1] - r, ssmStates[s]);
         }
-        for (int k = 0; k < y.length; k++) {
+        for (int k = 0; k < rows * di; k++) {
           y[k] = (float) y64[k];
         }
       }
-      float[] o = new float[rows * dm];
+      float[] o = scratch.floats(Scratch.OUT, rows * dm);
       outProj.apply(y, 0, rows, o, 0);
-      for (int k = 0; k < o.length; k++) {
+      for (int k = 0; k < rows * dm; k++) {
         out[k] = o[k];
       }
     }
@@ -855,36 +898,43 @@ public final class MambaModel implements Serializable {
      * {@link #preScan} in the float32 modes: the projections and the SiLU in float32, the causal
      * convolution in float64 (on the float32 projection, widened).
      */
-    private float[][] preScan32(double[] in, int[] bounds, double[][] convStates) {
+    private float[][] preScan32(double[] in, int[] bounds, double[][] convStates, Scratch scratch) {
       int rows = bounds[bounds.length - 1];
-      float[] xz = new float[rows * 2 * di]; // (rows, 2 di): x then z per row
-      inProj.apply(toFloat(in, rows * dm), 0, rows, xz, 0);
-      double[] x = new double[rows * di];
-      float[] z = new float[rows * di];
+      float[] in32 = scratch.floats(Scratch.IN, rows * dm);
+      for (int k = 0; k < rows * dm; k++) {
+        in32[k] = (float) in[k];
+      }
+      float[] xz = scratch.floats(Scratch.XZ, rows * 2 * di); // (rows, 2 di): x then z per row
+      inProj.apply(in32, 0, rows, xz, 0);
+      double[] x = scratch.doubles(Scratch.X, rows * di);
+      float[] z = scratch.floats(Scratch.Z, rows * di);
       for (int t = 0; t < rows; t++) {
         for (int k = 0; k < di; k++) {
           x[t * di + k] = xz[t * 2 * di + k];
         }
         System.arraycopy(xz, t * 2 * di + di, z, t * di, di);
       }
-      double[] convOut = new double[rows * di];
+      double[] convOut = scratch.doubles(Scratch.CONV, rows * di);
       for (int s = 0; s + 1 < bounds.length; s++) {
         conv.scan(x, bounds[s] * di, convOut, bounds[s] * di, bounds[s + 1] - bounds[s], convStates[s]);
       }
-      float[] u = toFloat(convOut, convOut.length); // (rows, di)
-      FloatMath.silu(u, 0, u, 0, u.length);
+      float[] u = scratch.floats(Scratch.U, rows * di); // (rows, di)
+      for (int k = 0; k < rows * di; k++) {
+        u[k] = (float) convOut[k];
+      }
+      FloatMath.silu(u, 0, u, 0, rows * di);
       int width = rank + 2 * n;
-      float[] dbc = new float[rows * width]; // (rows, rank + 2N): Δ (low rank), B, C
+      float[] dbc = scratch.floats(Scratch.DBC, rows * width); // (rows, rank + 2N): Δ (low rank), B, C
       xProj.apply(u, 0, rows, dbc, 0);
-      float[] lowRank = new float[rows * rank];
-      float[] b = new float[rows * n];
-      float[] cc = new float[rows * n];
+      float[] lowRank = scratch.floats(Scratch.LOW_RANK, rows * rank);
+      float[] b = scratch.floats(Scratch.B, rows * n);
+      float[] cc = scratch.floats(Scratch.C, rows * n);
       for (int t = 0; t < rows; t++) {
         System.arraycopy(dbc, t * width, lowRank, t * rank, rank);
         System.arraycopy(dbc, t * width + rank, b, t * n, n);
         System.arraycopy(dbc, t * width + rank + n, cc, t * n, n);
       }
-      float[] delta = new float[rows * di]; // (rows, di), before bias and softplus (the scan applies them)
+      float[] delta = scratch.floats(Scratch.DELTA, rows * di); // (rows, di), before bias and softplus
       dtProj.apply(lowRank, 0, rows, delta, 0);
       return new float[][] {u, delta, b, cc, z};
     }
@@ -971,7 +1021,8 @@ public final class MambaModel implements Serializable {
     }
 
     @Override
-    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates) {
+    public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates,
+        Scratch scratch) {
       int rows = bounds[bounds.length - 1];
       double[][] pre = preScan(in, bounds, convStates);
       double[] x = pre[0];
