@@ -49,15 +49,11 @@ public final class PackedLinear implements Serializable {
     Checks.notNull("w", w);
     checkShape(out, in);
     checkRange("w", w.length, wOff, (long) out * in);
-    PackedLinear p = empty(out, in);
-    for (int o = 0; o < out; o++) {
-      int base = p.panelIndex(o);
-      int wr = wOff + o * in;
-      for (int i = 0; i < in; i++) {
-        p.panels[base + i * p.panelWidth] = (float) w[wr + i];
-      }
+    float[] rounded = new float[out * in];
+    for (int k = 0; k < rounded.length; k++) {
+      rounded[k] = (float) w[wOff + k];
     }
-    return p;
+    return pack(rounded, 0, out, in);
   }
 
   /** Packs W {@code (out, in)}, row {@code o} at {@code wOff + o * in}. */
