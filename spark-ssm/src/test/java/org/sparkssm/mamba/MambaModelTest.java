@@ -151,6 +151,9 @@ class MambaModelTest {
     String mismatch = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[2][], 
         new MambaModel.State[1], null, null)).getMessage();
     assertTrue(mismatch.contains("expected one per sequence (2), got 1"), mismatch);
+    String token = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[][] {{1}, {2, 999}},
+        new MambaModel.State[] {model.newState(), model.newState()}, null, null)).getMessage();
+    assertTrue(token.startsWith("sequence 1: token at position 1") && token.contains("999"), token);
   }
 
   @ParameterizedTest
