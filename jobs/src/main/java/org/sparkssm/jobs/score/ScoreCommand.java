@@ -172,7 +172,8 @@ public final class ScoreCommand extends SparkCommand {
           org.apache.spark.sql.functions.col("embedding"), "float64"));
     }
     Tables.write(scored, staged, outFormat.format());
-    return String.format(Locale.ROOT, "score: %s (%s, %d layers, d_model %d) over %s -> %s",
-        checkpoint.getFileName(), model.config().layer(), model.config().nLayer(), model.dModel(), input, out);
+    return String.format(Locale.ROOT, "score: %s (%s, %d layers, d_model %d, %s) over %s -> %s",
+        checkpoint.getFileName(), model.config().layer(), model.config().nLayer(), model.dModel(), model.precision(),
+        input, out);
   }
 }
