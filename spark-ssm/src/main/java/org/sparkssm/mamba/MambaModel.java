@@ -601,22 +601,6 @@ public final class MambaModel implements Serializable {
     }
   }
 
-  static float[] toFloat(double[] x, int n) {
-    float[] out = new float[n];
-    for (int k = 0; k < n; k++) {
-      out[k] = (float) x[k];
-    }
-    return out;
-  }
-
-  static double[] toDouble(float[] x, int n) {
-    double[] out = new double[n];
-    for (int k = 0; k < n; k++) {
-      out[k] = x[k];
-    }
-    return out;
-  }
-
   /** RMSNorm (the default) or LayerNorm over d_model, eps 1e-5. */
   static final class Norm implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -815,8 +799,8 @@ public final class MambaModel implements Serializable {
       // The summary (decay product and end state) is float64 from the float32 scan inputs: the
       // two-pass path carries states in float64 between blocks whatever the mode.
       float[][] pre = preScan32(in, new int[] {0, rows}, new double[][] {convState.clone()}, new Scratch());
-      return SelectiveScan.summarize(ssm, toDouble(pre[0], rows * di), 0, toDouble(pre[1], rows * di), 0,
-          toDouble(pre[2], rows * n), 0, rows);
+      return SelectiveScan.summarize(ssm, FloatMath.toDouble(pre[0], rows * di), 0,
+          FloatMath.toDouble(pre[1], rows * di), 0, FloatMath.toDouble(pre[2], rows * n), 0, rows);
     }
 
     @Override
@@ -839,7 +823,7 @@ public final class MambaModel implements Serializable {
       if (precision == Precision.FLOAT32) {
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
-          float[] h = toFloat(ssmStates[s], ssmStates[s].length);
+          float[] h = FloatMath.toFloat(ssmStates[s], ssmStates[s].length);
           SelectiveScan.scan32(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
               r * di, bounds[s + 1] - r, h);
           for (int k = 0; k < h.length; k++) {
@@ -847,8 +831,9 @@ public final class MambaModel implements Serializable {
           }
         }
       } else {
-        double[][] pre64 = {toDouble(pre[0], rows * di), toDouble(pre[1], rows * di), toDouble(pre[2], rows * n),
-            toDouble(pre[3], rows * n), toDouble(pre[4], rows * di)};
+        double[][] pre64 = {FloatMath.toDouble(pre[0], rows * di), FloatMath.toDouble(pre[1], rows * di),
+            FloatMath.toDouble(pre[2], rows * n), FloatMath.toDouble(pre[3], rows * n),
+            FloatMath.toDouble(pre[4], rows * di)};
         double[] y64 = new double[rows * di];
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];

@@ -128,4 +128,25 @@ public final class FloatMath {
       y[yOff + i] = silu(x[xOff + i]);
     }
   }
+
+  /** The first {@code n} values of {@code x} rounded to float32 (a new array); null for null. */
+  public static float[] toFloat(double[] x, int n) {
+    if (x == null) {
+      return null;
+    }
+    float[] out = new float[n];
+    for (int k = 0; k < n; k++) {
+      out[k] = (float) x[k];
+    }
+    return out;
+  }
+
+  /** The first {@code n} values of {@code x} widened to float64 (exact; a new array). */
+  public static double[] toDouble(float[] x, int n) {
+    double[] out = new double[n];
+    for (int k = 0; k < n; k++) {
+      out[k] = x[k];
+    }
+    return out;
+  }
 }

@@ -252,8 +252,8 @@ public final class SelectiveScan {
         }
         aTransposed[(i % p.n) * p.d + i / p.n] = a[i];
       }
-      dSkip = toFloat(p.dSkip);
-      deltaBias = toFloat(p.deltaBias);
+      dSkip = FloatMath.toFloat(p.dSkip, p.d);
+      deltaBias = FloatMath.toFloat(p.deltaBias, p.d);
       float maxAbsA = 0f;
       for (int i = 0; i < a.length; i++) {
         maxAbsA = Math.max(maxAbsA, -a[i]);
@@ -262,16 +262,6 @@ public final class SelectiveScan {
       maxClampFreeDelta = Math.min(100f / maxAbsA, Float.MAX_VALUE);
     }
 
-    private static float[] toFloat(double[] values) {
-      if (values == null) {
-        return null;
-      }
-      float[] out = new float[values.length];
-      for (int i = 0; i < values.length; i++) {
-        out[i] = (float) values[i];
-      }
-      return out;
-    }
   }
 
   /**

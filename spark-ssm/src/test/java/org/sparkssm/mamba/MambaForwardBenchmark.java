@@ -92,7 +92,7 @@ public class MambaForwardBenchmark {
     inProj = gaussian(rnd, 2 * di * dModel);
     xz = new double[TOKENS * 2 * di];
     inProjPacked = org.sparkssm.nn.PackedLinear.pack(inProj, 0, 2 * di, dModel);
-    x32 = MambaModel.toFloat(x, x.length);
+    x32 = org.sparkssm.scan.FloatMath.toFloat(x, x.length);
     xz32 = new float[TOKENS * 2 * di];
     double[] aLog = new double[di * 16];
     for (int k = 0; k < aLog.length; k++) {

@@ -118,8 +118,9 @@ class SelectiveScan32Test {
     /** The float64 scan of the same inputs; {@code h} holds the initial state and receives the final one. */
     double[] float64(double[] h) {
       double[] y = new double[L * D];
-      SelectiveScan.scan(p, toDouble(u), off, toDouble(delta), off, toDouble(B), off, toDouble(C), off,
-          z == null ? null : toDouble(z), off, y, 0, L, h);
+      SelectiveScan.scan(p, FloatMath.toDouble(u, u.length), off, FloatMath.toDouble(delta, delta.length), off,
+          FloatMath.toDouble(B, B.length), off, FloatMath.toDouble(C, C.length), off,
+          z == null ? null : FloatMath.toDouble(z, z.length), off, y, 0, L, h);
       return y;
     }
 
@@ -130,13 +131,6 @@ class SelectiveScan32Test {
     }
   }
 
-  private static double[] toDouble(float[] a) {
-    double[] out = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      out[i] = a[i];
-    }
-    return out;
-  }
 
   private static void assertSameBits(String what, float[] expected, int eOff, float[] actual, int aOff, int n) {
     for (int i = 0; i < n; i++) {

@@ -87,22 +87,15 @@ public class SelectiveScanBenchmark {
     z = TestData.gaussian(rnd, length * channels, 1.0);
     y = new double[length * channels];
     h = new double[channels * stateDim];
-    u32 = toFloat(u);
-    delta32 = toFloat(delta);
-    b32 = toFloat(bIn);
-    c32 = toFloat(cIn);
-    z32 = toFloat(z);
+    u32 = FloatMath.toFloat(u, u.length);
+    delta32 = FloatMath.toFloat(delta, delta.length);
+    b32 = FloatMath.toFloat(bIn, bIn.length);
+    c32 = FloatMath.toFloat(cIn, cIn.length);
+    z32 = FloatMath.toFloat(z, z.length);
     y32 = new float[length * channels];
     h32 = new float[channels * stateDim];
   }
 
-  private static float[] toFloat(double[] a) {
-    float[] out = new float[a.length];
-    for (int i = 0; i < a.length; i++) {
-      out[i] = (float) a[i];
-    }
-    return out;
-  }
 
   @Benchmark
   public double vectorized() {

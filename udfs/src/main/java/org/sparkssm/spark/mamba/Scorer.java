@@ -65,7 +65,7 @@ final class Scorer {
       return;
     }
     for (int s = 0; s < k; s++) {
-      if (scorers[s].gpu != null || scorers[s].model != scorers[0].model) {
+      if (scorers[s].gpu != null) {
         for (int t = 0; t < k; t++) {
           scorers[t].feed(ids[t], 0, ids[t].length);
         }
