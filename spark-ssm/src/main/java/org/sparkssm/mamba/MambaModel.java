@@ -8,6 +8,7 @@ import java.util.Set;
 import org.sparkssm.Checks;
 import org.sparkssm.nn.MatMul;
 import org.sparkssm.nn.PackedLinear;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.scan.CausalConv1d;
 import org.sparkssm.scan.FloatMath;
 import org.sparkssm.scan.SelectiveScan;

@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.scan.SelectiveScan;
 import org.sparkssm.testing.FmaPeak;
 

@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.weights.Safetensors;
 
 /**

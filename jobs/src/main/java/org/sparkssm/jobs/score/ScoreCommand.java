@@ -14,7 +14,7 @@ import org.sparkssm.jobs.cli.OutputOptions;
 import org.sparkssm.jobs.cli.SparkCommand;
 import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.mamba.MambaModel;
-import org.sparkssm.mamba.Precision;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.spark.mamba.MambaScore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -18,7 +18,7 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.sparkssm.mamba.MambaModel;
-import org.sparkssm.mamba.Precision;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.spark.SparkTests;
 
 /**

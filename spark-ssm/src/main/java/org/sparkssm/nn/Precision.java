@@ -1,17 +1,21 @@
-package org.sparkssm.mamba;
+package org.sparkssm.nn;
 
 import java.util.Locale;
 
 /**
- * How a {@link MambaModel} computes. Float64 is the default and the path every exactness test
- * (golden files, chunked = one-shot, the PyTorch reference at 1e-13) pins down; the float32 modes
- * trade that for twice the vector lanes, with a tested tolerance against float64.
+ * How a network computes: {@link org.sparkssm.mamba.MambaModel} at inference, and the trained layers
+ * ({@link MambaBlock} and the networks built on it) in training. Float64 is the default and the path
+ * every exactness test (golden files, chunked = one-shot, the PyTorch reference at 1e-13, finite
+ * differences) pins down; the float32 modes trade that for twice the vector lanes, with a tested
+ * tolerance against float64.
  *
  * <p>In the float32 modes every projection ({@code in_proj}, {@code x_proj}, {@code dt_proj},
- * {@code out_proj}, the LM head: nearly all of a token's multiply-adds) runs on float32 weights,
- * packed once at load, with float32 activations; the SiLU of the scan input too. The residual
- * stream, the norms and the causal convolution stay in float64 (mamba_ssm likewise keeps its
- * residual in float32 under bf16: {@code residual_in_fp32}); they are O(d_model) per token.
+ * {@code out_proj}, the LM head: nearly all of a token's multiply-adds) runs on float32 weights
+ * with float32 activations; the SiLU of the scan input too at inference. The residual stream, the
+ * norms and the causal convolution stay in float64 (mamba_ssm likewise keeps its residual in
+ * float32 under bf16: {@code residual_in_fp32}); they are O(d_model) per token. In training the
+ * weights, their gradients and the optimizer stay float64 (the master copy, as mixed-precision
+ * training keeps float32 masters under bf16); each product rounds its operands to float32.
  */
 public enum Precision {
   /** Everything in float64 from the checkpoint's weights. */
