@@ -57,9 +57,14 @@ public final class Linear {
     }
   }
 
-  /** {@code y = x Wᵀ + b} (overwrites y). */
+  /** {@code y = x Wᵀ + b} (overwrites y), in float64. */
   public void forward(double[] w, double[] x, int xOff, int rows, double[] y, int yOff) {
-    MatMul.xWt(x, xOff, rows, in, w, weight, out, y, yOff);
+    forward(w, x, xOff, rows, y, yOff, Products.FLOAT64);
+  }
+
+  /** {@code y = x Wᵀ + b} (overwrites y), the product in the precision of {@code products}; the bias adds in float64. */
+  public void forward(double[] w, double[] x, int xOff, int rows, double[] y, int yOff, Products products) {
+    products.xWt(x, xOff, rows, in, w, weight, out, y, yOff);
     if (bias >= 0) {
       for (int r = 0; r < rows; r++) {
         int yr = yOff + r * out;
@@ -78,7 +83,13 @@ public final class Linear {
    */
   public void backward(double[] w, double[] gw, double[] x, int xOff, double[] dy, int dyOff, int rows, double[] dx,
       int dxOff) {
-    MatMul.accumulateDyTx(dy, dyOff, rows, out, x, xOff, in, gw, weight);
+    backward(w, gw, x, xOff, dy, dyOff, rows, dx, dxOff, Products.FLOAT64);
+  }
+
+  /** The backward above, its products in the precision of {@code products}; the bias gradient sums in float64. */
+  public void backward(double[] w, double[] gw, double[] x, int xOff, double[] dy, int dyOff, int rows, double[] dx,
+      int dxOff, Products products) {
+    products.accumulateDyTx(dy, dyOff, rows, out, x, xOff, in, gw, weight);
     if (bias >= 0) {
       for (int r = 0; r < rows; r++) {
         int yr = dyOff + r * out;
@@ -88,7 +99,7 @@ public final class Linear {
       }
     }
     if (dx != null) {
-      MatMul.dyW(dy, dyOff, rows, out, w, weight, in, dx, dxOff);
+      products.dyW(dy, dyOff, rows, out, w, weight, in, dx, dxOff);
     }
   }
 }

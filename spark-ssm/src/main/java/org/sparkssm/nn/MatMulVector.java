@@ -1,6 +1,7 @@
 package org.sparkssm.nn;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,12 +11,13 @@ import jdk.incubator.vector.VectorSpecies;
  * then the lanes added left to right, then the scalar remainder), so a row's result does not depend
  * on which other rows are in the call: chunking a sequence differently gives identical numbers.
  * Only loaded behind {@link org.sparkssm.scan.VectorSupport#ENABLED}; the scalar twin is
- * {@link MatMul#xWtScalar}.
+ * {@link MatMul#xWtScalar}. {@link #aTimesB32} is the float32 kernel of {@link Float32Products}.
  */
 final class MatMulVector {
   private MatMulVector() {}
 
   private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
   static void xWt(double[] x, int xOff, int rows, int in, double[] w, int wOff, int out, double[] y, int yOff) {
     int vectorEnd = in - in % S.length();
@@ -221,6 +223,100 @@ final class MatMulVector {
     double s = start;
     for (int p = 0; p < k; p++) {
       s = Math.fma(a[ar + p * aCol], b[bj + p * n], s);
+    }
+    return s;
+  }
+
+  /**
+   * {@code C[i, j] = Σ_p A[i, p] B[p, j]} in float32 (overwrites C, {@code m × n} from 0), B
+   * row-major {@code k × n} from 0, A read as {@code a[i * aRow + p * aCol]}: register tiles of 4
+   * rows × 2 vectors of columns (8 accumulators), then 4 rows × 1 vector, then the last columns and
+   * rows one element at a time. Every element is an FMA chain over p in order from 0, as in
+   * {@link Float32Products#aTimesBScalar}, so the two agree bit for bit.
+   */
+  static void aTimesB32(int m, int n, int k, float[] a, int aRow, int aCol, float[] b, float[] c) {
+    final int v = F.length();
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+      int j = 0;
+      for (; j + 2 * v <= n; j += 2 * v) {
+        tile32(k, n, a, i * aRow, aRow, aCol, b, j, c, i * n + j);
+      }
+      for (; j + v <= n; j += v) {
+        for (int r = 0; r < 4; r++) {
+          row32(k, n, a, (i + r) * aRow, aCol, b, j, c, (i + r) * n + j);
+        }
+      }
+      for (; j < n; j++) {
+        for (int r = 0; r < 4; r++) {
+          c[(i + r) * n + j] = dotColumn32(k, n, a, (i + r) * aRow, aCol, b, j);
+        }
+      }
+    }
+    for (; i < m; i++) {
+      int j = 0;
+      for (; j + v <= n; j += v) {
+        row32(k, n, a, i * aRow, aCol, b, j, c, i * n + j);
+      }
+      for (; j < n; j++) {
+        c[i * n + j] = dotColumn32(k, n, a, i * aRow, aCol, b, j);
+      }
+    }
+  }
+
+  private static void tile32(int k, int n, float[] a, int a0, int aRow, int aCol, float[] b, int b0, float[] c,
+      int c0) {
+    final int v = F.length();
+    FloatVector c00 = FloatVector.zero(F);
+    FloatVector c01 = c00;
+    FloatVector c10 = c00;
+    FloatVector c11 = c00;
+    FloatVector c20 = c00;
+    FloatVector c21 = c00;
+    FloatVector c30 = c00;
+    FloatVector c31 = c00;
+    for (int p = 0; p < k; p++) {
+      int br = b0 + p * n;
+      FloatVector b0v = FloatVector.fromArray(F, b, br);
+      FloatVector b1v = FloatVector.fromArray(F, b, br + v);
+      int ap = a0 + p * aCol;
+      FloatVector x = FloatVector.broadcast(F, a[ap]);
+      c00 = x.fma(b0v, c00);
+      c01 = x.fma(b1v, c01);
+      x = FloatVector.broadcast(F, a[ap + aRow]);
+      c10 = x.fma(b0v, c10);
+      c11 = x.fma(b1v, c11);
+      x = FloatVector.broadcast(F, a[ap + 2 * aRow]);
+      c20 = x.fma(b0v, c20);
+      c21 = x.fma(b1v, c21);
+      x = FloatVector.broadcast(F, a[ap + 3 * aRow]);
+      c30 = x.fma(b0v, c30);
+      c31 = x.fma(b1v, c31);
+    }
+    c00.intoArray(c, c0);
+    c01.intoArray(c, c0 + v);
+    c10.intoArray(c, c0 + n);
+    c11.intoArray(c, c0 + n + v);
+    c20.intoArray(c, c0 + 2 * n);
+    c21.intoArray(c, c0 + 2 * n + v);
+    c30.intoArray(c, c0 + 3 * n);
+    c31.intoArray(c, c0 + 3 * n + v);
+  }
+
+  /** One row of A times one vector of B's columns from {@code j}. */
+  private static void row32(int k, int n, float[] a, int ar, int aCol, float[] b, int j, float[] c, int cAt) {
+    FloatVector acc = FloatVector.zero(F);
+    for (int p = 0; p < k; p++) {
+      acc = FloatVector.broadcast(F, a[ar + p * aCol]).fma(FloatVector.fromArray(F, b, p * n + j), acc);
+    }
+    acc.intoArray(c, cAt);
+  }
+
+  /** One C element: {@code Σ_p A[i, p] B[p, j]} in p order, with FMAs as the tiles use. */
+  private static float dotColumn32(int k, int n, float[] a, int ar, int aCol, float[] b, int j) {
+    float s = 0f;
+    for (int p = 0; p < k; p++) {
+      s = Math.fma(a[ar + p * aCol], b[p * n + j], s);
     }
     return s;
   }
