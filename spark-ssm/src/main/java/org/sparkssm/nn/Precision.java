@@ -40,9 +40,10 @@ public enum Precision {
   /** Parses a {@link #toString} name (any case); anything else fails naming {@code what}. */
   public static Precision parse(String what, String value) {
     String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
-    for (Precision p : values()) {
-      if (p.label.equals(v)) {
-        return p;
+    Precision[] all = values();
+    for (int i = 0; i < all.length; i++) {
+      if (all[i].label.equals(v)) {
+        return all[i];
       }
     }
     throw new IllegalArgumentException(what + ": expected float64, float32 or float32-state64, got '" + value + "'");
