@@ -59,6 +59,12 @@ public final class BidirectionalMamba {
       this.tmp = new double[batch * len * m.forward.dModel()];
     }
 
+    /** Both blocks compute in {@code p} ({@link MambaBlock.Cache#computeIn}). */
+    public void computeIn(Precision p) {
+      f.computeIn(p);
+      r.computeIn(p);
+    }
+
     /** Both blocks' selective scans run on {@code device} where it gives twins. */
     public void runOn(LayerDevice device) {
       f.runOn(device);

@@ -62,7 +62,7 @@ public final class Linear {
     forward(w, x, xOff, rows, y, yOff, Products.FLOAT64);
   }
 
-  /** {@code y = x Wᵀ + b} (overwrites y), the product in the precision of {@code products}; the bias adds in float64. */
+  /** {@code y = x Wᵀ + b} (overwrites y), the product in {@code products}' precision, the bias added in float64. */
   public void forward(double[] w, double[] x, int xOff, int rows, double[] y, int yOff, Products products) {
     products.xWt(x, xOff, rows, in, w, weight, out, y, yOff);
     if (bias >= 0) {

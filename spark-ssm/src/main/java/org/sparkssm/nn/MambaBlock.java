@@ -30,6 +30,13 @@ import org.sparkssm.Checks;
  * the part's rows of the weight, so each part lands contiguous in its own buffer without a copy.
  * Activations live in a {@link Cache}; the block holds only shapes and offsets, so threads share
  * it and the weights, each with its own cache and gradient buffer.
+ *
+ * <p>Precision: a cache computes in float64 unless {@link Cache#computeIn} says otherwise. In the
+ * float32 modes every projection (in_proj, x_proj, dt_proj, out_proj, forward and backward) runs
+ * in float32 ({@link Products}); in {@link Precision#FLOAT32} the selective scan and its backward
+ * too ({@link SelectiveScanGrad} in float32), in {@link Precision#FLOAT32_STATE64} the scan stays
+ * float64. The weights, their gradients, the conv, SiLU and the block's input and output stay
+ * float64.
  */
 public final class MambaBlock {
   /** mamba_ssm's defaults for the Δ bias initialization. */
@@ -51,6 +58,7 @@ public final class MambaBlock {
   private final int dtB; // (d_inner)
   private final Linear outProj;
   private final SelectiveScanGrad scan;
+  private final SelectiveScanGrad scan32; // the same scan in float32
 
   /** A block without projection biases (mamba_ssm's default {@code bias=False}). */
   public MambaBlock(ParameterLayout layout, String prefix, int dModel, int dInner, int dState, int dtRank, int dConv,
@@ -78,6 +86,7 @@ public final class MambaBlock {
     this.dtRank = Checks.positive(prefix + " dt_rank", dtRank);
     Checks.positive(prefix + " d_conv", dConv);
     this.scan = new SelectiveScanGrad(dInner, dState, 1, chunk);
+    this.scan32 = new SelectiveScanGrad(dInner, dState, 1, chunk); // PENDING float32 scan: (…, true)
     this.aLog = layout.add(prefix + "A_log", dInner, dState);
     this.dSkip = layout.add(prefix + "D", dInner);
     this.inW = layout.add(prefix + "in_proj.weight", 2 * dInner, dModel);
@@ -164,8 +173,11 @@ public final class MambaBlock {
     final double[] gp; // their gradients
     final double[] dDlow; // (rows, dt_rank)
     final double[] dxs; // (rows, d_inner)
-    final SelectiveScanGrad.Tape tape; // u' = silu(conv), δ, B, C, z, y and their gradients
-    TapeScan scanner; // the block's scan, or its device twin
+    SelectiveScanGrad.Tape tape; // u' = silu(conv), δ, B, C, z, y and their gradients
+    SelectiveScanGrad cpuScan; // the block's scan in the cache's precision
+    TapeScan scanner; // cpuScan, or its device twin
+    Products products = Products.FLOAT64;
+    Precision precision = Precision.FLOAT64;
 
     Cache(MambaBlock m, int batch, int len) {
       Checks.positive("batch", batch);
@@ -187,13 +199,35 @@ public final class MambaBlock {
       dDlow = new double[r * m.dtRank];
       dxs = new double[r * m.dInner];
       tape = m.scan.newTape(batch, len);
+      cpuScan = m.scan;
       scanner = m.scan;
+    }
+
+    /**
+     * Computes in {@code p} from now on (see the class comment; the default is float64). Call it
+     * before {@link #runOn}: a device's scan computes in its own precision.
+     */
+    public void computeIn(Precision p) {
+      Checks.notNull("precision", p);
+      products = Products.of(p);
+      precision = p;
+      SelectiveScanGrad s = p == Precision.FLOAT32 ? block.scan32 : block.scan;
+      if (s != cpuScan) {
+        tape = s.newTape(maxBatch, maxLen); // a float32 tape also holds the scan's float32 copies
+        cpuScan = s;
+      }
+      scanner = s;
+    }
+
+    /** The precision it computes in. */
+    public Precision precision() {
+      return precision;
     }
 
     /** The block's selective scan runs on {@code device} where it gives a twin, else on the CPU. */
     public void runOn(LayerDevice device) {
-      TapeScan twin = device.selectiveScan(block.scan);
-      scanner = twin == null ? block.scan : twin;
+      TapeScan twin = device.selectiveScan(cpuScan);
+      scanner = twin == null ? cpuScan : twin;
     }
 
     public int maxBatch() {
@@ -213,7 +247,8 @@ public final class MambaBlock {
       Checks.fail("cache: expected one made by this block's newCache");
     }
     if (batch > c.maxBatch || len > c.maxLen) {
-      Checks.fail("cache: expected one for at least batch %d × len %d, got %d × %d", batch, len, c.maxBatch, c.maxLen);
+      Checks.fail("cache: expected one for at least batch %d × len %d, got %d × %d", batch, len, c.maxBatch,
+          c.maxLen);
     }
   }
 
@@ -239,9 +274,10 @@ public final class MambaBlock {
     final int N = dState;
     final int R = dtRank;
     final SelectiveScanGrad.Tape tape = c.tape;
+    final Products products = c.products;
     // in_proj, one half at a time: x (rows 0..di-1 of the weight) and z (rows di..2di-1).
-    MatMul.xWt(c.x, 0, rows, dModel, w, inW, di, c.xs, 0);
-    MatMul.xWt(c.x, 0, rows, dModel, w, inW + di * dModel, di, tape.z, 0);
+    products.xWt(c.x, 0, rows, dModel, w, inW, di, c.xs, 0);
+    products.xWt(c.x, 0, rows, dModel, w, inW + di * dModel, di, tape.z, 0);
     if (inB >= 0) {
       addBias(c.xs, rows, di, w, inB);
       addBias(tape.z, rows, di, w, inB + di);
@@ -249,16 +285,16 @@ public final class MambaBlock {
     conv.forward(w, c.xs, 0, batch, len, c.conv, 0);
     Nonlinearity.SILU.forward(c.conv, 0, tape.u, 0, rows * di);
     // x_proj, one part at a time: Δ's low rank, B, C.
-    MatMul.xWt(tape.u, 0, rows, di, w, xW, R, c.dlow, 0);
-    MatMul.xWt(tape.u, 0, rows, di, w, xW + R * di, N, tape.B, 0);
-    MatMul.xWt(tape.u, 0, rows, di, w, xW + (R + N) * di, N, tape.C, 0);
+    products.xWt(tape.u, 0, rows, di, w, xW, R, c.dlow, 0);
+    products.xWt(tape.u, 0, rows, di, w, xW + R * di, N, tape.B, 0);
+    products.xWt(tape.u, 0, rows, di, w, xW + (R + N) * di, N, tape.C, 0);
     // dt_proj without its bias: the scan adds the bias before softplus (mamba_ssm's delta_bias).
-    MatMul.xWt(c.dlow, 0, rows, R, w, dtW, di, tape.delta, 0);
-    SelectiveScanGrad.aFromALog(w, aLog, di * N, c.p, scan.aOffset());
+    products.xWt(c.dlow, 0, rows, R, w, dtW, di, tape.delta, 0);
+    SelectiveScanGrad.aFromALog(w, aLog, di * N, c.p, scan.aOffset()); // p's layout is the same in both scans
     System.arraycopy(w, dSkip, c.p, scan.dSkipOffset(), di);
     System.arraycopy(w, dtB, c.p, scan.deltaBiasOffset(), di);
     c.scanner.forward(c.p, 0, tape, batch, len);
-    outProj.forward(w, tape.y, 0, rows, out, outOff);
+    outProj.forward(w, tape.y, 0, rows, out, outOff, products);
   }
 
   /**
@@ -282,35 +318,36 @@ public final class MambaBlock {
     final int N = dState;
     final int R = dtRank;
     final SelectiveScanGrad.Tape tape = c.tape;
-    outProj.backward(w, gw, tape.y, 0, dout, doutOff, rows, tape.dy, 0);
+    final Products products = c.products;
+    outProj.backward(w, gw, tape.y, 0, dout, doutOff, rows, tape.dy, 0, products);
     java.util.Arrays.fill(c.gp, 0.0);
     c.scanner.backward(c.p, 0, c.gp, 0, tape, batch, len);
     SelectiveScanGrad.accumulateALogGradient(c.gp, scan.aOffset(), c.p, scan.aOffset(), di * N, gw, aLog);
     Tensors.addInto(gw, dSkip, c.gp, scan.dSkipOffset(), di);
     Tensors.addInto(gw, dtB, c.gp, scan.deltaBiasOffset(), di);
     // dt_proj: δ = dlow · Wᵀ.
-    MatMul.accumulateDyTx(tape.dDelta, 0, rows, di, c.dlow, 0, R, gw, dtW);
-    MatMul.dyW(tape.dDelta, 0, rows, di, w, dtW, R, c.dDlow, 0);
+    products.accumulateDyTx(tape.dDelta, 0, rows, di, c.dlow, 0, R, gw, dtW);
+    products.dyW(tape.dDelta, 0, rows, di, w, dtW, R, c.dDlow, 0);
     // x_proj, per part; the input gradient adds onto the scan's du (the same u').
-    MatMul.accumulateDyTx(c.dDlow, 0, rows, R, tape.u, 0, di, gw, xW);
-    MatMul.accumulateDyTx(tape.dB, 0, rows, N, tape.u, 0, di, gw, xW + R * di);
-    MatMul.accumulateDyTx(tape.dC, 0, rows, N, tape.u, 0, di, gw, xW + (R + N) * di);
+    products.accumulateDyTx(c.dDlow, 0, rows, R, tape.u, 0, di, gw, xW);
+    products.accumulateDyTx(tape.dB, 0, rows, N, tape.u, 0, di, gw, xW + R * di);
+    products.accumulateDyTx(tape.dC, 0, rows, N, tape.u, 0, di, gw, xW + (R + N) * di);
     double[] du = tape.du;
-    MatMul.accumulateDyW(c.dDlow, 0, rows, R, w, xW, di, du, 0);
-    MatMul.accumulateDyW(tape.dB, 0, rows, N, w, xW + R * di, di, du, 0);
-    MatMul.accumulateDyW(tape.dC, 0, rows, N, w, xW + (R + N) * di, di, du, 0);
+    products.accumulateDyW(c.dDlow, 0, rows, R, w, xW, di, du, 0);
+    products.accumulateDyW(tape.dB, 0, rows, N, w, xW + R * di, di, du, 0);
+    products.accumulateDyW(tape.dC, 0, rows, N, w, xW + (R + N) * di, di, du, 0);
     // u' = silu(conv): du becomes the conv's output gradient, in place.
     Nonlinearity.SILU.backward(c.conv, 0, du, 0, du, 0, rows * di);
     conv.backward(w, gw, c.xs, 0, du, 0, batch, len, c.dxs, 0);
     // in_proj, per half: x from rows 0..di-1 of the weight, z from rows di..2di-1.
-    MatMul.accumulateDyTx(c.dxs, 0, rows, di, c.x, 0, dModel, gw, inW);
-    MatMul.accumulateDyTx(tape.dz, 0, rows, di, c.x, 0, dModel, gw, inW + di * dModel);
+    products.accumulateDyTx(c.dxs, 0, rows, di, c.x, 0, dModel, gw, inW);
+    products.accumulateDyTx(tape.dz, 0, rows, di, c.x, 0, dModel, gw, inW + di * dModel);
     if (inB >= 0) {
       sumRows(c.dxs, rows, di, gw, inB);
       sumRows(tape.dz, rows, di, gw, inB + di);
     }
-    MatMul.dyW(c.dxs, 0, rows, di, w, inW, dModel, dx, dxOff);
-    MatMul.accumulateDyW(tape.dz, 0, rows, di, w, inW + di * dModel, dModel, dx, dxOff);
+    products.dyW(c.dxs, 0, rows, di, w, inW, dModel, dx, dxOff);
+    products.accumulateDyW(tape.dz, 0, rows, di, w, inW + di * dModel, dModel, dx, dxOff);
   }
 
   /** {@code y[r, o] += b[o]}. */

@@ -4,6 +4,8 @@ import java.util.SplittableRandom;
 import org.sparkssm.Checks;
 import org.sparkssm.forecast.LinearForecaster;
 import org.sparkssm.nn.Linear;
+import org.sparkssm.nn.Precision;
+import org.sparkssm.nn.Products;
 
 /**
  * The smallest trained forecaster, and the trainer's test bed: each channel's instance-normalized
@@ -36,6 +38,7 @@ public final class LinearNet extends FramedNet {
     final ChannelFrame.Work frame;
     final double[] tokens; // (B·C, L)
     final double[] out; // (B·C, H), reused for its gradient in the backward
+    Products products = Products.FLOAT64; // the linear layers' precision ({@link #computeIn})
     final double[] dTokens;
 
     Work(ChannelFrame frame, int batch, int L, int H, int C) {
@@ -52,11 +55,17 @@ public final class LinearNet extends FramedNet {
   }
 
   @Override
+  public void computeIn(Workspace ws, Precision precision) {
+    Work work = (Work) ws;
+    work.products = Products.of(precision);
+  }
+
+  @Override
   public void forward(double[] w, double[] x, long[] rows, int batch, double[] pred, Workspace workspace,
       long[] dropoutSeeds) {
     Work ws = (Work) workspace;
     frame.in(w, x, rows, batch, ws.tokens, ws.frame);
-    head.forward(w, ws.tokens, 0, batch * channels, ws.out, 0);
+    head.forward(w, ws.tokens, 0, batch * channels, ws.out, 0, ws.products);
     frame.out(w, ws.out, batch, pred, ws.frame);
   }
 
@@ -66,7 +75,7 @@ public final class LinearNet extends FramedNet {
     double[] dOut = ws.out; // the forward's output is not needed any more
     frame.backwardOut(gw, dPred, batch, dOut, ws.frame);
     boolean tokens = frame.needsTokenGradient();
-    head.backward(w, gw, ws.tokens, 0, dOut, 0, batch * channels, tokens ? ws.dTokens : null, 0);
+    head.backward(w, gw, ws.tokens, 0, dOut, 0, batch * channels, tokens ? ws.dTokens : null, 0, ws.products);
     frame.backwardTokens(gw, ws.dTokens, batch, ws.frame);
   }
 }

@@ -7,6 +7,8 @@ import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
+import org.sparkssm.nn.Precision;
+import org.sparkssm.nn.Products;
 import org.sparkssm.nn.S4dLayer;
 import org.sparkssm.nn.Tensors;
 
@@ -100,6 +102,7 @@ public final class S4dNet extends FramedNet {
     final double[][] z; // norm(e)
     final double[][] zStats;
     final S4dLayer.Cache[] cache;
+    Products products = Products.FLOAT64; // the linear layers' precision ({@link #computeIn})
     final double[][] s; // s4d output (steps, dm)
     final double[][] a; // gelu(s), dropout applied
     final double[][] aMask;
@@ -155,6 +158,12 @@ public final class S4dNet extends FramedNet {
   }
 
   @Override
+  public void computeIn(Workspace ws, Precision precision) {
+    Work work = (Work) ws;
+    work.products = Products.of(precision);
+  }
+
+  @Override
   public void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {
     S4dLayer.Cache[] caches = ((Work) ws).cache;
     for (int i = 0; i < caches.length; i++) {
@@ -173,13 +182,13 @@ public final class S4dNet extends FramedNet {
     final int steps = seqs * L;
     final int dm = dModel;
     frame.in(w, x, rows, batch, ws.u, ws.frame);
-    encoder.forward(w, ws.u, 0, steps, ws.e[0], 0);
+    encoder.forward(w, ws.u, 0, steps, ws.e[0], 0, ws.products);
     for (int i = 0; i < s4d.length; i++) {
       norms[i].forward(w, ws.e[i], 0, steps, ws.z[i], 0, ws.zStats[i], 0);
       s4d[i].forward(w, ws.z[i], 0, seqs, L, ws.s[i], 0, ws.cache[i]);
       Nonlinearity.GELU.forward(ws.s[i], 0, ws.a[i], 0, steps * dm);
       dropWindows(dropout, seeds, 2 * i, ws.a[i], ws.aMask[i], batch, C * L * dm);
-      out[i].forward(w, ws.a[i], 0, steps, ws.o[i], 0);
+      out[i].forward(w, ws.a[i], 0, steps, ws.o[i], 0, ws.products);
       double[] next = ws.e[i + 1];
       double[] prev = ws.e[i];
       double[] o = ws.o[i];
@@ -193,10 +202,10 @@ public final class S4dNet extends FramedNet {
     }
     double[] last = ws.e[s4d.length];
     norm.forward(w, last, 0, steps, ws.n, 0, ws.nStats, 0);
-    decoder.forward(w, ws.n, 0, steps, ws.dec, 0);
-    timeHead.forward(w, ws.dec, 0, seqs, ws.y, 0);
+    decoder.forward(w, ws.n, 0, steps, ws.dec, 0, ws.products);
+    timeHead.forward(w, ws.dec, 0, seqs, ws.y, 0, ws.products);
     double[] skipped = ws.gy; // scratch: the skip path's output, added to y
-    skip.forward(w, ws.u, 0, seqs, skipped, 0);
+    skip.forward(w, ws.u, 0, seqs, skipped, 0, ws.products);
     Tensors.addInto(ws.y, 0, skipped, 0, seqs * H);
     frame.out(w, ws.y, batch, pred, ws.frame);
     ws.training = seeds != null;
@@ -213,9 +222,9 @@ public final class S4dNet extends FramedNet {
     final int dm = dModel;
     frame.backwardOut(gw, dPred, batch, ws.gy, ws.frame);
     boolean tokens = frame.needsTokenGradient();
-    skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, tokens ? ws.du : null, 0);
-    timeHead.backward(w, gw, ws.dec, 0, ws.gy, 0, seqs, ws.gDec, 0);
-    decoder.backward(w, gw, ws.n, 0, ws.gDec, 0, steps, ws.g1, 0);
+    skip.backward(w, gw, ws.u, 0, ws.gy, 0, seqs, tokens ? ws.du : null, 0, ws.products);
+    timeHead.backward(w, gw, ws.dec, 0, ws.gy, 0, seqs, ws.gDec, 0, ws.products);
+    decoder.backward(w, gw, ws.n, 0, ws.gDec, 0, steps, ws.g1, 0, ws.products);
     double[] g = ws.g2; // gradient of the current layer's output
     norm.backward(w, gw, ws.e[s4d.length], 0, ws.nStats, 0, ws.g1, 0, steps, g, 0);
     for (int i = s4d.length - 1; i >= 0; i--) {
@@ -233,7 +242,7 @@ public final class S4dNet extends FramedNet {
           ws.go[r * 2 * dm + dm + h] = gg * a1 * sg * (1 - sg);
         }
       }
-      out[i].backward(w, gw, ws.a[i], 0, ws.go, 0, steps, ws.g1, 0);
+      out[i].backward(w, gw, ws.a[i], 0, ws.go, 0, steps, ws.g1, 0, ws.products);
       undropWindows(dropout, ws.training, ws.g1, ws.aMask[i], steps * dm);
       Nonlinearity.GELU.backward(ws.s[i], 0, ws.g1, 0, ws.g1, 0, steps * dm);
       s4d[i].backward(w, gw, ws.g1, 0, seqs, L, gBranch, 0, ws.cache[i]); // gBranch = d z
@@ -242,10 +251,10 @@ public final class S4dNet extends FramedNet {
     }
     if (tokens) {
       // The window's gradient (two paths: the skip and the encoder) reaches the cycle only.
-      encoder.backward(w, gw, ws.u, 0, g, 0, steps, ws.gDec, 0);
+      encoder.backward(w, gw, ws.u, 0, g, 0, steps, ws.gDec, 0, ws.products);
       Tensors.addInto(ws.du, 0, ws.gDec, 0, steps);
     } else {
-      encoder.backward(w, gw, ws.u, 0, g, 0, steps, null, 0);
+      encoder.backward(w, gw, ws.u, 0, g, 0, steps, null, 0, ws.products);
     }
     frame.backwardTokens(gw, ws.du, batch, ws.frame);
   }

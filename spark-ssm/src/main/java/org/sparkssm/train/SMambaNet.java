@@ -8,6 +8,8 @@ import org.sparkssm.nn.Dropout;
 import org.sparkssm.nn.Linear;
 import org.sparkssm.nn.Nonlinearity;
 import org.sparkssm.nn.Norm;
+import org.sparkssm.nn.Precision;
+import org.sparkssm.nn.Products;
 import org.sparkssm.nn.Tensors;
 
 /**
@@ -129,6 +131,7 @@ public final class SMambaNet extends FramedNet {
     final double[] gh; // (rows, dFf)
     final double[] gProj; // (rows, H)
     boolean training; // the last forward ran with dropout: its masks apply to the backward
+    Products products = Products.FLOAT64; // the linear layers' precision ({@link #computeIn})
 
     Work(int batch) {
       int rows = batch * channels;
@@ -172,6 +175,15 @@ public final class SMambaNet extends FramedNet {
   }
 
   @Override
+  public void computeIn(Workspace ws, Precision precision) {
+    Work work = (Work) ws;
+    work.products = Products.of(precision);
+    for (int i = 0; i < work.mambaCache.length; i++) {
+      work.mambaCache[i].computeIn(precision);
+    }
+  }
+
+  @Override
   public void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {
     BidirectionalMamba.Cache[] caches = ((Work) ws).mambaCache;
     for (int i = 0; i < caches.length; i++) {
@@ -190,7 +202,7 @@ public final class SMambaNet extends FramedNet {
     final int dm = dModel;
     frame.in(w, x, rowsOf, batch, ws.tokens, ws.frame);
     double[] e = mamba.length > 0 ? ws.in[0] : ws.last;
-    embedding.forward(w, ws.tokens, 0, rows, e, 0);
+    embedding.forward(w, ws.tokens, 0, rows, e, 0, ws.products);
     dropWindows(dropout, seeds, 0, e, ws.embedMask, batch, C * dm);
     for (int i = 0; i < mamba.length; i++) {
       double[] next = i + 1 < mamba.length ? ws.in[i + 1] : ws.last;
@@ -199,16 +211,16 @@ public final class SMambaNet extends FramedNet {
       dropWindows(dropout, seeds, 1 + 4 * i, ws.mixed[i], ws.mixMask[i], batch, C * dm);
       Tensors.add(cur, 0, ws.mixed[i], 0, ws.r1[i], 0, rows * dm);
       norm1[i].forward(w, ws.r1[i], 0, rows, ws.n1[i], 0, ws.n1Stats[i], 0);
-      ffn1[i].forward(w, ws.n1[i], 0, rows, ws.h[i], 0);
+      ffn1[i].forward(w, ws.n1[i], 0, rows, ws.h[i], 0, ws.products);
       Nonlinearity.GELU.forward(ws.h[i], 0, ws.a[i], 0, rows * dFf);
       dropWindows(dropout, seeds, 2 + 4 * i, ws.a[i], ws.aMask[i], batch, C * dFf);
-      ffn2[i].forward(w, ws.a[i], 0, rows, ws.f[i], 0);
+      ffn2[i].forward(w, ws.a[i], 0, rows, ws.f[i], 0, ws.products);
       dropWindows(dropout, seeds, 3 + 4 * i, ws.f[i], ws.fMask[i], batch, C * dm);
       Tensors.add(ws.n1[i], 0, ws.f[i], 0, ws.r2[i], 0, rows * dm);
       norm2[i].forward(w, ws.r2[i], 0, rows, next, 0, ws.n2Stats[i], 0);
     }
     norm.forward(w, ws.last, 0, rows, ws.normed, 0, ws.normStats, 0);
-    projector.forward(w, ws.normed, 0, rows, ws.proj, 0);
+    projector.forward(w, ws.normed, 0, rows, ws.proj, 0, ws.products);
     frame.out(w, ws.proj, batch, pred, ws.frame);
     ws.training = seeds != null;
   }
@@ -222,7 +234,7 @@ public final class SMambaNet extends FramedNet {
     final int dm = dModel;
     boolean mode = ws.training;
     frame.backwardOut(gw, dPred, batch, ws.gProj, ws.frame);
-    projector.backward(w, gw, ws.normed, 0, ws.gProj, 0, rows, ws.g1, 0);
+    projector.backward(w, gw, ws.normed, 0, ws.gProj, 0, rows, ws.g1, 0, ws.products);
     norm.backward(w, gw, ws.last, 0, ws.normStats, 0, ws.g1, 0, rows, ws.g2, 0);
     double[] g = ws.g2; // gradient of the current layer's output
     double[] spare = ws.g1;
@@ -233,10 +245,10 @@ public final class SMambaNet extends FramedNet {
       // f = drop(ffn2(a)); d n1 gets d r2 directly (residual) plus the FFN path.
       System.arraycopy(dr2, 0, ws.g3, 0, rows * dm); // g3 = d f (before undrop)
       undropWindows(dropout, mode, ws.g3, ws.fMask[i], rows * dm);
-      ffn2[i].backward(w, gw, ws.a[i], 0, ws.g3, 0, rows, ws.gh, 0);
+      ffn2[i].backward(w, gw, ws.a[i], 0, ws.g3, 0, rows, ws.gh, 0, ws.products);
       undropWindows(dropout, mode, ws.gh, ws.aMask[i], rows * dFf);
       Nonlinearity.GELU.backward(ws.h[i], 0, ws.gh, 0, ws.gh, 0, rows * dFf);
-      ffn1[i].backward(w, gw, ws.n1[i], 0, ws.gh, 0, rows, g, 0); // g = d n1 via FFN
+      ffn1[i].backward(w, gw, ws.n1[i], 0, ws.gh, 0, rows, g, 0, ws.products); // g = d n1 via FFN
       Tensors.addInto(g, 0, dr2, 0, rows * dm); // + residual
       // n1 = norm1(r1), r1 = E + mixed
       norm1[i].backward(w, gw, ws.r1[i], 0, ws.n1Stats[i], 0, g, 0, rows, spare, 0); // spare = d r1
@@ -248,7 +260,7 @@ public final class SMambaNet extends FramedNet {
     undropWindows(dropout, mode, g, ws.embedMask, rows * dm);
     // The windows are data: the tokens' gradient matters only to the cycle.
     boolean tokens = frame.needsTokenGradient();
-    embedding.backward(w, gw, ws.tokens, 0, g, 0, rows, tokens ? ws.dTokens : null, 0);
+    embedding.backward(w, gw, ws.tokens, 0, g, 0, rows, tokens ? ws.dTokens : null, 0, ws.products);
     frame.backwardTokens(gw, ws.dTokens, batch, ws.frame);
   }
 }

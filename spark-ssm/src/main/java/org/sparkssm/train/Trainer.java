@@ -303,6 +303,7 @@ public final class Trainer {
       this.workers = new ShardGradient[threads];
       for (int i = 0; i < threads; i++) {
         workers[i] = new ShardGradient(model, train);
+        workers[i].computeIn(cfg.precision());
         if (device != null) {
           workers[i].runOn(device);
         }
@@ -482,6 +483,11 @@ public final class Trainer {
     private final long[] rows;
 
     private double[] shard; // one shard's gradient, for accumulate
+
+    /** Its workspace computes in {@code precision} (see {@link WindowModel#computeIn}); before {@link #runOn}. */
+    public void computeIn(org.sparkssm.nn.Precision precision) {
+      model.computeIn(ws, precision);
+    }
 
     /** Its workspace's heavy layer operations run on {@code device} (see {@link WindowModel#runOn}). */
     public void runOn(org.sparkssm.nn.LayerDevice device) {

@@ -3,6 +3,7 @@ package org.sparkssm.train;
 import org.sparkssm.Checks;
 import org.sparkssm.nn.LearningRate;
 import org.sparkssm.nn.Loss;
+import org.sparkssm.nn.Precision;
 
 /**
  * Everything that decides a training run besides the data and the model: with the same data,
@@ -22,10 +23,12 @@ import org.sparkssm.nn.Loss;
  * @param windowsPerEpoch windows drawn per epoch (a fresh seeded permutation each epoch); 0 for all
  * @param seed initialization, shuffling and dropout
  * @param threads worker threads for a batch's gradient and for scoring (does not change results)
+ * @param precision what the networks compute in ({@link WindowModel#computeIn}; float64 by
+ *     default); weights, gradients and the optimizer stay float64 either way
  */
 public record TrainingConfig(int epochs, int batchSize, double learningRate, LearningRate.Kind schedule,
     int warmupSteps, double weightDecay, double clipNorm, Loss loss, int patience, int windowsPerEpoch, long seed,
-    int threads) {
+    int threads, Precision precision) {
   public TrainingConfig {
     Checks.positive("epochs", epochs);
     Checks.positive("batch size", batchSize);
@@ -42,12 +45,13 @@ public record TrainingConfig(int epochs, int batchSize, double learningRate, Lea
     Checks.nonNegative("patience", patience);
     Checks.nonNegative("windows per epoch", windowsPerEpoch);
     Checks.positive("threads", threads);
+    Checks.notNull("precision", precision);
   }
 
   /** Defaults close to Time-Series-Library's: 10 epochs, batch 32, lr 1e-3 cosine, patience 3, MSE, clip 1. */
   public static TrainingConfig defaults() {
     return new TrainingConfig(10, 32, 1e-3, LearningRate.Kind.COSINE, 0, 0.0, 1.0, Loss.mse(), 3, 0, 2021,
-        Math.max(1, Runtime.getRuntime().availableProcessors()));
+        Math.max(1, Runtime.getRuntime().availableProcessors()), Precision.FLOAT64);
   }
 
   /**
@@ -60,56 +64,61 @@ public record TrainingConfig(int epochs, int batchSize, double learningRate, Lea
 
   public TrainingConfig withEpochs(int e) {
     return new TrainingConfig(e, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withLearningRate(double lr) {
     return new TrainingConfig(epochs, batchSize, lr, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withSeed(long s) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
-        patience, windowsPerEpoch, s, threads);
+        patience, windowsPerEpoch, s, threads, precision);
   }
 
   public TrainingConfig withThreads(int t) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
-        patience, windowsPerEpoch, seed, t);
+        patience, windowsPerEpoch, seed, t, precision);
   }
 
   public TrainingConfig withBatchSize(int b) {
     return new TrainingConfig(epochs, b, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withWindowsPerEpoch(int n) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
-        patience, n, seed, threads);
+        patience, n, seed, threads, precision);
   }
 
   public TrainingConfig withPatience(int p) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss, p,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withLoss(Loss l) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, l,
-        patience, windowsPerEpoch, seed, threads);
+        patience, windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withSchedule(LearningRate.Kind k, int warmup) {
     return new TrainingConfig(epochs, batchSize, learningRate, k, warmup, weightDecay, clipNorm, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withWeightDecay(double wd) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, wd, clipNorm, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
   }
 
   public TrainingConfig withClipNorm(double c) {
     return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, c, loss, patience,
-        windowsPerEpoch, seed, threads);
+        windowsPerEpoch, seed, threads, precision);
+  }
+
+  public TrainingConfig withPrecision(Precision p) {
+    return new TrainingConfig(epochs, batchSize, learningRate, schedule, warmupSteps, weightDecay, clipNorm, loss,
+        patience, windowsPerEpoch, seed, threads, p);
   }
 }

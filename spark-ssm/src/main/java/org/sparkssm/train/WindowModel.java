@@ -1,6 +1,7 @@
 package org.sparkssm.train;
 
 import org.sparkssm.nn.ParameterLayout;
+import org.sparkssm.nn.Precision;
 
 /**
  * A forecasting network over multichannel windows: it reads {@code L × C} values (the lookback,
@@ -46,4 +47,12 @@ public interface WindowModel {
    * layers ignore it.
    */
   default void runOn(Workspace ws, org.sparkssm.nn.LayerDevice device) {}
+
+  /**
+   * Lets the workspace compute in {@code precision} ({@link Precision}: float64 by default; the
+   * float32 modes run the model's linear layers, and its Mamba blocks' scans where it has them, in
+   * float32, with float64 weights, gradients and norms). Call it right after {@link #workspace},
+   * before {@link #runOn}.
+   */
+  void computeIn(Workspace ws, Precision precision);
 }

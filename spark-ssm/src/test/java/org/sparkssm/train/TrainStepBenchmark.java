@@ -25,6 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.sparkssm.nn.AdamW;
 import org.sparkssm.nn.Loss;
 import org.sparkssm.nn.ParameterLayout;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.testing.FmaPeak;
 
 /**
@@ -32,7 +33,8 @@ import org.sparkssm.testing.FmaPeak;
  * + backward of a batch of 32 windows on one workspace (the model called directly, not through the
  * {@link Trainer}'s shards and thread pool), then {@link AdamW#step} on the gradient (lr 1e-3, no
  * weight decay, no clipping: TrainingConfig's defaults less the clip). Training mode: dropout 0.1
- * active, masks seeded per window and step. Score: ms per step (AverageTime).
+ * active, masks seeded per window and step. Score: ms per step (AverageTime). {@code precision}:
+ * float64, or float32 for the network's products and Mamba scans (weights, gradients, AdamW float64).
  *
  * <ul>
  *   <li>{@code smamba}: ETTh1's shape, L = 96, H = 96, C = 7, d_model 128, 2 layers, d_state 16,
@@ -101,6 +103,10 @@ public class TrainStepBenchmark {
     @Param({"smamba", "s4dnet"})
     public String model;
 
+    /** What the network computes in ({@link WindowModel#computeIn}); weights and AdamW stay float64. */
+    @Param({"float64", "float32"})
+    public String precision;
+
     WindowModel net;
     double[] w;
     double[] grad;
@@ -125,6 +131,7 @@ public class TrainStepBenchmark {
       grad = new double[p];
       adam = AdamW.standard(net.layout(), 0.0);
       ws = net.workspace(BATCH);
+      net.computeIn(ws, Precision.parse("precision", precision));
       double[][] xy = windows();
       x = xy[0];
       y = xy[1];

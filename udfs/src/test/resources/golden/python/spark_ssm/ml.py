@@ -362,6 +362,7 @@ class SsmNetForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
     model = Param(Params._dummy(), "model", "network: smamba, s4dnet, rlinear (smamba: variate-token bidirectional Mamba; s4dnet: deep S4D over time; rlinear: one linear map of the normalized window)", typeConverter=TypeConverters.toString)
     numPartitions = Param(Params._dummy(), "numPartitions", "partitions the windows are spread over (tasks per step); 0: Spark's default parallelism. The weights depend on it only through summation order", typeConverter=TypeConverters.toInt)
     patience = Param(Params._dummy(), "patience", "epochs without a better validation MSE before stopping; 0: never", typeConverter=TypeConverters.toInt)
+    precision = Param(Params._dummy(), "precision", "what the network computes in: float64, float32 (projections and selective scans in float32; weights, gradients and AdamW stay float64) or float32-state64 (the scans keep float64 state)", typeConverter=TypeConverters.toString)
     predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
     resume = Param(Params._dummy(), "resume", "continue from the newest checkpoint in checkpointDir", typeConverter=TypeConverters.toBoolean)
     seed = Param(Params._dummy(), "seed", "initialization, shuffling and dropout", typeConverter=TypeConverters.toInt)
@@ -376,14 +377,14 @@ class SsmNetForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
     windowsPerEpoch = Param(Params._dummy(), "windowsPerEpoch", "windows drawn per epoch (a fresh seeded permutation each); 0: all", typeConverter=TypeConverters.toInt)
 
     @keyword_only
-    def __init__(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
+    def __init__(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, precision=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
         super().__init__()
         self._java_obj = self._new_java_obj(self._java_class, self.uid)
-        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
+        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, precision="float64", predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
         self._set(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
+    def setParams(self, *, batchSize=None, checkpointDir=None, clipNorm=None, cycle=None, dFf=None, dModel=None, dState=None, dropout=None, epochs=None, fill=None, freq=None, horizon=None, intervalLevels=None, lambdas=None, layers=None, learningRate=None, lookback=None, loss=None, maxGap=None, model=None, numPartitions=None, patience=None, precision=None, predictionCol=None, resume=None, seed=None, seriesCol=None, skip=None, stepCol=None, timeCol=None, validationRows=None, valueCol=None, warmupSteps=None, weightDecay=None, windowsPerEpoch=None):
         return self._set(**self._input_kwargs)
 
     def getBatchSize(self):
@@ -518,6 +519,12 @@ class SsmNetForecaster(JavaEstimator, JavaMLReadable, JavaMLWritable):
     def setPatience(self, value):
         return self._set(patience=value)
 
+    def getPrecision(self):
+        return self.getOrDefault(self.precision)
+
+    def setPrecision(self, value):
+        return self._set(precision=value)
+
     def getPredictionCol(self):
         return self.getOrDefault(self.predictionCol)
 
@@ -625,6 +632,7 @@ class SsmNetForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
     model = Param(Params._dummy(), "model", "network: smamba, s4dnet, rlinear (smamba: variate-token bidirectional Mamba; s4dnet: deep S4D over time; rlinear: one linear map of the normalized window)", typeConverter=TypeConverters.toString)
     numPartitions = Param(Params._dummy(), "numPartitions", "partitions the windows are spread over (tasks per step); 0: Spark's default parallelism. The weights depend on it only through summation order", typeConverter=TypeConverters.toInt)
     patience = Param(Params._dummy(), "patience", "epochs without a better validation MSE before stopping; 0: never", typeConverter=TypeConverters.toInt)
+    precision = Param(Params._dummy(), "precision", "what the network computes in: float64, float32 (projections and selective scans in float32; weights, gradients and AdamW stay float64) or float32-state64 (the scans keep float64 state)", typeConverter=TypeConverters.toString)
     predictionCol = Param(Params._dummy(), "predictionCol", "output column of the point forecast", typeConverter=TypeConverters.toString)
     resume = Param(Params._dummy(), "resume", "continue from the newest checkpoint in checkpointDir", typeConverter=TypeConverters.toBoolean)
     seed = Param(Params._dummy(), "seed", "initialization, shuffling and dropout", typeConverter=TypeConverters.toInt)
@@ -642,7 +650,7 @@ class SsmNetForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
         super().__init__(java_model)
         if java_model is None:
             self._java_obj = self._new_java_obj(self._java_class)
-        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
+        self._setDefault(batchSize=32, checkpointDir="", clipNorm=1.0, cycle=0, dFf=0, dModel=0, dState=0, dropout=0.1, epochs=10, fill="none", freq="rows", horizon=24, intervalLevels=[], lambdas=[1.0e-7, 1.0e-6, 1.0e-5, 1.0e-4, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0], layers=0, learningRate=0.001, lookback=96, loss="mse", maxGap=3, model="smamba", numPartitions=0, patience=3, precision="float64", predictionCol="forecast", resume=False, seed=2021, seriesCol="unique_id", skip="none", stepCol="step", timeCol="ds", validationRows=-1, valueCol="y", warmupSteps=0, weightDecay=0.0, windowsPerEpoch=0)
         if java_model is not None:
             self._transfer_params_from_java()
 
@@ -711,6 +719,9 @@ class SsmNetForecasterModel(JavaModel, JavaMLReadable, JavaMLWritable):
 
     def getPatience(self):
         return self.getOrDefault(self.patience)
+
+    def getPrecision(self):
+        return self.getOrDefault(self.precision)
 
     def getPredictionCol(self):
         return self.getOrDefault(self.predictionCol)

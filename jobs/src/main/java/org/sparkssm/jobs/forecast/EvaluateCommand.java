@@ -39,6 +39,7 @@ import org.sparkssm.jobs.cli.Tables;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.nn.LayerDevice;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.spark.forecast.SsmForecast;
 import org.sparkssm.spark.forecast.WindowSplit;
 import org.sparkssm.spark.gpu.TaskGpu;
@@ -107,6 +108,11 @@ public final class EvaluateCommand extends SparkCommand {
       description = "Trained networks: the seed of initialization, window draws and dropout (default: 2021).")
   private Long seed;
 
+  @Option(names = "--precision", paramLabel = "MODE", defaultValue = "float64",
+      description = "Trained networks: what they compute in while training, float64, float32 or float32-state64 "
+          + "(scoring stays float64) (default: ${DEFAULT-VALUE}).")
+  private String precision;
+
   @Mixin
   private OutputOptions output;
 
@@ -144,6 +150,11 @@ public final class EvaluateCommand extends SparkCommand {
     }
     if (epochs != null && epochs < 1) {
       throw usageError("--epochs: expected >= 1, got %d", epochs);
+    }
+    try {
+      Precision.parse("--precision", precision);
+    } catch (IllegalArgumentException e) {
+      throw usageError("%s", e.getMessage());
     }
     for (int v : lookbacks) {
       if (v < 1) {
@@ -331,7 +342,8 @@ public final class EvaluateCommand extends SparkCommand {
 
   private TrainingConfig training() {
     TrainingConfig cfg = TrainingConfig.ltsf();
-    return cfg.withEpochs(epochs != null ? epochs : cfg.epochs()).withSeed(seed != null ? seed : cfg.seed());
+    return cfg.withEpochs(epochs != null ? epochs : cfg.epochs()).withSeed(seed != null ? seed : cfg.seed())
+        .withPrecision(Precision.parse("--precision", precision));
   }
 
   /** The forecast of one channel's window by a fitted model of either kind, for the plot. */

@@ -20,6 +20,7 @@ import org.sparkssm.jobs.forecast.ForecastCommand;
 import org.sparkssm.jobs.report.MarkdownReport;
 import org.sparkssm.jobs.report.Plots;
 import org.sparkssm.nn.Loss;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.spark.forecast.TimeGrid;
 import org.sparkssm.spark.ml.SsmNetForecaster;
 import org.sparkssm.spark.ml.SsmNetForecasterModel;
@@ -154,6 +155,12 @@ public final class TrainCommand extends SparkCommand {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "2021", description = "Seed (default: ${DEFAULT-VALUE}).")
   private long seed;
 
+  @Option(names = "--precision", paramLabel = "MODE", defaultValue = "float64",
+      description = "What the network computes in: float64, float32 (projections and Mamba scans in float32, "
+          + "about twice the vector lanes; weights, gradients and AdamW stay float64) or float32-state64 (the "
+          + "scans keep float64 state) (default: ${DEFAULT-VALUE}).")
+  private String precision;
+
   @Option(names = "--partitions", paramLabel = "P", defaultValue = "0",
       description = "Partitions (tasks per step) the windows are spread over; the weights depend on it only "
           + "through summation order; 0: Spark's default parallelism (default: ${DEFAULT-VALUE}).")
@@ -186,6 +193,7 @@ public final class TrainCommand extends SparkCommand {
           .setClipNorm(clip).setPatience(patience).setWindowsPerEpoch(windowsPerEpoch).setNumPartitions(partitions)
           .setMaxGap(maxGap);
       Loss.parse(loss);
+      Precision.parse("--precision", precision);
       TimeGrid.Fill.parse(fill);
       TimeGrid.checkFreq("--freq", freq);
     } catch (IllegalArgumentException e) {
@@ -230,7 +238,7 @@ public final class TrainCommand extends SparkCommand {
         .setLookback(lookback).setHorizon(horizon).setValidationRows(val).setFreq(freq).setFill(fill)
         .setMaxGap(maxGap).setEpochs(epochs).setBatchSize(batch).setLearningRate(learningRate)
         .setWeightDecay(weightDecay).setClipNorm(clip).setLoss(loss).setPatience(patience)
-        .setWindowsPerEpoch(windowsPerEpoch).setSeed(seed).setNumPartitions(partitions)
+        .setWindowsPerEpoch(windowsPerEpoch).setSeed(seed).setNumPartitions(partitions).setPrecision(precision)
         .setCheckpointDir(checkpoint == null ? "" : checkpoint).setResume(resume)
         .setIntervalLevels(levels.stream().mapToDouble(l -> l / 100).toArray());
     SsmNetForecasterModel trained;

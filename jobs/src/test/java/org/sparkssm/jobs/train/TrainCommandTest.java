@@ -97,5 +97,8 @@ class TrainCommandTest {
     Run skip = JobsTests.run(args(dir.resolve("d").toString(), "--skip", "ridge"));
     assertEquals(2, skip.code());
     assertTrue(skip.err().contains("--skip"), skip.err());
+    Run precision = JobsTests.run(args(dir.resolve("e").toString(), "--precision", "half"));
+    assertEquals(2, precision.code());
+    assertTrue(precision.err().contains("--precision") && precision.err().contains("half"), precision.err());
   }
 }

@@ -34,6 +34,7 @@ import org.sparkssm.gpu.Gpu;
 import org.sparkssm.gpu.GpuLayers;
 import org.sparkssm.gpu.GpuMode;
 import org.sparkssm.nn.Loss;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.spark.gpu.TaskGpu;
 import org.sparkssm.spark.scan.InputColumns;
 import org.sparkssm.train.DeepModels;
@@ -293,7 +294,7 @@ public final class NetTraining {
       Broadcast<long[][]> starts = sc.broadcast(globalStarts(windows, counts));
       GpuMode gpu = TaskGpu.mode(input.sparkSession());
       try (SparkGradients source = new SparkGradients(sc, windows, starts, net, cacheKey, train, val, skipped,
-          from == null ? 0 : from.step(), gpu)) {
+          from == null ? 0 : from.step(), gpu, config.precision())) {
         result = Trainer.train(model, w, source, config, from, both);
         timing[0] = source.timing();
       } finally {
@@ -629,6 +630,7 @@ public final class NetTraining {
     private final int horizon;
     private final long firstStep;
     private final GpuMode gpu;
+    private final Precision precision;
     private long steps;
     private double stepSeconds;
     private double slowestTaskSeconds;
@@ -639,9 +641,10 @@ public final class NetTraining {
     }
 
     SparkGradients(JavaSparkContext sc, JavaRDD<PartWindows> windows, Broadcast<long[][]> starts, NetSpec net,
-        String run, long train, long validation, long skipped, long firstStep, GpuMode gpu) {
+        String run, long train, long validation, long skipped, long firstStep, GpuMode gpu, Precision precision) {
       this.sc = sc;
       this.gpu = gpu;
+      this.precision = precision;
       this.windows = windows;
       this.starts = starts;
       this.net = net;
@@ -678,9 +681,11 @@ public final class NetTraining {
       NetSpec spec = net;
       String key = run;
       GpuMode device = gpu;
+      Precision compute = precision;
       Function2<Integer, Iterator<PartWindows>, Iterator<Partial>> task = (partition, it) -> {
         PartWindows part = it.next();
-        TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition], device);
+        TaskCache.Held held = TaskCache.of(key, spec).held(partition, part, globalStarts.value()[partition], device,
+            compute);
         int[] local = new int[ids.length];
         int[] positions = new int[ids.length];
         int m = 0;
@@ -798,9 +803,10 @@ public final class NetTraining {
      * The partition's workspace, made on first use; with a GPU chosen for the task (see
      * {@link TaskGpu}), its S4D convolutions and Mamba scans run on that device ({@link GpuLayers}).
      */
-    Held held(int partition, PartWindows part, long[] seriesStarts, GpuMode mode) {
+    Held held(int partition, PartWindows part, long[] seriesStarts, GpuMode mode, Precision precision) {
       return held.computeIfAbsent(partition, k -> {
         Trainer.ShardGradient gradient = new Trainer.ShardGradient(model, part.train());
+        gradient.computeIn(precision);
         Gpu gpu = TaskGpu.gpu(mode);
         if (gpu != null) {
           GpuLayers layers = new GpuLayers(gpu);

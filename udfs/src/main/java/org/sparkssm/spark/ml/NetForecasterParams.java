@@ -9,6 +9,7 @@ import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
 import org.sparkssm.nn.LearningRate;
 import org.sparkssm.nn.Loss;
+import org.sparkssm.nn.Precision;
 import org.sparkssm.train.DeepModels;
 import org.sparkssm.train.TrainingConfig;
 
@@ -39,6 +40,7 @@ final class NetForecasterParams extends ForecasterParams {
   final IntParam numPartitions;
   final Param<String> checkpointDir;
   final BooleanParam resume;
+  final Param<String> precision;
 
   NetForecasterParams(Params owner) {
     super(owner, new Param<>(owner, "model", "network: " + String.join(", ", DeepModels.NAMES) + " (smamba: "
@@ -78,6 +80,9 @@ final class NetForecasterParams extends ForecasterParams {
     checkpointDir = new Param<>(owner, "checkpointDir", "folder (any Hadoop URI) for a checkpoint after every "
         + "epoch; empty: none");
     resume = new BooleanParam(owner, "resume", "continue from the newest checkpoint in checkpointDir");
+    precision = new Param<>(owner, "precision", "what the network computes in: float64, float32 (projections and "
+        + "selective scans in float32; weights, gradients and AdamW stay float64) or float32-state64 (the scans "
+        + "keep float64 state)", new ForecasterParams.Accepts(v -> Precision.parse("precision", v)));
   }
 
   @Override
@@ -104,6 +109,7 @@ final class NetForecasterParams extends ForecasterParams {
     setter.set(numPartitions, 0);
     setter.set(checkpointDir, "");
     setter.set(resume, false);
+    setter.set(precision, d.precision().toString());
   }
 
   /** The network these params name. */
@@ -121,6 +127,6 @@ final class NetForecasterParams extends ForecasterParams {
   TrainingConfig config() {
     return new TrainingConfig(getInt(epochs), getInt(batchSize), getDouble(learningRate), LearningRate.Kind.COSINE,
         getInt(warmupSteps), getDouble(weightDecay), getDouble(clipNorm), Loss.parse(get(loss)), getInt(patience),
-        getInt(windowsPerEpoch), getLong(seed), 1);
+        getInt(windowsPerEpoch), getLong(seed), 1, Precision.parse("precision", get(precision)));
   }
 }

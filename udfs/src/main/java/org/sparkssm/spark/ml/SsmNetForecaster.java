@@ -364,6 +364,15 @@ public final class SsmNetForecaster extends Estimator<SsmNetForecasterModel> imp
     return this;
   }
 
+  public Param<String> precision() {
+    return p.precision;
+  }
+
+  public SsmNetForecaster setPrecision(String value) {
+    set(p.precision, value);
+    return this;
+  }
+
   @Override
   public StructType transformSchema(StructType schema) {
     return p.validateAndTransformSchema(schema);

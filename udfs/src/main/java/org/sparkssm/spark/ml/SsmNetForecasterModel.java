@@ -225,6 +225,10 @@ public final class SsmNetForecasterModel extends Model<SsmNetForecasterModel> im
     return p.resume;
   }
 
+  public Param<String> precision() {
+    return p.precision;
+  }
+
   /** The trained network and its weights. */
   public TrainedForecaster forecaster() {
     return data.forecaster;

@@ -79,6 +79,30 @@ class SsmNetForecasterTest {
     assertEquals("s4dnet", reloaded.getOrDefault(reloaded.model()));
   }
 
+  /**
+   * The precision param reaches the executors' gradients: float32 training gives other weights
+   * than float64's (so the tasks computed in float32), forecasts close to float64's.
+   */
+  @Test
+  void float32TrainingOnTheExecutorsForecastsCloseToFloat64() {
+    Dataset<Row> df = MlFixtures.frame(spark, MlFixtures.panel(14, 2, 150, 0.1));
+    SsmNetForecasterModel f64 = small().setModel("smamba").fit(df);
+    SsmNetForecasterModel f32 = small().setModel("smamba").setPrecision("float32").fit(df);
+    assertEquals("float32", f32.getOrDefault(f32.precision()));
+    List<Row> a = f64.transform(df).orderBy("unique_id", "step").collectAsList();
+    List<Row> b = f32.transform(df).orderBy("unique_id", "step").collectAsList();
+    assertEquals(a.size(), b.size());
+    boolean differs = false;
+    for (int i = 0; i < a.size(); i++) {
+      double x = a.get(i).getDouble(3);
+      double y = b.get(i).getDouble(3);
+      differs |= x != y;
+      // Two epochs of AdamW carry float32's rounding (about 1e-7 per gradient) into the weights.
+      assertEquals(x, y, 1e-3 * Math.max(1, Math.abs(x)), a.get(i).toString());
+    }
+    assertTrue(differs, "float32 training gave float64's bits: the precision did not reach the tasks");
+  }
+
   @Test
   void badParamsFailBeforeAnyWorkNamingTheParam() {
     String model = assertThrows(IllegalArgumentException.class, () -> small().setModel("transformer")).getMessage();
@@ -87,6 +111,8 @@ class SsmNetForecasterTest {
     assertTrue(dropout.contains("dropout"), dropout);
     String loss = assertThrows(IllegalArgumentException.class, () -> small().setLoss("huber:x")).getMessage();
     assertTrue(loss.contains("loss"), loss);
+    String precision = assertThrows(IllegalArgumentException.class, () -> small().setPrecision("half")).getMessage();
+    assertTrue(precision.contains("precision") && precision.contains("half"), precision);
     Dataset<Row> df = MlFixtures.frame(spark, MlFixtures.panel(12, 1, 50, 0.1));
     String column = assertThrows(IllegalArgumentException.class, () -> small().setValueCol("value").fit(df))
         .getMessage();
