@@ -7,6 +7,7 @@ import org.sparkssm.init.ContinuousSystem;
 import org.sparkssm.init.DiagonalSystem;
 import org.sparkssm.init.Hippo;
 import org.sparkssm.init.S4dInit;
+import org.sparkssm.scan.VectorSupport;
 
 /**
  * Features that are a fixed linear map of the level-subtracted window: the first {@code R}
@@ -303,25 +304,35 @@ public final class LinearWindowFeatures implements WindowFeatures {
     for (int k = 0; k < raw; k++) {
       out[outOff + k] = window[off + k] - level;
     }
+    if (VectorSupport.ENABLED) {
+      FeatureMapVector.apply(map, mapRows, len, rowSums, window, off, level, out, outOff + raw);
+    } else {
+      applyScalar(map, mapRows, len, rowSums, window, off, level, out, outOff + raw);
+    }
+  }
+
+  /** The scalar path of the map: {@code out[outOff + r] = (M w)[r] − level · (M 1)[r]} (see {@link FeatureMapVector}). */
+  static void applyScalar(double[] map, int rows, int len, double[] rowSums, double[] w, int off, double level,
+      double[] out, int outOff) {
     // Four partial sums: a single sum chains every add to the previous one (the JIT may not
     // reorder floating-point adds), four keep the FMA units busy.
     final int tail = len & ~3;
-    for (int r = 0; r < mapRows; r++) {
+    for (int r = 0; r < rows; r++) {
       int row = r * len;
       double s0 = 0;
       double s1 = 0;
       double s2 = 0;
       double s3 = 0;
       for (int k = 0; k < tail; k += 4) {
-        s0 += map[row + k] * window[off + k];
-        s1 += map[row + k + 1] * window[off + k + 1];
-        s2 += map[row + k + 2] * window[off + k + 2];
-        s3 += map[row + k + 3] * window[off + k + 3];
+        s0 += map[row + k] * w[off + k];
+        s1 += map[row + k + 1] * w[off + k + 1];
+        s2 += map[row + k + 2] * w[off + k + 2];
+        s3 += map[row + k + 3] * w[off + k + 3];
       }
       for (int k = tail; k < len; k++) {
-        s0 += map[row + k] * window[off + k];
+        s0 += map[row + k] * w[off + k];
       }
-      out[outOff + raw + r] = (s0 + s1) + (s2 + s3) - level * rowSums[r];
+      out[outOff + r] = (s0 + s1) + (s2 + s3) - level * rowSums[r];
     }
   }
 

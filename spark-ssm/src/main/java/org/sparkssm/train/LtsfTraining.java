@@ -153,7 +153,9 @@ public final class LtsfTraining {
         .withWindowsPerEpoch(Integer.parseInt(a.getOrDefault("--windows-per-epoch",
             String.valueOf(std.windowsPerEpoch()))))
         .withLoss(org.sparkssm.nn.Loss.parse(a.getOrDefault("--loss", "mse")))
-        .withWeightDecay(Double.parseDouble(a.getOrDefault("--weight-decay", String.valueOf(std.weightDecay()))));
+        .withWeightDecay(Double.parseDouble(a.getOrDefault("--weight-decay", String.valueOf(std.weightDecay()))))
+        .withPrecision(org.sparkssm.nn.Precision.parse("--precision", a.getOrDefault("--precision",
+            std.precision().toString())));
     String out = a.get("--out");
     if (out != null && !Files.exists(Path.of(out))) {
       Files.writeString(Path.of(out), Cell.HEADER + "\n", StandardCharsets.UTF_8);
@@ -215,7 +217,8 @@ public final class LtsfTraining {
 
   private static final java.util.Set<String> OPTIONS = java.util.Set.of("--data", "--datasets", "-L", "-H", "--models",
       "--d-model", "--layers", "--d-state", "--d-ff", "--dropout", "--cycle", "--skip", "--lr", "--epochs", "--batch",
-      "--patience", "--seed", "--threads", "--windows-per-epoch", "--loss", "--weight-decay", "--out", "--save");
+      "--patience", "--seed", "--threads", "--windows-per-epoch", "--loss", "--weight-decay", "--precision", "--out",
+      "--save");
 
   private static Map<String, String> parse(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
