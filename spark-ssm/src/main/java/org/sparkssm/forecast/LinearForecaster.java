@@ -1,6 +1,7 @@
 package org.sparkssm.forecast;
 
 import org.sparkssm.Checks;
+import org.sparkssm.scan.VectorSupport;
 
 /**
  * A fitted forecaster {@code ŷ_{t+1..t+H} = level + βᵀ features(window) + b}: a
@@ -64,11 +65,34 @@ public final class LinearForecaster implements WindowForecaster {
     return weights.outputs();
   }
 
-  /** {@link #predict} with its own workspace (the phase is not read: nothing here is periodic). */
+  /**
+   * {@link #predict} with its own workspace, grown to the largest block it is given (the phase is
+   * not read: nothing here is periodic). A block's forecasts equal its windows' one by one, bit for
+   * bit ({@link ProjectionVector}).
+   */
   @Override
   public Predictor predictor() {
-    double[] work = new double[workspaceSize()];
-    return (window, off, phase, out, outOff) -> predict(window, off, out, outOff, work);
+    return new Predictor() {
+      private double[] work = new double[workspaceSize()];
+
+      @Override
+      public void predict(double[] window, int off, long phase, double[] out, int outOff) {
+        LinearForecaster.this.predict(window, off, out, outOff, work);
+      }
+
+      @Override
+      public void predictBlock(double[] windows, int off, int stride, int count, long[] phases, double[] out,
+          int outOff, int outStride) {
+        if (outStride != horizon()) {
+          Predictor.super.predictBlock(windows, off, stride, count, phases, out, outOff, outStride);
+          return;
+        }
+        if (work.length < count * workspaceSize()) {
+          work = new double[count * workspaceSize()];
+        }
+        LinearForecaster.this.predictBlock(windows, off, stride, count, out, outOff, work);
+      }
+    };
   }
 
   /** The length {@link #predict}'s workspace needs (F). */
@@ -85,19 +109,50 @@ public final class LinearForecaster implements WindowForecaster {
     assert off >= 0 && off + rowsRead() <= window.length : "window range";
     assert outOff >= 0 && outOff + horizon() <= out.length : "out range";
     assert work.length >= workspaceSize() : "workspace size";
+    predictBlock(window, off, 0, 1, out, outOff, work);
+  }
+
+  /**
+   * {@link #predict} of {@code count} windows at once, window j at {@code windows[off + j · stride]},
+   * its forecasts at {@code out[outOff + j · H]}: β passes through the cache once per block, not
+   * once per window, and the forecasts have the bits of {@link #predict}'s.
+   *
+   * @param work a workspace of at least {@code count ·} {@link #workspaceSize()} doubles, overwritten
+   */
+  public void predictBlock(double[] windows, int off, int stride, int count, double[] out, int outOff,
+      double[] work) {
     final int f = features.featureCount();
     final int h = weights.outputs();
-    final double[] beta = weights.beta;
-    features.features(window, off, work, 0);
-    double level = features.level(window, off);
-    for (int c = 0; c < h; c++) {
-      out[outOff + c] = level + weights.intercept[c];
-    }
-    for (int i = 0; i < f; i++) {
-      double x = work[i];
-      int row = i * h;
+    for (int j = 0; j < count; j++) {
+      int w = off + j * stride;
+      features.features(windows, w, work, j * f);
+      double level = features.level(windows, w);
+      int o = outOff + j * h;
       for (int c = 0; c < h; c++) {
-        out[outOff + c] += x * beta[row + c];
+        out[o + c] = level + weights.intercept[c];
+      }
+    }
+    if (VectorSupport.ENABLED) {
+      ProjectionVector.project(work, 0, count, f, weights.beta, h, out, outOff);
+    } else {
+      projectScalar(work, 0, count, f, weights.beta, h, 0, h, out, outOff);
+    }
+  }
+
+  /**
+   * The scalar path of {@link ProjectionVector#project}, columns {@code [from, to)} only:
+   * {@code out[outOff + j h + c]} followed by {@code fma(x[j, i], β[i, c], ·)} for i ascending.
+   */
+  static void projectScalar(double[] x, int xOff, int count, int f, double[] beta, int h, int from, int to,
+      double[] out, int outOff) {
+    for (int j = 0; j < count; j++) {
+      int o = outOff + j * h;
+      for (int i = 0; i < f; i++) {
+        double v = x[xOff + j * f + i];
+        int row = i * h;
+        for (int c = from; c < to; c++) {
+          out[o + c] = Math.fma(v, beta[row + c], out[o + c]);
+        }
       }
     }
   }

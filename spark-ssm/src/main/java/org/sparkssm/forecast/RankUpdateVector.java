@@ -37,6 +37,11 @@ final class RankUpdateVector {
       for (; j + TILE_COLS <= n; j += TILE_COLS) {
         tile(a, aOff + i, lda, b, bOff + j, ldb, rows, c, i * ldc + j, ldc);
       }
+      // The columns left: a tile one vector wide, then dot products for the last few (strided
+      // down the block's rows, so they cost several times a tile's column each).
+      for (; j + LANES <= n; j += LANES) {
+        narrowTile(a, aOff + i, lda, b, bOff + j, ldb, rows, c, i * ldc + j, ldc);
+      }
       for (int k = 0; k < TILE_ROWS; k++) {
         scalarRow(a, aOff + i + k, lda, b, bOff, ldb, rows, c, (i + k) * ldc, j, n);
       }
@@ -78,6 +83,27 @@ final class RankUpdateVector {
     addInto(c, cOff + ldc, c10, c11);
     addInto(c, cOff + 2 * ldc, c20, c21);
     addInto(c, cOff + 3 * ldc, c30, c31);
+  }
+
+  /** A 4 × LANES tile of C: the {@link #tile} one vector wide. */
+  private static void narrowTile(double[] a, int aOff, int lda, double[] b, int bOff, int ldb, int rows, double[] c,
+      int cOff, int ldc) {
+    DoubleVector c0 = DoubleVector.zero(SPECIES);
+    DoubleVector c1 = c0;
+    DoubleVector c2 = c0;
+    DoubleVector c3 = c0;
+    for (int r = 0; r < rows; r++) {
+      int ar = aOff + r * lda;
+      DoubleVector b0 = DoubleVector.fromArray(SPECIES, b, bOff + r * ldb);
+      c0 = DoubleVector.broadcast(SPECIES, a[ar]).fma(b0, c0);
+      c1 = DoubleVector.broadcast(SPECIES, a[ar + 1]).fma(b0, c1);
+      c2 = DoubleVector.broadcast(SPECIES, a[ar + 2]).fma(b0, c2);
+      c3 = DoubleVector.broadcast(SPECIES, a[ar + 3]).fma(b0, c3);
+    }
+    DoubleVector.fromArray(SPECIES, c, cOff).add(c0).intoArray(c, cOff);
+    DoubleVector.fromArray(SPECIES, c, cOff + ldc).add(c1).intoArray(c, cOff + ldc);
+    DoubleVector.fromArray(SPECIES, c, cOff + 2 * ldc).add(c2).intoArray(c, cOff + 2 * ldc);
+    DoubleVector.fromArray(SPECIES, c, cOff + 3 * ldc).add(c3).intoArray(c, cOff + 3 * ldc);
   }
 
   private static void addInto(double[] c, int off, DoubleVector lo, DoubleVector hi) {

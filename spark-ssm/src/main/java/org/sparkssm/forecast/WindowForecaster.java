@@ -29,5 +29,18 @@ public interface WindowForecaster extends Serializable {
      *     number, or its grid time divided by the step): the phase of a learned periodic component
      */
     void predict(double[] window, int off, long phase, double[] out, int outOff);
+
+    /**
+     * {@link #predict} of {@code count} windows: window j is {@code windows[off + j · stride ..]}
+     * with phase {@code phases[j]}, its forecasts go to {@code out[outOff + j · outStride ..]}. The
+     * same values as one window at a time; a predictor may share the weights' passes through the
+     * cache across the block.
+     */
+    default void predictBlock(double[] windows, int off, int stride, int count, long[] phases, double[] out,
+        int outOff, int outStride) {
+      for (int j = 0; j < count; j++) {
+        predict(windows, off + j * stride, phases[j], out, outOff + j * outStride);
+      }
+    }
   }
 }

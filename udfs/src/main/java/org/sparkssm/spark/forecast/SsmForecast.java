@@ -445,6 +445,58 @@ public final class SsmForecast {
     }
   }
 
+  /**
+   * Test windows gathered {@value #TEST_BLOCK} at a time for {@link WindowForecaster.Predictor#predictBlock}
+   * (the weights pass through the cache once per block, not once per window), then scored in the
+   * order they came, so the sums are those of one window at a time.
+   */
+  private static final class TestBlock {
+    private final WindowForecaster.Predictor predictor;
+    private final int lookback;
+    private final int horizon;
+    private final double[] windows; // (TEST_BLOCK, L + H): each window and its actual values
+    private final long[] phases;
+    private final double[] forecasts; // (TEST_BLOCK, H)
+    private int count;
+
+    TestBlock(WindowForecaster.Predictor predictor, int lookback, int horizon) {
+      this.predictor = predictor;
+      this.lookback = lookback;
+      this.horizon = horizon;
+      this.windows = new double[TEST_BLOCK * (lookback + horizon)];
+      this.phases = new long[TEST_BLOCK];
+      this.forecasts = new double[TEST_BLOCK * horizon];
+    }
+
+    /** Copies the window {@code values[off .. off + L + H)}; a full block is scored into {@code m}. */
+    void add(double[] values, int off, long phase, Metrics m) {
+      System.arraycopy(values, off, windows, count * (lookback + horizon), lookback + horizon);
+      phases[count] = phase;
+      if (++count == TEST_BLOCK) {
+        scoreInto(m);
+      }
+    }
+
+    /** Forecasts the pending windows and adds their errors to {@code m}, in order. */
+    void scoreInto(Metrics m) {
+      int span = lookback + horizon;
+      predictor.predictBlock(windows, 0, span, count, phases, forecasts, 0, horizon);
+      for (int j = 0; j < count; j++) {
+        for (int k = 0; k < horizon; k++) {
+          double e = windows[j * span + lookback + k] - forecasts[j * horizon + k];
+          m.squared += e * e;
+          m.absolute += Math.abs(e);
+        }
+        m.values += horizon;
+        m.windows++;
+      }
+      count = 0;
+    }
+  }
+
+  /** Test windows per {@link TestBlock}. */
+  private static final int TEST_BLOCK = 32;
+
   /** Test-window errors on the scale of the data: mean squared and absolute error per forecast value. */
   public static final class Metrics implements Serializable, Mergeable<Metrics> {
     private static final long serialVersionUID = 1L;
@@ -643,8 +695,7 @@ public final class SsmForecast {
         int l = f.rowsRead();
         int h = f.horizon();
         Metrics m = new Metrics();
-        WindowForecaster.Predictor work = f.predictor();
-        double[] yhat = new double[h];
+        TestBlock block = new TestBlock(f.predictor(), l, h);
         WindowWalker walker = c.walker(l + h);
         Iterator<Row> inOrder = c.keyed(part);
         while (inOrder.hasNext()) {
@@ -653,19 +704,12 @@ public final class SsmForecast {
               (key, values, times, off, lastRow) -> {
                 long seriesRows = rows == null ? 0 : rows.value().get(key);
                 if (s.partOf(lastRow - h + 1, h, seriesRows, times[off + l], times[off + l + h - 1])
-                    != WindowSplit.Part.TEST) {
-                  return;
+                    == WindowSplit.Part.TEST) {
+                  block.add(values, off, c.phase(times[off], lastRow - l - h + 1), m);
                 }
-                work.predict(values, off, c.phase(times[off], lastRow - l - h + 1), yhat, 0);
-                for (int k = 0; k < h; k++) {
-                  double e = values[off + l + k] - yhat[k];
-                  m.squared += e * e;
-                  m.absolute += Math.abs(e);
-                }
-                m.values += h;
-                m.windows++;
               });
         }
+        block.scoreInto(m);
         return java.util.Collections.singletonList(m).iterator();
       };
       Metrics all = merged(sorted.toJavaRDD().mapPartitions(score));
