@@ -853,7 +853,10 @@ public final class MambaModel implements Serializable {
       if (precision == Precision.FLOAT32) {
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
-          float[] h = FloatMath.toFloat(ssmStates[s], ssmStates[s].length);
+          float[] h = scratch.state32(ssm.stateLength());
+          for (int k = 0; k < h.length; k++) {
+            h[k] = (float) ssmStates[s][k]; // exact for a state this mode stored
+          }
           SelectiveScan.scan32(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
               r * di, bounds[s + 1] - r, h);
           for (int k = 0; k < h.length; k++) {
