@@ -171,6 +171,71 @@ class MambaPrecisionTest {
         + error);
   }
 
+  /**
+   * The two-pass path of a sequence cut into blocks scored apart (MambaLongScore's): per layer, each
+   * block's summary from its convolution halo, the entering states chained through the summaries
+   * in float64, then each block's mixer from its entering states. Within the float32 tolerance of
+   * the float64 one-shot logits (measured: mamba1 1.9e-7, mamba2 3.1e-7 with a float32 state and
+   * 2.5e-7 with a float64 one; a state chained wrongly is off by O(1)).
+   */
+  @ParameterizedTest
+  @CsvSource({"mamba1, float32", "mamba1, float32-state64", "mamba2, float32", "mamba2, float32-state64"})
+  void blocksChainedThroughSummariesStayWithinTheToleranceOfFloat64(String name, String mode) throws Exception {
+    Path dir = MambaModelTest.golden(name);
+    MambaModel f64 = MambaModel.load(dir);
+    MambaModel model = MambaModel.load(dir, Precision.parse("mode", mode));
+    SplittableRandom rnd = new SplittableRandom(13);
+    int[] cuts = {0, 137, 150, 400, 601};
+    int length = cuts[cuts.length - 1];
+    int[] tokens = new int[length];
+    for (int i = 0; i < length; i++) {
+      tokens[i] = rnd.nextInt(model.config().vocabSize());
+    }
+    double[] reference = new double[length * model.vocab()];
+    f64.forward(tokens, 0, length, f64.newState(), reference, 0, null, 0);
+
+    int dm = model.dModel();
+    int blocks = cuts.length - 1;
+    double[][] residual = new double[blocks][];
+    double[][] hidden = new double[blocks][];
+    for (int b = 0; b < blocks; b++) {
+      int rows = cuts[b + 1] - cuts[b];
+      residual[b] = new double[rows * dm];
+      hidden[b] = new double[rows * dm];
+      model.embed(tokens, cuts[b], rows, hidden[b]);
+    }
+    for (int layer = 0; layer < model.layers(); layer++) {
+      double[][] normed = new double[blocks][];
+      double[][] conv = new double[blocks][];
+      for (int b = 0; b < blocks; b++) {
+        int rows = cuts[b + 1] - cuts[b];
+        normed[b] = new double[rows * dm];
+        model.layerInput(layer, residual[b], hidden[b], rows, normed[b]);
+        for (int k = 0; k < rows * dm; k++) {
+          residual[b][k] += hidden[b][k];
+        }
+        conv[b] = b == 0 ? model.convStateAfter(layer, new double[0], 0)
+            : model.convStateAfter(layer, normed[b - 1], cuts[b] - cuts[b - 1]);
+      }
+      double[] ssm = new double[model.layerStateSize(layer)];
+      for (int b = 0; b < blocks; b++) {
+        int rows = cuts[b + 1] - cuts[b];
+        double[] entering = ssm.clone();
+        model.summarizeLayer(layer, normed[b], rows, conv[b]).applyTo(ssm);
+        model.mixLayer(layer, normed[b], rows, conv[b], entering, hidden[b]);
+      }
+    }
+    double[] logits = new double[length * model.vocab()];
+    for (int b = 0; b < blocks; b++) {
+      int rows = cuts[b + 1] - cuts[b];
+      double[] blockLogits = new double[rows * model.vocab()];
+      model.head(residual[b], hidden[b], rows, new double[rows * dm], blockLogits);
+      System.arraycopy(blockLogits, 0, logits, cuts[b] * model.vocab(), blockLogits.length);
+    }
+    double error = maxDiff(reference, logits) / scale(reference);
+    assertTrue(error <= LOGIT_RELATIVE_TOLERANCE, name + " " + mode + " in blocks: relative error " + error);
+  }
+
   @Test
   void precisionNamesParseAndOthersFailNamingTheSetting() {
     assertEquals(Precision.FLOAT64, Precision.parse("p", "float64"));
