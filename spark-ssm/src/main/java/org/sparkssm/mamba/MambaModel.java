@@ -34,10 +34,24 @@ import org.sparkssm.weights.Safetensors;
  * {@code xBC = silu(conv1d(xBC))}; {@code x, B, C = xBC}; {@code y = SSD(x, softplus(dt + dt_bias),
  * A = -exp(A_log), B, C, D)}; {@code y = RMSNorm_group(y · silu(z))}; {@code out_proj(y)}.
  *
+ * <h2>Precision</h2>
+ * {@link Precision#FLOAT64} computes everything in float64. In the float32 modes every projection
+ * ({@code in_proj}, {@code x_proj}, {@code dt_proj}, {@code out_proj}, the LM head) runs in float32
+ * on weights packed at load; the embedding, the residual stream, the layer norms and the causal
+ * convolution stay float64. Mamba: the SiLU of the scan input and the selective scan in float32
+ * with a float32 state (FLOAT32), or the scan in float64 on the float32 inputs (FLOAT32_STATE64).
+ * Mamba-2: the SiLUs of xBC and z and the chunked SSD scan in float32 ({@link SsdScan#scan32}), its
+ * state in float32 (FLOAT32) or float64 with the state terms in float64 (FLOAT32_STATE64); the
+ * gated norm in float64 on the float32 values, rounded once. States are stored as {@code double[]}
+ * in every mode (a float32 state exactly). The float32 arrays of a forward call are reused across
+ * its layers and chunks ({@code Scratch}).
+ *
  * <p>{@link #forward} scans tokens from a {@link State} (per layer: the convolution's last
  * {@code d_conv - 1} inputs and the SSM state) and leaves the state after them, so a sequence fed in
  * pieces gives the one-shot logits; it works through at most {@link #CHUNK} tokens at a time, so
- * memory does not grow with the sequence. Immutable and Serializable (a Spark broadcast).
+ * memory does not grow with the sequence. (A float32 Mamba-2 gives the one-shot logits to float32
+ * rounding unless the pieces are cut at multiples of {@code chunk_size}: its SSD blocks start where
+ * a piece starts.) Immutable and Serializable (a Spark broadcast).
  */
 public final class MambaModel implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -681,7 +695,9 @@ public final class MambaModel implements Serializable {
   /**
    * The intermediate arrays of the float32 mixers, reused across layers and chunks of one forward
    * call: a Mamba-130m allocated 438 MB per 256 tokens without it, 36 MB with it. Slots grow as
-   * needed; a slot's contents are overwritten before use.
+   * needed; a slot's contents are overwritten before use. Mamba-2 uses IN, Z (the gate), U (x), B,
+   * C, DELTA (raw dt), Y and OUT as Mamba does, and PROJ, XBC, X and CONV below, and the SSD
+   * scan's workspace.
    */
   static final class Scratch {
     // float slots
@@ -696,11 +712,24 @@ public final class MambaModel implements Serializable {
     static final int Y = 8;
     static final int OUT = 9;
     static final int IN = 10;
+    static final int PROJ = 11; // Mamba-2: in_proj's output (rows, z | xBC | dt)
+    static final int XBC = 12; // Mamba-2: silu(conv1d(xBC)) in float32
     // double slots
-    static final int X = 0;
-    static final int CONV = 1;
-    private final float[][] floats = new float[11][];
+    static final int X = 0; // the convolution's input
+    static final int CONV = 1; // the convolution's output
+    private final float[][] floats = new float[13][];
     private final double[][] doubles = new double[2][];
+    private float[] state32 = new float[0];
+    /** The float32 SSD scan's arrays (Mamba-2). */
+    final SsdScan.Workspace32 ssd = new SsdScan.Workspace32();
+
+    /** A float32 SSM state of exactly {@code n} values (the scans check the length). */
+    float[] state32(int n) {
+      if (state32.length != n) {
+        state32 = new float[n];
+      }
+      return state32;
+    }
 
     float[] floats(int slot, int n) {
       if (floats[slot] == null || floats[slot].length < n) {
@@ -824,7 +853,10 @@ public final class MambaModel implements Serializable {
       if (precision == Precision.FLOAT32) {
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
-          float[] h = FloatMath.toFloat(ssmStates[s], ssmStates[s].length);
+          float[] h = scratch.state32(ssm.stateLength());
+          for (int k = 0; k < h.length; k++) {
+            h[k] = (float) ssmStates[s][k]; // exact for a state this mode stored
+          }
           SelectiveScan.scan32(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
               r * di, bounds[s + 1] - r, h);
           for (int k = 0; k < h.length; k++) {
@@ -941,20 +973,22 @@ public final class MambaModel implements Serializable {
     private final int groups;
     private final int n;
     private final int chunkSize;
+    private final Precision precision;
     private final Projection inProj; // (2 di + 2 G N + H, dm)
     private final CausalConv1d conv; // di + 2 G N channels
     private final SsdScan.Params ssd;
     private final double[] normWeight; // (di)
     private final Projection outProj; // (dm, di)
 
-    private Mamba2(MambaConfig c, Projection inProj, CausalConv1d conv, SsdScan.Params ssd, double[] normWeight,
-        Projection outProj) {
+    private Mamba2(MambaConfig c, Precision precision, Projection inProj, CausalConv1d conv, SsdScan.Params ssd,
+        double[] normWeight, Projection outProj) {
       this.dm = c.dModel;
       this.di = c.dInner;
       this.heads = c.dInner / c.headDim;
       this.groups = c.nGroups;
       this.n = c.dState;
       this.chunkSize = c.chunkSize;
+      this.precision = precision;
       this.inProj = inProj;
       this.conv = conv;
       this.ssd = ssd;
@@ -963,8 +997,10 @@ public final class MambaModel implements Serializable {
     }
 
     /**
-     * In the float32 modes the projections run in float32 (on float64 activations, rounded in and
-     * widened out); the SSD scan and the gated norm stay float64.
+     * In the float32 modes the projections, the SiLU of xBC and of the gate z and the SSD scan run in
+     * float32 ({@link SsdScan#scan32}), the scan's state in float32 (FLOAT32) or float64
+     * (FLOAT32_STATE64); the causal convolution and the gated norm compute in float64 on float32
+     * values, rounded to float32 once.
      */
     static Mamba2 load(Weights w, String p, MambaConfig c, Precision precision) throws IOException {
       int di = c.dInner;
@@ -975,7 +1011,8 @@ public final class MambaModel implements Serializable {
       SsdScan.Params ssd = SsdScan.Params.of(heads, c.headDim, c.dState, c.nGroups,
           SsdScan.aFromLog(w.get(p + "A_log", heads)), w.get(p + "D", heads), w.get(p + "dt_bias", heads), true);
       int width = 2 * di + 2 * c.nGroups * c.dState + heads;
-      return new Mamba2(c, Projection.of(w.get(p + "in_proj.weight", width, c.dModel), width, c.dModel, precision),
+      return new Mamba2(c, precision,
+          Projection.of(w.get(p + "in_proj.weight", width, c.dModel), width, c.dModel, precision),
           conv, ssd, w.get(p + "norm.weight", di),
           Projection.of(w.get(p + "out_proj.weight", c.dModel, di), c.dModel, di, precision));
     }
@@ -1008,14 +1045,25 @@ public final class MambaModel implements Serializable {
 
     @Override
     public ChunkSummary summarize(double[] in, int rows, double[] convState) {
-      double[][] pre = preScan(in, new int[] {0, rows}, new double[][] {convState.clone()});
-      return SsdScan.summarize(ssd, rows, pre[0], 0, pre[1], 0, pre[2], 0);
+      if (precision == Precision.FLOAT64) {
+        double[][] pre = preScan(in, new int[] {0, rows}, new double[][] {convState.clone()});
+        return SsdScan.summarize(ssd, rows, pre[0], 0, pre[1], 0, pre[2], 0);
+      }
+      // As Mamba's: the summary in float64 from the float32 scan inputs (the two-pass path carries
+      // states in float64 between blocks whatever the mode).
+      float[][] pre = preScan32(in, new int[] {0, rows}, new double[][] {convState.clone()}, new Scratch());
+      return SsdScan.summarize(ssd, rows, FloatMath.toDouble(pre[0], rows * di), 0,
+          FloatMath.toDouble(pre[1], rows * heads), 0, FloatMath.toDouble(pre[2], rows * groups * n), 0);
     }
 
     @Override
     public void forward(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates,
         Scratch scratch) {
       int rows = bounds[bounds.length - 1];
+      if (precision != Precision.FLOAT64) {
+        forward32(in, bounds, out, convStates, ssmStates, scratch);
+        return;
+      }
       double[][] pre = preScan(in, bounds, convStates);
       double[] x = pre[0];
       double[] dt = pre[1];
@@ -1032,6 +1080,86 @@ public final class MambaModel implements Serializable {
       }
       gatedNorm(y, rows, proj, width);
       outProj.apply(y, 0, rows, out, 0);
+    }
+
+    /** {@link #forward} in the float32 modes (see {@link #load}), in the scratch arrays. */
+    private void forward32(double[] in, int[] bounds, double[] out, double[][] convStates, double[][] ssmStates,
+        Scratch scratch) {
+      int rows = bounds[bounds.length - 1];
+      int gn = groups * n;
+      float[][] pre = preScan32(in, bounds, convStates, scratch);
+      float[] y = scratch.floats(Scratch.Y, rows * di);
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        int r = bounds[s];
+        int len = bounds[s + 1] - r;
+        if (precision == Precision.FLOAT32) {
+          float[] h = scratch.state32(ssd.stateLength());
+          double[] stored = ssmStates[s];
+          for (int k = 0; k < h.length; k++) {
+            h[k] = (float) stored[k]; // exact for a state this mode stored
+          }
+          SsdScan.scan32(ssd, len, chunkSize, pre[0], r * di, pre[1], r * heads, pre[2], r * gn, pre[3], r * gn, y,
+              r * di, h, scratch.ssd);
+          for (int k = 0; k < h.length; k++) {
+            stored[k] = h[k];
+          }
+        } else {
+          SsdScan.scan32(ssd, len, chunkSize, pre[0], r * di, pre[1], r * heads, pre[2], r * gn, pre[3], r * gn, y,
+              r * di, ssmStates[s], scratch.ssd);
+        }
+      }
+      gatedNorm32(y, rows, pre[4]);
+      float[] o = scratch.floats(Scratch.OUT, rows * dm);
+      outProj.apply(y, 0, rows, o, 0);
+      for (int k = 0; k < rows * dm; k++) {
+        out[k] = o[k];
+      }
+    }
+
+    /**
+     * {@link #preScan} in the float32 modes, into the scratch arrays: {x, dt (raw), B, C, silu(z)}
+     * in float32. The projection and the SiLUs in float32, the causal convolution in float64 (on the
+     * float32 projection, widened; rounded once).
+     */
+    private float[][] preScan32(double[] in, int[] bounds, double[][] convStates, Scratch scratch) {
+      int rows = bounds[bounds.length - 1];
+      int gn = groups * n;
+      int convDim = di + 2 * gn;
+      int width = di + convDim + heads;
+      float[] in32 = scratch.floats(Scratch.IN, rows * dm);
+      for (int k = 0; k < rows * dm; k++) {
+        in32[k] = (float) in[k];
+      }
+      float[] proj = scratch.floats(Scratch.PROJ, rows * width); // (rows, z | xBC | dt)
+      inProj.apply(in32, 0, rows, proj, 0);
+      double[] xbcIn = scratch.doubles(Scratch.X, rows * convDim);
+      for (int t = 0; t < rows; t++) {
+        for (int k = 0; k < convDim; k++) {
+          xbcIn[t * convDim + k] = proj[t * width + di + k];
+        }
+      }
+      double[] convOut = scratch.doubles(Scratch.CONV, rows * convDim);
+      for (int s = 0; s + 1 < bounds.length; s++) {
+        conv.scan(xbcIn, bounds[s] * convDim, convOut, bounds[s] * convDim, bounds[s + 1] - bounds[s], convStates[s]);
+      }
+      float[] xbc = scratch.floats(Scratch.XBC, rows * convDim);
+      for (int k = 0; k < rows * convDim; k++) {
+        xbc[k] = (float) convOut[k];
+      }
+      FloatMath.silu(xbc, 0, xbc, 0, rows * convDim);
+      float[] x = scratch.floats(Scratch.U, rows * di);
+      float[] b = scratch.floats(Scratch.B, rows * gn);
+      float[] cc = scratch.floats(Scratch.C, rows * gn);
+      float[] dt = scratch.floats(Scratch.DELTA, rows * heads);
+      float[] gate = scratch.floats(Scratch.Z, rows * di);
+      for (int t = 0; t < rows; t++) {
+        System.arraycopy(xbc, t * convDim, x, t * di, di);
+        System.arraycopy(xbc, t * convDim + di, b, t * gn, gn);
+        System.arraycopy(xbc, t * convDim + di + gn, cc, t * gn, gn);
+        System.arraycopy(proj, t * width + di + convDim, dt, t * heads, heads);
+        FloatMath.silu(proj, t * width, gate, t * di, di);
+      }
+      return new float[][] {x, dt, b, cc, gate};
     }
 
     /** The scan's inputs {x, dt (raw), B, C} and the projection (for the gate z), advancing the convolution states. */
@@ -1068,6 +1196,29 @@ public final class MambaModel implements Serializable {
         System.arraycopy(proj, t * width + di + convDim, dt, t * heads, heads);
       }
       return new double[][] {x, dt, b, cc, proj};
+    }
+
+    /**
+     * {@link #gatedNorm} on float32 {@code y} and {@code gate = silu(z)} ({@code rows × di}): the
+     * products and the norm in float64 (a product of two floats is exact there), each output rounded
+     * to float32 once.
+     */
+    private void gatedNorm32(float[] y, int rows, float[] gate) {
+      int groupWidth = di / groups;
+      for (int t = 0; t < rows; t++) {
+        for (int g = 0; g < groups; g++) {
+          int base = t * di + g * groupWidth;
+          double squares = 0;
+          for (int k = 0; k < groupWidth; k++) {
+            double v = (double) y[base + k] * gate[base + k];
+            squares += v * v;
+          }
+          double scale = 1 / Math.sqrt(squares / groupWidth + NORM_EPS);
+          for (int k = 0; k < groupWidth; k++) {
+            y[base + k] = (float) ((double) y[base + k] * gate[base + k] * scale * normWeight[g * groupWidth + k]);
+          }
+        }
+      }
     }
 
     /** Gated RMSNorm in place, per group of di / G channels: norm(y · silu(z)) · weight. */

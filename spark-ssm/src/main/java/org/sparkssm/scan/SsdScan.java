@@ -48,6 +48,11 @@ import org.sparkssm.state.Fingerprint;
  * {@code x}. State {@code S[(h*P + p)*N + n]}, {@code H*P*N} doubles: the caller's initial state on
  * entry, the final state on return, so chunks scanned one after another with the same array equal
  * the one-shot scan.
+ *
+ * <h2>Float32</h2>
+ * {@link #scan32} runs the same chunked algorithm on {@code float[]} sequences, with the state
+ * carried in float32 ({@code float[]} state) or in float64 ({@code double[]} state, same layout);
+ * see {@link SsdScan32} for what is rounded where and {@code SsdScan32Test} for the measured error.
  */
 public final class SsdScan {
   private SsdScan() {}
@@ -66,6 +71,7 @@ public final class SsdScan {
     private final double[] dSkip; // null: no feed-through
     private final double[] dtBias; // null: no bias
     private final boolean dtSoftplus;
+    private transient volatile SsdScan32.Float32 float32; // built on first use by float32()
 
     private Params(int heads, int headDim, int stateSize, int groups, double[] a, double[] dSkip,
         double[] dtBias, boolean dtSoftplus) {
@@ -180,6 +186,20 @@ public final class SsdScan {
           .add(a).add(dSkip).add(dtBias).add(dtSoftplus ? 1L : 0L).value();
     }
 
+    /**
+     * The float32 copies {@link SsdScan#scan32} reads, rounded once on first use and kept (transient:
+     * a deserialized Params rounds again). Throws, naming A, if an element of A does not stay finite
+     * and {@code < 0} in float32.
+     */
+    SsdScan32.Float32 float32() {
+      SsdScan32.Float32 view = float32;
+      if (view == null) {
+        view = new SsdScan32.Float32(a, dSkip, dtBias, heads);
+        float32 = view; // racing threads build equal copies; either may win
+      }
+      return view;
+    }
+
     @Override
     public String toString() {
       return "SsdScan.Params(H=" + heads + ", P=" + headDim + ", N=" + stateSize + ", G=" + groups
@@ -245,6 +265,145 @@ public final class SsdScan {
           + "use a smaller block", groups, q, q);
     }
     chunked(params, length, q, x, xOff, dt, dtOff, B, bOff, C, cOff, y, yOff, state);
+  }
+
+  /**
+   * {@link #scan} in float32: the same chunked algorithm, arguments and layouts on {@code float[]}
+   * sequences. Δ, the decays ({@link FloatMath#exp}), {@code C Bᵀ}, the diagonal block and the output
+   * are float32 operations (fused multiply-adds in a fixed order), so the Vector API path and the
+   * scalar path give the same bits. The state is carried in float32 here; see the {@code double[]}
+   * overload for a float64 state. Chunks scanned one after another equal the one-shot scan to
+   * float32 rounding, not bit for bit: the SSD blocks start where each call starts.
+   *
+   * @param ws reused arrays (grow-only), one per thread; nothing else is allocated
+   * @throws IllegalArgumentException as {@link #scan}, and when A does not stay finite and {@code < 0}
+   *     in float32 or a biased dt is not finite in float32
+   */
+  public static void scan32(Params params, int length, int blockLength, float[] x, int xOff, float[] dt, int dtOff,
+      float[] B, int bOff, float[] C, int cOff, float[] y, int yOff, float[] state, Workspace32 ws) {
+    checkInputs32(params, length, blockLength, x, xOff, dt, dtOff, B, bOff, C, cOff, y, yOff, ws);
+    Checks.length("state", state, params.stateLength(), "H*P*N = " + params.heads + "*" + params.headDim + "*"
+        + params.stateSize);
+    if (length > 0) {
+      SsdScan32.chunked(params, length, Math.min(blockLength, length), x, xOff, dt, dtOff, B, bOff, C, cOff, y, yOff,
+          state, null, ws, VectorSupport.ENABLED);
+    }
+  }
+
+  /**
+   * {@link #scan32} with the state carried in float64 ({@code state} as in {@link #scan}): the
+   * state terms (its contribution to y, its decay across a block and the block's update of it)
+   * multiply and accumulate in float64 from the float32 inputs and coefficients; the rest is as in
+   * the float32-state overload.
+   */
+  public static void scan32(Params params, int length, int blockLength, float[] x, int xOff, float[] dt, int dtOff,
+      float[] B, int bOff, float[] C, int cOff, float[] y, int yOff, double[] state, Workspace32 ws) {
+    checkInputs32(params, length, blockLength, x, xOff, dt, dtOff, B, bOff, C, cOff, y, yOff, ws);
+    Checks.length("state", state, params.stateLength(), "H*P*N = " + params.heads + "*" + params.headDim + "*"
+        + params.stateSize);
+    if (length > 0) {
+      SsdScan32.chunked(params, length, Math.min(blockLength, length), x, xOff, dt, dtOff, B, bOff, C, cOff, y, yOff,
+          null, state, ws, VectorSupport.ENABLED);
+    }
+  }
+
+  /**
+   * The arrays {@link #scan32} works in, grown to the largest call seen and reused: a caller keeps
+   * one per thread (not thread-safe). Contents are overwritten before use.
+   */
+  public static final class Workspace32 {
+    float[] delta = new float[0]; // Δ[i][h] of a block
+    float[] bT = new float[0]; // B of a block transposed, [g][n][j]
+    float[] cb = new float[0]; // (C Bᵀ)[g][i][j], lower triangle
+    float[] deltaH = new float[0]; // Δ_j of one head
+    float[] ell = new float[0]; // ℓ_j = Δ_j A_h
+    float[] decayIn = new float[0]; // exp(seg(i, -1))
+    float[] decayOut = new float[0]; // exp(seg(Q-1, j)) Δ_j
+    float[] seg = new float[0]; // seg(i, j) of the current row i
+    float[] w = new float[0]; // W[i][j] of the current row i
+    float[] cRow = new float[0]; // decayIn_i C_i (float32 state)
+    float[] u = new float[0]; // decayOut_j B_j,n as [n][j] (float32 state)
+    float[] state32 = new float[0]; // the float32 state transposed, [h][n][p]
+    double[] state64 = new double[0]; // the float64 state transposed, [h][n][p]
+    double[] cRow64 = new double[0];
+    double[] u64 = new double[0];
+    double[] x64 = new double[0]; // one head's block of x, widened, [j][p]
+    double[] cs64 = new double[0]; // one output row's state term
+
+    /** Grows the arrays for blocks of {@code q} steps of {@code params}; keeps them when large enough. */
+    void ensure(Params params, int q, boolean state64Mode) {
+      int heads = params.heads;
+      int pDim = params.headDim;
+      int nDim = params.stateSize;
+      int groups = params.groups;
+      delta = grow(delta, q * heads);
+      bT = grow(bT, groups * nDim * q);
+      cb = grow(cb, groups * q * q);
+      deltaH = grow(deltaH, q);
+      ell = grow(ell, q);
+      decayIn = grow(decayIn, q);
+      decayOut = grow(decayOut, q);
+      seg = grow(seg, q);
+      w = grow(w, q);
+      if (state64Mode) {
+        state64 = grow(state64, params.stateLength());
+        cRow64 = grow(cRow64, nDim);
+        u64 = grow(u64, q);
+        x64 = grow(x64, q * pDim);
+        cs64 = grow(cs64, pDim);
+      } else {
+        state32 = grow(state32, params.stateLength());
+        cRow = grow(cRow, nDim);
+        u = grow(u, nDim * q);
+      }
+    }
+
+    private static float[] grow(float[] a, int n) {
+      return a.length >= n ? a : new float[n];
+    }
+
+    private static double[] grow(double[] a, int n) {
+      return a.length >= n ? a : new double[n];
+    }
+  }
+
+  /** The checks of {@link #scan32}, both overloads: shapes, ranges, overlaps, float32 parameters and dt. */
+  private static void checkInputs32(Params params, int length, int blockLength, float[] x, int xOff, float[] dt,
+      int dtOff, float[] B, int bOff, float[] C, int cOff, float[] y, int yOff, Workspace32 ws) {
+    Checks.notNull("params", params);
+    Checks.notNull("ws", ws);
+    Checks.nonNegative("length", length);
+    Checks.chunkSize("blockLength", blockLength);
+    int heads = params.heads;
+    long xCount = (long) length * heads * params.headDim;
+    long bcCount = (long) length * params.groups * params.stateSize;
+    Checks.range("x", x, xOff, xCount);
+    Checks.range("dt", dt, dtOff, (long) length * heads);
+    Checks.range("B", B, bOff, bcCount);
+    Checks.range("C", C, cOff, bcCount);
+    Checks.range("y", y, yOff, xCount);
+    noOverlap(y, yOff, xCount, "x", x, xOff, xCount);
+    noOverlap(y, yOff, xCount, "dt", dt, dtOff, (long) length * heads);
+    noOverlap(y, yOff, xCount, "B", B, bOff, bcCount);
+    noOverlap(y, yOff, xCount, "C", C, cOff, bcCount);
+    int q = Math.min(blockLength, Math.max(1, length));
+    if ((long) params.groups * q * q > Integer.MAX_VALUE - 8) {
+      Checks.fail("blockLength: expected a block whose G*Q*Q = %d*%d*%d workspace fits an array, use a smaller block",
+          params.groups, q, q);
+    }
+    SsdScan32.Float32 f = params.float32(); // validates A in float32
+    // Δ drives exp(Δ A): a NaN or an infinite Δ poisons the whole state, a negative one makes it grow.
+    for (int t = 0; t < length; t++) {
+      for (int h = 0; h < heads; h++) {
+        float raw = dt[dtOff + t * heads + h];
+        float biased = f.dtBias == null ? raw : raw + f.dtBias[h];
+        if (!Float.isFinite(biased) || !(params.dtSoftplus || biased >= 0f)) {
+          Checks.fail("dt: expected finite values with a step Δ >= 0 in float32, got dt = %s (%s) at step %d, head %d",
+              raw, params.dtSoftplus ? "softplus(dt + dtBias)" : (params.dtBias == null ? "dt" : "dt + dtBias = "
+                  + biased), t, h);
+        }
+      }
+    }
   }
 
   /**
@@ -316,8 +475,8 @@ public final class SsdScan {
     }
   }
 
-  private static void noOverlap(double[] y, int yOff, long yCount, String name, double[] other, int off,
-      long count) {
+  /** Fails when {@code y} is {@code other} (the same array, double[] or float[]) and the ranges meet. */
+  private static void noOverlap(Object y, int yOff, long yCount, String name, Object other, int off, long count) {
     if (y == other && yCount > 0 && count > 0 && yOff < off + count && off < yOff + yCount) {
       Checks.fail("y: expected an output range that does not overlap %s, got [%d, %d) against [%d, %d)",
           name, yOff, yOff + yCount, off, off + count);

@@ -106,7 +106,7 @@ class MambaModelTest {
   @ParameterizedTest
   @ValueSource(strings = {"mamba1", "mamba2"})
   void aBatchOfSequencesEqualsEachScoredAlone(String name) throws Exception {
-    for (Precision precision : new Precision[] {Precision.FLOAT64, Precision.FLOAT32}) {
+    for (Precision precision : new Precision[] {Precision.FLOAT64, Precision.FLOAT32, Precision.FLOAT32_STATE64}) {
       MambaModel model = MambaModel.load(golden(name), precision);
       SplittableRandom rnd = new SplittableRandom(5);
       int[] lengths = {17, 0, 300, 1, 90, 256, 40, 700, 5};
@@ -136,16 +136,22 @@ class MambaModelTest {
         double[] h = new double[lengths[s] * model.dModel()];
         model.forward(tokens[s], 0, lengths[s], alone[s], l, 0, h, 0);
         assertEquals(alone[s].position(), states[s].position(), "position of sequence " + s);
-        // The rounds cut sequences elsewhere than a call of their own: equal to rounding, as pieces are.
-        assertClose(l, logits[s], 1e-10, name + " " + precision + " logits of sequence " + s);
+        // The rounds cut sequences elsewhere than a call of their own: equal to rounding, as pieces
+        // are (float32 rounding for a float32 Mamba-2, whose SSD blocks start where a round cuts).
+        double rel = name.equals("mamba2") && precision != Precision.FLOAT64
+            ? MambaPrecisionTest.PIECES_RELATIVE_TOLERANCE : 0;
+        assertClose(l, logits[s], Math.max(1e-10, rel * MambaPrecisionTest.scale(l)),
+            name + " " + precision + " logits of sequence " + s);
         if (hidden[s] != null) {
-          assertClose(h, hidden[s], 1e-10, name + " " + precision + " hidden of sequence " + s);
+          assertClose(h, hidden[s], Math.max(1e-10, rel * MambaPrecisionTest.scale(h)),
+              name + " " + precision + " hidden of sequence " + s);
         }
         double[] nextA = new double[model.vocab()];
         double[] nextB = new double[model.vocab()];
         model.forward(new int[] {4}, 0, 1, alone[s], nextA, 0, null, 0);
         model.forward(new int[] {4}, 0, 1, states[s], nextB, 0, null, 0);
-        assertClose(nextA, nextB, 1e-10, name + " " + precision + " state after sequence " + s);
+        assertClose(nextA, nextB, Math.max(1e-10, rel * MambaPrecisionTest.scale(nextA)),
+            name + " " + precision + " state after sequence " + s);
       }
     }
     MambaModel model = MambaModel.load(golden(name));
