@@ -33,7 +33,13 @@ final class RankUpdateVector {
       int m, int n, boolean upper) {
     int i = 0;
     for (; i + TILE_ROWS <= m; i += TILE_ROWS) {
-      int j = upper ? i : 0;
+      int j = 0;
+      if (upper) {
+        // From the diagonal rounded left to whole vectors up to n where it fits: a few entries left
+        // of the diagonal cost less than the strided dot products of a scalar tail.
+        int whole = n - (n - i + LANES - 1) / LANES * LANES;
+        j = whole >= 0 ? whole : i;
+      }
       for (; j + TILE_COLS <= n; j += TILE_COLS) {
         tile(a, aOff + i, lda, b, bOff + j, ldb, rows, c, i * ldc + j, ldc);
       }

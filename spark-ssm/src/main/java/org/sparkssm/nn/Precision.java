@@ -22,7 +22,11 @@ public enum Precision {
   FLOAT64("float64"),
   /** Projections and the SSM scan in float32; the scan's state is float32 (stored widened between calls). */
   FLOAT32("float32"),
-  /** Projections in float32, the SSM scan and its state in float64. */
+  /**
+   * Projections in float32, the SSM state in float64: Mamba's selective scan (inference and
+   * training) runs wholly in float64; Mamba-2's SSD scan computes its within-block terms in float32
+   * and the state's terms (decay, update, contribution to y) in float64.
+   */
   FLOAT32_STATE64("float32-state64");
 
   private final String label;
