@@ -105,8 +105,8 @@ public final class FloatMath {
   }
 
   /**
-   * {@code σ(x) = 1 / (1 + e^{−x})} in float32, as {@link #silu} divides (within 2 ulp where exp is
-   * within 1); 0 below −88.72, where {@code e^{−x}} overflows. Scalar twin of
+   * {@code σ(x) = 1 / (1 + e^{−x})} in float32, as {@link #silu} divides: within 3 ulp where the
+   * result is normal ({@code x > −87.3}); 0 below −88.72, where {@code e^{−x}} overflows; NaN for NaN. Scalar twin of
    * {@link VectorMath#sigmoid(jdk.incubator.vector.FloatVector)}.
    */
   public static float sigmoid(float x) {
