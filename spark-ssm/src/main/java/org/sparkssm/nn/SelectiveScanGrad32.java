@@ -16,7 +16,8 @@ import org.sparkssm.scan.FloatMath;
  * h, Ā, the adjoint, gA) at {@code off + n * stride}: stride 1 in this path's {@code [d * N + n]},
  * stride D in the vector path's {@code [n * D + d]}, whose tail channels call them. Per step, the
  * per-channel scalars (Δ and softplus', the gate factors) come from the row functions
- * ({@link #stepRow}, {@link #gateRow}), which the vector path mirrors lanewise. Every lane of the
+ * ({@link #stepRow}, {@link #softplusDerivativeRow}, {@link #gateRow}), which the vector path
+ * mirrors lanewise. Every lane of the
  * vector path therefore gives this path's bits, except in dB and dC: those sum over a group's
  * channels, channel by channel here, lane by lane there.
  *
@@ -101,18 +102,17 @@ final class SelectiveScanGrad32 {
     }
   }
 
-  /**
-   * {@code dt[dtOff + d] = softplus(δ + bias)} and, when {@code dsp} is not null,
-   * {@code dsp[dtOff + d] = softplus'(δ + bias)} for channels {@code [from, to)} of the step at
-   * {@code row}.
-   */
-  static void stepRow(Work w, int row, float[] dt, float[] dsp, int dtOff, int from, int to) {
+  /** {@code dt[dtOff + d] = softplus(δ + bias)} for channels {@code [from, to)} of the step at {@code row}. */
+  static void stepRow(Work w, int row, float[] dt, int dtOff, int from, int to) {
     for (int d = from; d < to; d++) {
-      float x = w.delta[row + d] + w.bias[d];
-      dt[dtOff + d] = FloatMath.softplus(x);
-      if (dsp != null) {
-        dsp[dtOff + d] = FloatMath.softplusDerivative(x);
-      }
+      dt[dtOff + d] = FloatMath.softplus(w.delta[row + d] + w.bias[d]);
+    }
+  }
+
+  /** {@code dsp[off + d] = softplus'(δ + bias)} for channels {@code [from, to)} of the step at {@code row}. */
+  static void softplusDerivativeRow(Work w, int row, float[] dsp, int off, int from, int to) {
+    for (int d = from; d < to; d++) {
+      dsp[off + d] = FloatMath.softplusDerivative(w.delta[row + d] + w.bias[d]);
     }
   }
 
@@ -127,13 +127,15 @@ final class SelectiveScanGrad32 {
    * The gate's backward factors of the step at {@code row}, channels {@code [from, to)}:
    * {@code dy0 = dy · silu(z)} (the gradient of y before the gate) and
    * {@code gate = dy · silu'(z)}, {@code silu'(z) = σ(z) (1 + z (1 − σ(z)))} (dz is gate · y0).
+   * Both from one σ(z): silu(z) here is {@code z · σ(z)}, within an ulp or two of the forward's
+   * {@code z / (1 + e^{−z})}.
    */
   static void gateRow(Work w, int row, int from, int to) {
     for (int d = from; d < to; d++) {
       float zt = w.z[row + d];
       float dyt = w.dy[row + d];
       float sig = FloatMath.sigmoid(zt);
-      w.dy0[d] = dyt * FloatMath.silu(zt);
+      w.dy0[d] = dyt * (zt * sig);
       w.gate[d] = dyt * (sig * Math.fma(zt, 1f - sig, 1f));
     }
   }
@@ -236,7 +238,7 @@ final class SelectiveScanGrad32 {
     final int perGroup = D / G;
     for (int t = t0; t < t1; t++) {
       int row = (b * len + t) * D;
-      stepRow(w, row, w.dt, null, 0, 0, D);
+      stepRow(w, row, w.dt, 0, 0, D);
       for (int g = 0; g < G; g++) {
         int bc = ((b * len + t) * G + g) * N;
         for (int d = g * perGroup; d < (g + 1) * perGroup; d++) {
@@ -261,7 +263,8 @@ final class SelectiveScanGrad32 {
       int row = (b * len + t) * D;
       float[] prev = tl == 0 ? h0 : w.hs;
       int pBase = tl == 0 ? h0Off : (tl - 1) * dn;
-      stepRow(w, row, w.dt, w.dsp, tl * D, 0, D);
+      stepRow(w, row, w.dt, tl * D, 0, D);
+      softplusDerivativeRow(w, row, w.dsp, tl * D, 0, D);
       for (int g = 0; g < G; g++) {
         int bc = ((b * len + t) * G + g) * N;
         for (int d = g * perGroup; d < (g + 1) * perGroup; d++) {

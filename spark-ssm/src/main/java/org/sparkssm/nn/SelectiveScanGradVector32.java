@@ -17,8 +17,8 @@ import org.sparkssm.scan.VectorMath;
  * added left to right at the end of each (t, group), then the tail channels.
  *
  * <p>Δ·A stays inside exp's clamps when Δ is in {@code [0, clampFree]} (see
- * {@link SelectiveScanGrad32.Work#clampFree}); a block of channels whose Δ all are takes
- * {@link VectorMath#expClamped}, the same bits without the clamps. As in the inference kernel, the
+ * {@link SelectiveScanGrad32.Work#clampFree}); a block of channels whose Δ all are skips the
+ * clamps ({@link VectorMath#exp(FloatVector, boolean)}: the same bits). As in the inference kernel, the
  * per-channel rows (Δ, the gate) are computed in their own small loops: with softplus and SiLU
  * inside the channel loop, C2 ran out of its inlining budget and boxed vectors.
  */
@@ -43,7 +43,7 @@ final class SelectiveScanGradVector32 {
     final int vecPerGroup = S.loopBound(perGroup);
     for (int t = t0; t < t1; t++) {
       int row = (b * len + t) * D;
-      stepRow(w, row, w.dt, null, 0, D);
+      stepRow(w, row, w.dt, 0, D);
       for (int g = 0; g < G; g++) {
         int bc = ((b * len + t) * G + g) * N;
         int first = g * perGroup;
@@ -57,19 +57,30 @@ final class SelectiveScanGradVector32 {
     }
   }
 
-  /** {@link SelectiveScanGrad32#reverse} on vectors: h0, the work's gh, gA and A as (N, D). */
+  /**
+   * {@link SelectiveScanGrad32#reverse} on vectors: h0, the work's gh, gA and A as (N, D). The
+   * recomputation and the adjoint are methods of their own, each compiled on its own: inlined into
+   * one, they ran C2 out of its node budget and the Vector API calls left out boxed their vectors.
+   */
   static void reverse(int D, int N, int G, SelectiveScanGrad32.Work w, int len, int b, int t0, int t1, float[] h0T,
       int h0Off) {
+    recompute(D, N, G, w, len, b, t0, t1, h0T, h0Off);
+    adjoint(D, N, G, w, len, b, t0, t1, h0T, h0Off);
+  }
+
+  /** 1. Recompute the piece's states and Ā from h0, with the forward's operations. */
+  private static void recompute(int D, int N, int G, SelectiveScanGrad32.Work w, int len, int b, int t0, int t1,
+      float[] h0T, int h0Off) {
     final int dn = D * N;
     final int perGroup = D / G;
     final int vecPerGroup = S.loopBound(perGroup);
-    // 1. Recompute the piece's states and Ā from h0, with the forward's operations.
     for (int t = t0; t < t1; t++) {
       int tl = t - t0;
       int row = (b * len + t) * D;
       float[] prev = tl == 0 ? h0T : w.hs;
       int pBase = tl == 0 ? h0Off : (tl - 1) * dn;
-      stepRow(w, row, w.dt, w.dsp, tl * D, D);
+      stepRow(w, row, w.dt, tl * D, D);
+      softplusDerivativeRow(w, row, w.dsp, tl * D, D);
       for (int g = 0; g < G; g++) {
         int bc = ((b * len + t) * G + g) * N;
         int first = g * perGroup;
@@ -81,7 +92,14 @@ final class SelectiveScanGradVector32 {
         }
       }
     }
-    // 2. The adjoint from the last step down; the work's gh holds ∂L/∂h_t from the later steps.
+  }
+
+  /** 2. The adjoint from the last step down; the work's gh holds ∂L/∂h_t from the later steps. */
+  private static void adjoint(int D, int N, int G, SelectiveScanGrad32.Work w, int len, int b, int t0, int t1,
+      float[] h0T, int h0Off) {
+    final int dn = D * N;
+    final int perGroup = D / G;
+    final int vecPerGroup = S.loopBound(perGroup);
     final int lanes = S.length();
     for (int t = t1 - 1; t >= t0; t--) {
       int tl = t - t0;
@@ -114,17 +132,28 @@ final class SelectiveScanGradVector32 {
     }
   }
 
-  /** {@link SelectiveScanGrad32#stepRow} for every channel: whole vectors, then the tail in scalar code. */
-  private static void stepRow(SelectiveScanGrad32.Work w, int row, float[] dt, float[] dsp, int dtOff, int D) {
+  /**
+   * {@link SelectiveScanGrad32#stepRow} for every channel: whole vectors, then the tail in scalar
+   * code. One exp per loop: softplus and softplus' in one loop left softplus' out of line in C2
+   * (NodeCountInliningCutoff) and boxed δ + bias at every vector.
+   */
+  private static void stepRow(SelectiveScanGrad32.Work w, int row, float[] dt, int dtOff, int D) {
     final int end = S.loopBound(D);
     for (int d = 0; d < end; d += S.length()) {
       FloatVector x = FloatVector.fromArray(S, w.delta, row + d).add(FloatVector.fromArray(S, w.bias, d));
       VectorMath.softplus(x).intoArray(dt, dtOff + d);
-      if (dsp != null) {
-        VectorMath.softplusDerivative(x).intoArray(dsp, dtOff + d);
-      }
     }
-    SelectiveScanGrad32.stepRow(w, row, dt, dsp, dtOff, end, D);
+    SelectiveScanGrad32.stepRow(w, row, dt, dtOff, end, D);
+  }
+
+  /** {@link SelectiveScanGrad32#softplusDerivativeRow} for every channel. */
+  private static void softplusDerivativeRow(SelectiveScanGrad32.Work w, int row, float[] dsp, int off, int D) {
+    final int end = S.loopBound(D);
+    for (int d = 0; d < end; d += S.length()) {
+      FloatVector x = FloatVector.fromArray(S, w.delta, row + d).add(FloatVector.fromArray(S, w.bias, d));
+      VectorMath.softplusDerivative(x).intoArray(dsp, off + d);
+    }
+    SelectiveScanGrad32.softplusDerivativeRow(w, row, dsp, off, end, D);
   }
 
   /** {@link SelectiveScanGrad32#gateOutput} for every channel. */
@@ -145,7 +174,7 @@ final class SelectiveScanGradVector32 {
       FloatVector zt = FloatVector.fromArray(S, w.z, row + d);
       FloatVector dyt = FloatVector.fromArray(S, w.dy, row + d);
       FloatVector sig = VectorMath.sigmoid(zt);
-      dyt.mul(VectorMath.silu(zt)).intoArray(w.dy0, d);
+      dyt.mul(zt.mul(sig)).intoArray(w.dy0, d);
       dyt.mul(sig.mul(zt.fma(one.sub(sig), one))).intoArray(w.gate, d);
     }
     SelectiveScanGrad32.gateRow(w, row, end, D);
@@ -171,7 +200,7 @@ final class SelectiveScanGradVector32 {
       for (int n = 0; n < N; n++) {
         int at = n * D + d;
         FloatVector x = dt.mul(FloatVector.fromArray(S, aT, at));
-        FloatVector decay = inRange ? VectorMath.expClamped(x) : VectorMath.exp(x);
+        FloatVector decay = VectorMath.exp(x, inRange);
         FloatVector hn = decay.fma(FloatVector.fromArray(S, hT, hOff + at), dtu.mul(Bm[bc + n]));
         hn.intoArray(hT, hOff + at);
         acc = hn.fma(FloatVector.broadcast(S, Cm[bc + n]), acc);
@@ -195,7 +224,7 @@ final class SelectiveScanGradVector32 {
       for (int n = 0; n < N; n++) {
         int at = n * D + d;
         FloatVector x = dt.mul(FloatVector.fromArray(S, aT, at));
-        FloatVector ab = inRange ? VectorMath.expClamped(x) : VectorMath.exp(x);
+        FloatVector ab = VectorMath.exp(x, inRange);
         ab.intoArray(abar, hBase + at);
         ab.fma(FloatVector.fromArray(S, prev, pBase + at), dtu.mul(Bm[bc + n])).intoArray(hs, hBase + at);
       }

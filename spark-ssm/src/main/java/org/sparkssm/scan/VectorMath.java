@@ -125,6 +125,16 @@ public final class VectorMath {
   }
 
   /**
+   * {@link #exp(FloatVector)}, without its clamps when the caller knows every lane lies in
+   * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]} ({@code withinClamps}): the same bits either way,
+   * from one inlined exp (a kernel that chose between {@link #expClamped} and {@link #exp} at each
+   * step inlined two, and C2 ran out of its node budget in the selective scan's backward).
+   */
+  public static FloatVector exp(FloatVector x, boolean withinClamps) {
+    return expClamped(withinClamps ? x : x.max(FloatMath.EXP_LO).min(FloatMath.EXP_HI)); // NaN stays NaN
+  }
+
+  /**
    * {@link #exp(FloatVector)} for arguments the caller knows to lie in
    * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]}, where the clamps change nothing: the same bits
    * without their two compares and blends (a quarter of the selective scan's time).

@@ -105,6 +105,13 @@ public class SelectiveScanGradBenchmark {
     }
   }
 
+  /** The forward alone (the inference half of an op). */
+  @Benchmark
+  public double forward() {
+    scan.forward(p, 0, tape, batch, len);
+    return tape.y[tape.y.length - 1];
+  }
+
   /** One forward and one backward of the batch. */
   @Benchmark
   public double forwardBackward() {

@@ -90,6 +90,9 @@ class FloatMathTest {
       inRange[i] = Float.isNaN(x[i]) ? x[i] : Math.max(FloatMath.EXP_LO, Math.min(FloatMath.EXP_HI, x[i]));
     }
     assertSameBits(inRange, scalar(inRange, FloatMath::exp), lanewise(inRange, VectorMath::expClamped), "expClamped");
+    assertSameBits(inRange, scalar(inRange, FloatMath::exp), lanewise(inRange, v -> VectorMath.exp(v, true)),
+        "exp within the clamps");
+    assertSameBits(x, scalar(x, FloatMath::exp), lanewise(x, v -> VectorMath.exp(v, false)), "exp, clamped");
   }
 
   @Test
