@@ -88,9 +88,7 @@ final class Float32Products implements Products {
   }
 
   private static void round(double[] src, int off, int n, float[] dst) {
-    for (int k = 0; k < n; k++) {
-      dst[k] = (float) src[off + k];
-    }
+    org.sparkssm.scan.FloatMath.toFloat(src, off, dst, 0, n);
   }
 
   private static void widen(float[] src, int n, double[] dst, int off, boolean accumulate) {
@@ -99,9 +97,7 @@ final class Float32Products implements Products {
         dst[off + k] += src[k];
       }
     } else {
-      for (int k = 0; k < n; k++) {
-        dst[off + k] = src[k];
-      }
+      org.sparkssm.scan.FloatMath.toDouble(src, 0, dst, off, n);
     }
   }
 

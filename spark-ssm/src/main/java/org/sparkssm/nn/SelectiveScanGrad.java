@@ -1,6 +1,7 @@
 package org.sparkssm.nn;
 
 import org.sparkssm.Checks;
+import org.sparkssm.scan.FloatMath;
 import org.sparkssm.scan.VectorSupport;
 
 /**
@@ -52,6 +53,25 @@ import org.sparkssm.scan.VectorSupport;
  * inside, converted at the step methods' boundary); otherwise in the scalar loops here. Both are
  * checked against central differences and against each other.
  *
+ * <h2>Float32</h2>
+ * A scan made with {@code float32 = true} computes in float32 behind the same double interface:
+ * every call rounds the inputs it reads (u, δ, B, C, z, and dy in the backward) and the parameters
+ * (A, D-skip, Δ bias) to float once into its tape's float32 scratch, runs the forward, the
+ * recomputation and the adjoint in float32 (state, Ā, every sum; {@code exp}, softplus, σ and SiLU
+ * are {@link FloatMath}'s, FMAs only, so results do not depend on the JIT), and widens the
+ * outputs into the tape's double arrays. gA, gD and gbias add up in float32 over at most one chunk
+ * of steps and then into the double {@code gp}, so long sequences do not drift. The saved chunk
+ * states and the carried adjoint are float32; {@link #forwardSteps} and {@link #backwardSteps}
+ * round the caller's state and adjoint on the way in (exactly, when they came out of an earlier
+ * call) and widen them on the way out, so pieces still equal the one-shot scan. The scalar path is
+ * package-private {@code SelectiveScanGrad32}, the Vector API path {@code SelectiveScanGradVector32}
+ * (twice the lanes of float64), which gives its bits except in the sums over channels (dB, dC).
+ * Against the float64 scan the difference is float32 rounding, a few 1e-6 of the result's RMS
+ * ({@code SelectiveScanGrad32Test}).
+ *
+ * <p>A tape works only with a scan of its precision: a float32 scan's tape carries the float32
+ * scratch, a float64 scan's does not; a call with a tape of the other precision throws.
+ *
  * <p>Immutable: threads share one instance, each with its own {@link Tape}.
  */
 public final class SelectiveScanGrad implements TapeScan {
@@ -59,6 +79,7 @@ public final class SelectiveScanGrad implements TapeScan {
   private final int stateSize; // N
   private final int groups; // G
   private final int chunk;
+  private final boolean float32; // compute in float32 (SelectiveScanGrad32 / SelectiveScanGradVector32)
   private final boolean vector; // the Vector API path: every (n, d) array inside is [n * D + d]
 
   /**
@@ -68,11 +89,22 @@ public final class SelectiveScanGrad implements TapeScan {
    * @param chunk steps between saved states; also the longest piece {@link #backwardSteps} takes
    */
   public SelectiveScanGrad(int channels, int stateSize, int groups, int chunk) {
-    this(channels, stateSize, groups, chunk, true);
+    this(channels, stateSize, groups, chunk, false, true);
   }
 
-  /** With {@code allowVector = false}, always the scalar path (for tests comparing the two). */
-  SelectiveScanGrad(int channels, int stateSize, int groups, int chunk, boolean allowVector) {
+  /**
+   * @param channels D
+   * @param stateSize N
+   * @param groups G, a divisor of D (1 for Mamba)
+   * @param chunk steps between saved states; also the longest piece {@link #backwardSteps} takes
+   * @param float32 compute in float32 (see the class comment); false: float64, as the 4-argument constructor
+   */
+  public SelectiveScanGrad(int channels, int stateSize, int groups, int chunk, boolean float32) {
+    this(channels, stateSize, groups, chunk, float32, true);
+  }
+
+  /** With {@code allowVector = false}, always the scalar path of the precision (for tests comparing the two). */
+  SelectiveScanGrad(int channels, int stateSize, int groups, int chunk, boolean float32, boolean allowVector) {
     this.channels = Checks.positive("D", channels);
     this.stateSize = Checks.positive("N", stateSize);
     this.groups = Checks.positive("G", groups);
@@ -83,7 +115,15 @@ public final class SelectiveScanGrad implements TapeScan {
     if ((long) channels * stateSize * chunk > Integer.MAX_VALUE - 8) {
       Checks.fail("chunk: expected D*N*chunk <= %d, got %d*%d*%d", Integer.MAX_VALUE - 8, channels, stateSize, chunk);
     }
-    this.vector = allowVector && VectorSupport.ENABLED && SelectiveScanGradVector.fillsVector(channels / groups);
+    this.float32 = float32;
+    this.vector = allowVector && VectorSupport.ENABLED && (float32
+        ? SelectiveScanGradVector32.fillsVector(channels / groups)
+        : SelectiveScanGradVector.fillsVector(channels / groups));
+  }
+
+  /** Whether this scan computes in float32 (its tapes carry float32 scratch; see the class comment). */
+  public boolean float32() {
+    return float32;
   }
 
   /** Whether this scan runs on the Vector API. */
@@ -127,7 +167,10 @@ public final class SelectiveScanGrad implements TapeScan {
     return channels * stateSize + channels;
   }
 
-  /** A tape for up to {@code batch} sequences of up to {@code len} steps (allocated once, reused). */
+  /**
+   * A tape for up to {@code batch} sequences of up to {@code len} steps (allocated once, reused),
+   * for scans of this one's shape, chunk and precision.
+   */
   public Tape newTape(int batch, int len) {
     return new Tape(this, batch, len);
   }
@@ -137,7 +180,9 @@ public final class SelectiveScanGrad implements TapeScan {
    * workspace, for up to {@code batch × len} steps. The caller writes the inputs ({@link #u},
    * {@link #delta}, {@link #B}, {@link #C}, {@link #z}) and, before the backward, {@link #dy}; a
    * call with {@code batch' <= batch}, {@code len' <= len} packs its sequences densely with
-   * {@code len'}.
+   * {@code len'}. A float32 scan's tape also holds the float32 copies and workspace it computes in
+   * (allocated here, reused by every call); it works only with float32 scans, and a float64 tape
+   * only with float64 scans.
    */
   public static final class Tape {
     final int maxBatch;
@@ -174,6 +219,7 @@ public final class SelectiveScanGrad implements TapeScan {
     final double[] gAT; // (N, D): gA transposed, for the vector path (else empty)
     final double[] bLanes; // (N, lanes): per-lane partial sums of gB, for the vector path (else empty)
     final double[] cLanes; // (N, lanes): of gC
+    final SelectiveScanGrad32.Work f32; // a float32 scan's scratch; null on a float64 tape
 
     Tape(SelectiveScanGrad s, int batch, int len) {
       Checks.positive("batch", batch);
@@ -193,6 +239,7 @@ public final class SelectiveScanGrad implements TapeScan {
       int sd = (int) steps * D;
       int sg = (int) steps * gn;
       int work = Math.min(s.chunk, len);
+      boolean f64 = !s.float32; // the float64 workspace; a float32 tape has its own in f32
       u = new double[sd];
       delta = new double[sd];
       z = new double[sd];
@@ -205,18 +252,26 @@ public final class SelectiveScanGrad implements TapeScan {
       C = new double[sg];
       dB = new double[sg];
       dC = new double[sg];
-      states = new double[(int) chunks * dn];
-      h = new double[dn];
-      gh = new double[dn];
-      hs = new double[work * dn];
-      abar = new double[work * dn];
-      dt = new double[work * D];
-      dsp = new double[work * D];
-      int lanes = s.vector ? SelectiveScanGradVector.lanes() : 0;
-      aT = new double[s.vector ? dn : 0];
-      gAT = new double[s.vector ? dn : 0];
+      states = new double[f64 ? (int) chunks * dn : 0];
+      h = new double[f64 ? dn : 0];
+      gh = new double[f64 ? dn : 0];
+      hs = new double[f64 ? work * dn : 0];
+      abar = new double[f64 ? work * dn : 0];
+      dt = new double[f64 ? work * D : 0];
+      dsp = new double[f64 ? work * D : 0];
+      boolean v64 = f64 && VectorSupport.ENABLED; // any float64 scan of this shape may use the tape
+      int lanes = v64 ? SelectiveScanGradVector.lanes() : 0;
+      aT = new double[v64 ? dn : 0];
+      gAT = new double[v64 ? dn : 0];
       bLanes = new double[s.stateSize * lanes];
       cLanes = new double[s.stateSize * lanes];
+      f32 = f64 ? null : new SelectiveScanGrad32.Work(D, s.stateSize, s.groups, s.chunk, batch, len,
+          VectorSupport.ENABLED ? SelectiveScanGradVector32.lanes() : 0);
+    }
+
+    /** Whether this tape is a float32 scan's (see {@link SelectiveScanGrad#float32()}). */
+    public boolean float32() {
+      return f32 != null;
     }
 
     public int maxBatch() {
@@ -232,6 +287,10 @@ public final class SelectiveScanGrad implements TapeScan {
     return o.channels == channels && o.stateSize == stateSize && o.groups == groups && o.chunk == chunk;
   }
 
+  private static String precision(boolean float32) {
+    return float32 ? "float32" : "float64";
+  }
+
   private int chunksOf(int len) {
     return (len + chunk - 1) / chunk;
   }
@@ -241,6 +300,10 @@ public final class SelectiveScanGrad implements TapeScan {
     Checks.range(pName, p, pOff, paramSize());
     if (!sameShape(tape.scan)) {
       Checks.fail("tape: expected one made by this scan (D=%d, N=%d, chunk=%d)", channels, stateSize, chunk);
+    }
+    if (tape.float32() != float32) {
+      Checks.fail("tape: expected a %s tape (a tape works only with a scan of its precision), got a %s one",
+          precision(float32), precision(tape.float32()));
     }
     Checks.positive("batch", batch);
     Checks.positive("len", len);
@@ -259,6 +322,10 @@ public final class SelectiveScanGrad implements TapeScan {
   @Override
   public void forward(double[] p, int pOff, Tape tape, int batch, int len) {
     checkCall("p", p, pOff, tape, batch, len);
+    if (float32) {
+      forward32(p, pOff, tape, batch, len);
+      return;
+    }
     final int dn = channels * stateSize;
     final int chunks = chunksOf(len);
     double[] h = tape.h; // in the path's layout, as the saved states
@@ -284,6 +351,10 @@ public final class SelectiveScanGrad implements TapeScan {
   public void backward(double[] p, int pOff, double[] gp, int gpOff, Tape tape, int batch, int len) {
     checkCall("p", p, pOff, tape, batch, len);
     Checks.range("gp", gp, gpOff, paramSize());
+    if (float32) {
+      backward32(p, pOff, gp, gpOff, tape, batch, len);
+      return;
+    }
     final int dn = channels * stateSize;
     final int chunks = chunksOf(len);
     double[] gh = tape.gh; // in the path's layout
@@ -315,6 +386,10 @@ public final class SelectiveScanGrad implements TapeScan {
     checkCall("p", p, pOff, tape, batch, len);
     checkPiece(b, batch, t0, t1, len, Integer.MAX_VALUE);
     Checks.range("h", h, hOff, (long) channels * stateSize);
+    if (float32) {
+      forwardSteps32(p, pOff, tape, len, b, t0, t1, h, hOff);
+      return;
+    }
     if (vector) {
       Tensors.transpose(p, pOff, channels, stateSize, tape.aT, 0);
       Tensors.transpose(h, hOff, channels, stateSize, tape.h, 0);
@@ -340,6 +415,10 @@ public final class SelectiveScanGrad implements TapeScan {
     checkPiece(b, batch, t0, t1, len, chunk);
     Checks.range("h0", h0, h0Off, (long) channels * stateSize);
     Checks.range("gh", gh, ghOff, (long) channels * stateSize);
+    if (float32) {
+      backwardSteps32(p, pOff, gp, gpOff, tape, len, b, t0, t1, h0, h0Off, gh, ghOff);
+      return;
+    }
     if (vector) {
       Tensors.transpose(p, pOff, channels, stateSize, tape.aT, 0);
       Tensors.transpose(h0, h0Off, channels, stateSize, tape.h, 0);
@@ -352,6 +431,182 @@ public final class SelectiveScanGrad implements TapeScan {
       reverse(p, pOff, gp, gpOff, tape, len, b, t0, t1, h0, h0Off, gh, ghOff);
     }
   }
+
+  // ---- float32: round into the tape's Work, run SelectiveScanGrad32 / SelectiveScanGradVector32, widen back ----
+
+  private void forward32(double[] p, int pOff, Tape tape, int batch, int len) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    final int dn = channels * stateSize;
+    final int chunks = chunksOf(len);
+    final int steps = batch * len;
+    roundParams(p, pOff, w);
+    roundInputs(tape, 0, steps, false);
+    for (int b = 0; b < batch; b++) {
+      java.util.Arrays.fill(w.h, 0f);
+      for (int k = 0; k < chunks; k++) {
+        System.arraycopy(w.h, 0, w.states, (b * chunks + k) * dn, dn);
+        int t0 = k * chunk;
+        run32(w, len, b, t0, Math.min(len, t0 + chunk), w.h);
+      }
+    }
+    FloatMath.toDouble(w.y, 0, tape.y, 0, steps * channels);
+  }
+
+  private void backward32(double[] p, int pOff, double[] gp, int gpOff, Tape tape, int batch, int len) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    final int dn = channels * stateSize;
+    final int chunks = chunksOf(len);
+    final int steps = batch * len;
+    roundParams(p, pOff, w);
+    roundInputs(tape, 0, steps, true);
+    for (int b = 0; b < batch; b++) {
+      java.util.Arrays.fill(w.gh, 0f); // nothing depends on the state after the last step
+      for (int k = chunks - 1; k >= 0; k--) {
+        int t0 = k * chunk;
+        runReverse32(w, len, b, t0, Math.min(len, t0 + chunk), w.states, (b * chunks + k) * dn);
+        addParamGradients(w, gp, gpOff); // float32 within a chunk, float64 across chunks
+      }
+    }
+    widenGradients(tape, 0, steps);
+  }
+
+  private void forwardSteps32(double[] p, int pOff, Tape tape, int len, int b, int t0, int t1, double[] h,
+      int hOff) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    int first = b * len + t0;
+    roundParams(p, pOff, w);
+    roundInputs(tape, first, t1 - t0, false);
+    roundState(h, hOff, w.h);
+    run32(w, len, b, t0, t1, w.h);
+    widenState(w.h, h, hOff);
+    FloatMath.toDouble(w.y, first * channels, tape.y, first * channels, (t1 - t0) * channels);
+  }
+
+  private void backwardSteps32(double[] p, int pOff, double[] gp, int gpOff, Tape tape, int len, int b, int t0,
+      int t1, double[] h0, int h0Off, double[] gh, int ghOff) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    int first = b * len + t0;
+    roundParams(p, pOff, w);
+    roundInputs(tape, first, t1 - t0, true);
+    roundState(h0, h0Off, w.h);
+    roundState(gh, ghOff, w.gh);
+    runReverse32(w, len, b, t0, t1, w.h, 0);
+    widenState(w.gh, gh, ghOff);
+    addParamGradients(w, gp, gpOff);
+    widenGradients(tape, first, t1 - t0);
+  }
+
+  /**
+   * A, D-skip and Δ bias rounded into the work (A in the path's layout), its float32 parameter
+   * gradients zeroed, and the Δ below which the vector path's exp needs no clamps.
+   */
+  private void roundParams(double[] p, int pOff, SelectiveScanGrad32.Work w) {
+    final int D = channels;
+    final int N = stateSize;
+    float maxAbsA = 0f;
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        float a = (float) p[pOff + d * N + n];
+        w.a[vector ? n * D + d : d * N + n] = a;
+        maxAbsA = Math.max(maxAbsA, Math.abs(a)); // NaN stays NaN
+      }
+    }
+    // |Δ·A| <= (80 / |A|max)(1 + 2^-24) · |A| (1 + 2^-24) < 81, inside [EXP_LO, EXP_HI] = [-104, 89].
+    // NaN (from a NaN A) fails every comparison: the clamped exp throughout.
+    w.clampFree = Math.min(80f / maxAbsA, Float.MAX_VALUE);
+    FloatMath.toFloat(p, pOff + D * N, w.dSkip, 0, D);
+    FloatMath.toFloat(p, pOff + D * N + D, w.bias, 0, D);
+    java.util.Arrays.fill(w.gA, 0f);
+    java.util.Arrays.fill(w.gD, 0f);
+    java.util.Arrays.fill(w.gBias, 0f);
+  }
+
+  /** The tape's inputs of {@code count} steps from step {@code first} (and dy for the backward) rounded into the work. */
+  private void roundInputs(Tape tape, int first, int count, boolean backward) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    int sd = first * channels;
+    int nd = count * channels;
+    int gn = groups * stateSize;
+    FloatMath.toFloat(tape.u, sd, w.u, sd, nd);
+    FloatMath.toFloat(tape.delta, sd, w.delta, sd, nd);
+    FloatMath.toFloat(tape.z, sd, w.z, sd, nd);
+    FloatMath.toFloat(tape.B, first * gn, w.B, first * gn, count * gn);
+    FloatMath.toFloat(tape.C, first * gn, w.C, first * gn, count * gn);
+    if (backward) {
+      FloatMath.toFloat(tape.dy, sd, w.dy, sd, nd);
+    }
+  }
+
+  /** The backward's float32 results of {@code count} steps from step {@code first} widened into the tape. */
+  private void widenGradients(Tape tape, int first, int count) {
+    final SelectiveScanGrad32.Work w = tape.f32;
+    int sd = first * channels;
+    int nd = count * channels;
+    int gn = groups * stateSize;
+    FloatMath.toDouble(w.du, sd, tape.du, sd, nd);
+    FloatMath.toDouble(w.dDelta, sd, tape.dDelta, sd, nd);
+    FloatMath.toDouble(w.dz, sd, tape.dz, sd, nd);
+    FloatMath.toDouble(w.dB, first * gn, tape.dB, first * gn, count * gn);
+    FloatMath.toDouble(w.dC, first * gn, tape.dC, first * gn, count * gn);
+  }
+
+  /** {@code gp += } the work's gA (in p's layout), gD and gbias, which are then zeroed. */
+  private void addParamGradients(SelectiveScanGrad32.Work w, double[] gp, int gpOff) {
+    final int D = channels;
+    final int N = stateSize;
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        gp[gpOff + d * N + n] += w.gA[vector ? n * D + d : d * N + n];
+      }
+      gp[gpOff + D * N + d] += w.gD[d];
+      gp[gpOff + D * N + D + d] += w.gBias[d];
+    }
+    java.util.Arrays.fill(w.gA, 0f);
+    java.util.Arrays.fill(w.gD, 0f);
+    java.util.Arrays.fill(w.gBias, 0f);
+  }
+
+  /** A caller's state {@code [d * N + n]} rounded into {@code s} in the path's layout. */
+  private void roundState(double[] h, int hOff, float[] s) {
+    final int D = channels;
+    final int N = stateSize;
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        s[vector ? n * D + d : d * N + n] = (float) h[hOff + d * N + n];
+      }
+    }
+  }
+
+  /** The path's state {@code s} widened into a caller's {@code [d * N + n]} (exact). */
+  private void widenState(float[] s, double[] h, int hOff) {
+    final int D = channels;
+    final int N = stateSize;
+    for (int d = 0; d < D; d++) {
+      for (int n = 0; n < N; n++) {
+        h[hOff + d * N + n] = s[vector ? n * D + d : d * N + n];
+      }
+    }
+  }
+
+  /** The float32 forward steps on this scan's path; h in the path's layout. */
+  private void run32(SelectiveScanGrad32.Work w, int len, int b, int t0, int t1, float[] h) {
+    if (vector) {
+      SelectiveScanGradVector32.steps(channels, stateSize, groups, w, len, b, t0, t1, h, 0);
+    } else {
+      SelectiveScanGrad32.steps(channels, stateSize, groups, w, len, b, t0, t1, h, 0);
+    }
+  }
+
+  /** The float32 reverse steps on this scan's path; h0 and the work's gh in the path's layout. */
+  private void runReverse32(SelectiveScanGrad32.Work w, int len, int b, int t0, int t1, float[] h0, int h0Off) {
+    if (vector) {
+      SelectiveScanGradVector32.reverse(channels, stateSize, groups, w, len, b, t0, t1, h0, h0Off);
+    } else {
+      SelectiveScanGrad32.reverse(channels, stateSize, groups, w, len, b, t0, t1, h0, h0Off);
+    }
+  }
+
+  // ---- float64 ----
 
   /** The forward steps on this scan's path; h in the path's layout (the tape's aT set on the vector path). */
   private void run(double[] p, int pOff, Tape tape, int len, int b, int t0, int t1, double[] h, int hOff) {

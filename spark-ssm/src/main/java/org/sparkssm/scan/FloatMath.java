@@ -79,9 +79,9 @@ public final class FloatMath {
    * {@code softplus(x) = log(1 + e^x)} with torch's threshold ({@code x} itself above 20), in the
    * overflow-free form {@code max(x, 0) + log1p(e^{−|x|})}: within 4 ulp (3.67 at worst on every
    * third float of [-110, 25]; exp's error on {@code e^{−|x|}} carries over and may land in a
-   * binade below). Scalar twin of {@code VectorMath.softplus(FloatVector)}.
+   * binade below). Scalar twin of {@link VectorMath#softplus(jdk.incubator.vector.FloatVector)}.
    */
-  static float softplus(float x) {
+  public static float softplus(float x) {
     float v = exp(-Math.abs(x)); // (0, 1]
     float s = v / (2f + v); // log1p(v) = 2 atanh(s); keeps full relative accuracy for tiny v
     float w = s * s;
@@ -102,6 +102,23 @@ public final class FloatMath {
    */
   public static float silu(float x) {
     return x / (exp(-x) + 1f);
+  }
+
+  /**
+   * {@code σ(x) = 1 / (1 + e^{−x})} in float32, as {@link #silu} divides: within 3 ulp where the
+   * result is normal ({@code x > −87.3}); 0 below −88.72, where {@code e^{−x}} overflows; NaN for NaN. Scalar twin of
+   * {@link VectorMath#sigmoid(jdk.incubator.vector.FloatVector)}.
+   */
+  public static float sigmoid(float x) {
+    return 1f / (exp(-x) + 1f);
+  }
+
+  /**
+   * {@code softplus'(x) = σ(x)}, 1 above torch's threshold 20 (where softplus is x itself), as
+   * torch's backward. Scalar twin of {@link VectorMath#softplusDerivative(jdk.incubator.vector.FloatVector)}.
+   */
+  public static float softplusDerivative(float x) {
+    return x > SOFTPLUS_THRESHOLD ? 1f : sigmoid(x);
   }
 
   /**
@@ -139,6 +156,20 @@ public final class FloatMath {
       out[k] = (float) x[k];
     }
     return out;
+  }
+
+  /** {@code y[yOff + i] = (float) x[xOff + i]} for {@code i < n}: rounded into reused scratch; unchecked. */
+  public static void toFloat(double[] x, int xOff, float[] y, int yOff, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yOff + i] = (float) x[xOff + i];
+    }
+  }
+
+  /** {@code y[yOff + i] = x[xOff + i]} for {@code i < n}: widened (exact) into an existing array; unchecked. */
+  public static void toDouble(float[] x, int xOff, double[] y, int yOff, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yOff + i] = x[xOff + i];
+    }
   }
 
   /** The first {@code n} values of {@code x} widened to float64 (exact; a new array). */

@@ -125,11 +125,21 @@ public final class VectorMath {
   }
 
   /**
+   * {@link #exp(FloatVector)}, without its clamps when the caller knows every lane lies in
+   * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]} ({@code withinClamps}): the same bits either way,
+   * from one inlined exp (a kernel that chose between {@link #expClamped} and {@link #exp} at each
+   * step inlined two, and C2 ran out of its node budget in the selective scan's backward).
+   */
+  public static FloatVector exp(FloatVector x, boolean withinClamps) {
+    return expClamped(withinClamps ? x : x.max(FloatMath.EXP_LO).min(FloatMath.EXP_HI)); // NaN stays NaN
+  }
+
+  /**
    * {@link #exp(FloatVector)} for arguments the caller knows to lie in
    * {@code [FloatMath.EXP_LO, FloatMath.EXP_HI]}, where the clamps change nothing: the same bits
    * without their two compares and blends (a quarter of the selective scan's time).
    */
-  static FloatVector expClamped(FloatVector xc) {
+  public static FloatVector expClamped(FloatVector xc) {
     FloatVector shifted = xc.fma(FloatMath.LOG2E, FloatMath.ROUND);
     FloatVector n = shifted.sub(FloatMath.ROUND);
     VectorSpecies<Float> sp = xc.species();
@@ -150,7 +160,7 @@ public final class VectorMath {
   }
 
   /** Lanewise softplus with torch's threshold 20; {@link FloatMath#softplus(float)} is its scalar twin. */
-  static FloatVector softplus(FloatVector x) {
+  public static FloatVector softplus(FloatVector x) {
     FloatVector v = exp(x.abs().neg());
     FloatVector s = v.div(v.add(2f));
     FloatVector w = s.mul(s);
@@ -167,6 +177,16 @@ public final class VectorMath {
   /** Lanewise {@code silu(x) = x / (1 + e^{−x})}; {@link FloatMath#silu(float)} is its scalar twin. */
   public static FloatVector silu(FloatVector x) {
     return x.div(exp(x.neg()).add(1f));
+  }
+
+  /** Lanewise {@code σ(x) = 1 / (1 + e^{−x})}; {@link FloatMath#sigmoid(float)} is its scalar twin. */
+  public static FloatVector sigmoid(FloatVector x) {
+    return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+  }
+
+  /** Lanewise {@code softplus'(x)}: σ(x), 1 above 20; {@link FloatMath#softplusDerivative(float)} is its scalar twin. */
+  public static FloatVector softplusDerivative(FloatVector x) {
+    return sigmoid(x).blend(1f, x.compare(VectorOperators.GT, FloatMath.SOFTPLUS_THRESHOLD));
   }
 
   /** {@link FloatMath#silu(float[], int, float[], int, int)} on vectors, unchecked; the tail in scalar code. */

@@ -208,7 +208,7 @@ class SelectiveScanGradTest {
     for (int[] s : shapes) {
       int len = 11;
       SelectiveScanGrad vector = new SelectiveScanGrad(s[0], s[1], s[2], 4);
-      SelectiveScanGrad scalar = new SelectiveScanGrad(s[0], s[1], s[2], 4, false);
+      SelectiveScanGrad scalar = new SelectiveScanGrad(s[0], s[1], s[2], 4, false, false);
       assertEquals(org.sparkssm.scan.VectorSupport.ENABLED, vector.vectorized(), "vector path taken when enabled");
       assertTrue(!scalar.vectorized());
       Problem pr = new Problem(rnd, vector, len, 2);

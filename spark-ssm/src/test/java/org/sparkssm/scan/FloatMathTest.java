@@ -90,6 +90,9 @@ class FloatMathTest {
       inRange[i] = Float.isNaN(x[i]) ? x[i] : Math.max(FloatMath.EXP_LO, Math.min(FloatMath.EXP_HI, x[i]));
     }
     assertSameBits(inRange, scalar(inRange, FloatMath::exp), lanewise(inRange, VectorMath::expClamped), "expClamped");
+    assertSameBits(inRange, scalar(inRange, FloatMath::exp), lanewise(inRange, v -> VectorMath.exp(v, true)),
+        "exp within the clamps");
+    assertSameBits(x, scalar(x, FloatMath::exp), lanewise(x, v -> VectorMath.exp(v, false)), "exp, clamped");
   }
 
   @Test
@@ -98,6 +101,25 @@ class FloatMathTest {
     float[] x = inputs(2, 1 << 18);
     assertSameBits(x, scalar(x, FloatMath::softplus), lanewise(x, VectorMath::softplus), "softplus");
     assertSameBits(x, scalar(x, FloatMath::silu), lanewise(x, VectorMath::silu), "silu");
+    assertSameBits(x, scalar(x, FloatMath::sigmoid), lanewise(x, VectorMath::sigmoid), "sigmoid");
+    assertSameBits(x, scalar(x, FloatMath::softplusDerivative), lanewise(x, VectorMath::softplusDerivative),
+        "softplusDerivative");
+  }
+
+  @Test
+  void sigmoidIsWithinThreeUlpAndSoftplusDerivativeIsOneAboveTheThreshold() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    UlpMeter sigmoid = new UlpMeter();
+    for (int i = 0; i < 1 << 18; i++) {
+      float x = i % 2 == 0 ? (float) rnd.nextDouble(-30, 30) : (float) rnd.nextDouble(-87, 100); // normal results
+      sigmoid.add(x, 1.0 / (1.0 + Math.exp(-x)), FloatMath.sigmoid(x));
+    }
+    sigmoid.assertWithin(3, 0, "sigmoid");
+    assertEquals(0.5f, FloatMath.sigmoid(0f));
+    assertEquals(0f, FloatMath.sigmoid(-100f)); // e^100 overflows float
+    assertEquals(1f, FloatMath.softplusDerivative(20.5f), "torch's threshold: softplus' = 1 above 20");
+    assertEquals(FloatMath.sigmoid(19.5f), FloatMath.softplusDerivative(19.5f));
+    assertTrue(Float.isNaN(FloatMath.softplusDerivative(Float.NaN)));
   }
 
   /** Largest error in ulp of the float nearest to {@code exact}; results below the normal range in subnormal steps. */

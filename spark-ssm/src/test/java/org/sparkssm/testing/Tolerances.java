@@ -46,6 +46,23 @@ public final class Tolerances {
    * same bits.)
    */
   public static final Tolerance F32_SSD_CHUNKED = new Tolerance(3e-5, 0);
+  /**
+   * The float32 mode of the trainable selective scan ({@code SelectiveScanGrad}) vs. its float64
+   * mode on the same double inputs, forward and backward (y, du, dδ, dz, dB, dC, gA, gD, gbias),
+   * with {@code abs} in units of each result's RMS, as {@link #F32_SCAN}. The inputs and parameters
+   * are rounded to float, every step and the adjoint run in float32, gA/gD/gbias sum in float32
+   * within a chunk and in float64 across chunks. Measured (SelectiveScanGrad32Test: D up to 128,
+   * N = 16, groups, L up to 4096 with Mamba-like Δ): at most 9.9e-6 RMS (dδ at L = 4096; y 9.0e-6,
+   * du 7.8e-6, dz 5.1e-6, dB 4.0e-6, gA 4.6e-6, gbias 2.1e-6); the bound leaves a factor of 5.
+   */
+  public static final Tolerance F32_SCAN_GRAD = new Tolerance(5e-5, 0);
+  /**
+   * Float32 sums of the same terms in another order (a vector path's per-lane partial sums vs. its
+   * scalar twin's sequential sum; float32 within a piece and float64 across pieces), {@code abs} in
+   * units of the result's RMS. Measured at most 1.5e-6 (dB summed over 128 channels); the bound
+   * leaves a factor of 5.
+   */
+  public static final Tolerance F32_SUM_ORDER = new Tolerance(8e-6, 0);
   /** Sample statistics of seeded random draws (thousands of samples) against their distribution. */
   public static final Tolerance SAMPLE_STATISTIC = new Tolerance(0, 0.1);
   /** Closed forms that are approximations themselves (e.g. HiPPO reconstruction of a window). */
