@@ -86,7 +86,7 @@ public final class MambaBlock {
     this.dtRank = Checks.positive(prefix + " dt_rank", dtRank);
     Checks.positive(prefix + " d_conv", dConv);
     this.scan = new SelectiveScanGrad(dInner, dState, 1, chunk);
-    this.scan32 = new SelectiveScanGrad(dInner, dState, 1, chunk); // PENDING float32 scan: (…, true)
+    this.scan32 = new SelectiveScanGrad(dInner, dState, 1, chunk, true);
     this.aLog = layout.add(prefix + "A_log", dInner, dState);
     this.dSkip = layout.add(prefix + "D", dInner);
     this.inW = layout.add(prefix + "in_proj.weight", 2 * dInner, dModel);
