@@ -286,8 +286,9 @@ public final class TrainCommand extends SparkCommand {
     settings.put("time step", m.grid().onGrid() ? m.grid().step() + " time units" + (freq.equals("auto")
         ? " (inferred)" : "") : "each row");
     settings.put("training", String.format(Locale.ROOT, "AdamW lr %s (cosine), weight decay %s, clip %s, loss %s, "
-        + "batch %d, up to %d epochs%s, patience %d, seed %d", learningRate, weightDecay, clip, loss, batch, epochs,
-        windowsPerEpoch > 0 ? " of " + windowsPerEpoch + " windows" : "", patience, seed));
+        + "batch %d, up to %d epochs%s, patience %d, seed %d, compute %s", learningRate, weightDecay, clip, loss, batch,
+        epochs, windowsPerEpoch > 0 ? " of " + windowsPerEpoch + " windows" : "", patience, seed,
+        Precision.parse("--precision", precision)));
     settings.put("partitions", m.partitions());
     settings.put("training windows", m.trainWindows());
     settings.put("validation windows (each series' last " + val + " steps)", m.validationWindows());
