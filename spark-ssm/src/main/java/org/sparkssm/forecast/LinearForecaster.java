@@ -1,7 +1,7 @@
 package org.sparkssm.forecast;
 
 import org.sparkssm.Checks;
-import org.sparkssm.scan.VectorSupport;
+import org.sparkssm.nn.MatMul;
 
 /**
  * A fitted forecaster {@code ŷ_{t+1..t+H} = level + βᵀ features(window) + b}: a
@@ -68,7 +68,7 @@ public final class LinearForecaster implements WindowForecaster {
   /**
    * {@link #predict} with its own workspace, grown to the largest block it is given (the phase is
    * not read: nothing here is periodic). A block's forecasts equal its windows' one by one, bit for
-   * bit ({@link ProjectionVector}).
+   * bit.
    */
   @Override
   public Predictor predictor() {
@@ -114,8 +114,10 @@ public final class LinearForecaster implements WindowForecaster {
 
   /**
    * {@link #predict} of {@code count} windows at once, window j at {@code windows[off + j · stride]},
-   * its forecasts at {@code out[outOff + j · H]}: β passes through the cache once per block, not
-   * once per window, and the forecasts have the bits of {@link #predict}'s.
+   * its forecasts at {@code out[outOff + j · H]}: one matrix product {@code X β} for the block
+   * ({@link MatMul#accumulateDyW}'s register tiles), so β (F · H doubles, 1 MB for {@code ssm} at
+   * L = H = 336) passes through the cache once per 4 windows, not once per window; the forecasts
+   * have the bits of {@link #predict}'s.
    *
    * @param work a workspace of at least {@code count ·} {@link #workspaceSize()} doubles, overwritten
    */
@@ -132,29 +134,9 @@ public final class LinearForecaster implements WindowForecaster {
         out[o + c] = level + weights.intercept[c];
       }
     }
-    if (VectorSupport.ENABLED) {
-      ProjectionVector.project(work, 0, count, f, weights.beta, h, out, outOff);
-    } else {
-      projectScalar(work, 0, count, f, weights.beta, h, 0, h, out, outOff);
-    }
-  }
-
-  /**
-   * The scalar path of {@link ProjectionVector#project}, columns {@code [from, to)} only:
-   * {@code out[outOff + j h + c]} followed by {@code fma(x[j, i], β[i, c], ·)} for i ascending.
-   */
-  static void projectScalar(double[] x, int xOff, int count, int f, double[] beta, int h, int from, int to,
-      double[] out, int outOff) {
-    for (int j = 0; j < count; j++) {
-      int o = outOff + j * h;
-      for (int i = 0; i < f; i++) {
-        double v = x[xOff + j * f + i];
-        int row = i * h;
-        for (int c = from; c < to; c++) {
-          out[o + c] = Math.fma(v, beta[row + c], out[o + c]);
-        }
-      }
-    }
+    // out += X β (X: count × F, β: F × H), every element one fused multiply-add per feature in
+    // ascending order on either path of MatMul, so a window's forecast has the same bits in any block.
+    MatMul.accumulateDyW(work, 0, count, f, weights.beta, 0, h, out, outOff);
   }
 
   /**
