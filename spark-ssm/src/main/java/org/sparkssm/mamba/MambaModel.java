@@ -854,14 +854,10 @@ public final class MambaModel implements Serializable {
         for (int s = 0; s + 1 < bounds.length; s++) {
           int r = bounds[s];
           float[] h = scratch.state32(ssm.stateLength());
-          for (int k = 0; k < h.length; k++) {
-            h[k] = (float) ssmStates[s][k]; // exact for a state this mode stored
-          }
+          FloatMath.toFloat(ssmStates[s], 0, h, 0, h.length); // exact for a state this mode stored
           SelectiveScan.scan32(ssm, pre[0], r * di, pre[1], r * di, pre[2], r * n, pre[3], r * n, pre[4], r * di, y,
               r * di, bounds[s + 1] - r, h);
-          for (int k = 0; k < h.length; k++) {
-            ssmStates[s][k] = h[k]; // exact: the state is carried in float64 storage between calls
-          }
+          FloatMath.toDouble(h, 0, ssmStates[s], 0, h.length); // exact: float64 storage between calls
         }
       } else {
         double[][] pre64 = {FloatMath.toDouble(pre[0], rows * di), FloatMath.toDouble(pre[1], rows * di),
@@ -873,9 +869,7 @@ public final class MambaModel implements Serializable {
           SelectiveScan.scan(ssm, pre64[0], r * di, pre64[1], r * di, pre64[2], r * n, pre64[3], r * n, pre64[4],
               r * di, y64, r * di, bounds[s + 1] - r, ssmStates[s]);
         }
-        for (int k = 0; k < rows * di; k++) {
-          y[k] = (float) y64[k];
-        }
+        FloatMath.toFloat(y64, 0, y, 0, rows * di);
       }
       float[] o = scratch.floats(Scratch.OUT, rows * dm);
       outProj.apply(y, 0, rows, o, 0);
@@ -925,9 +919,7 @@ public final class MambaModel implements Serializable {
     private float[][] preScan32(double[] in, int[] bounds, double[][] convStates, Scratch scratch) {
       int rows = bounds[bounds.length - 1];
       float[] in32 = scratch.floats(Scratch.IN, rows * dm);
-      for (int k = 0; k < rows * dm; k++) {
-        in32[k] = (float) in[k];
-      }
+      FloatMath.toFloat(in, 0, in32, 0, rows * dm);
       float[] xz = scratch.floats(Scratch.XZ, rows * 2 * di); // (rows, 2 di): x then z per row
       inProj.apply(in32, 0, rows, xz, 0);
       double[] x = scratch.doubles(Scratch.X, rows * di);
@@ -943,9 +935,7 @@ public final class MambaModel implements Serializable {
         conv.scan(x, bounds[s] * di, convOut, bounds[s] * di, bounds[s + 1] - bounds[s], convStates[s]);
       }
       float[] u = scratch.floats(Scratch.U, rows * di); // (rows, di)
-      for (int k = 0; k < rows * di; k++) {
-        u[k] = (float) convOut[k];
-      }
+      FloatMath.toFloat(convOut, 0, u, 0, rows * di);
       FloatMath.silu(u, 0, u, 0, rows * di);
       int width = rank + 2 * n;
       float[] dbc = scratch.floats(Scratch.DBC, rows * width); // (rows, rank + 2N): Δ (low rank), B, C
@@ -1095,14 +1085,10 @@ public final class MambaModel implements Serializable {
         if (precision == Precision.FLOAT32) {
           float[] h = scratch.state32(ssd.stateLength());
           double[] stored = ssmStates[s];
-          for (int k = 0; k < h.length; k++) {
-            h[k] = (float) stored[k]; // exact for a state this mode stored
-          }
+          FloatMath.toFloat(stored, 0, h, 0, h.length); // exact for a state this mode stored
           SsdScan.scan32(ssd, len, chunkSize, pre[0], r * di, pre[1], r * heads, pre[2], r * gn, pre[3], r * gn, y,
               r * di, h, scratch.ssd);
-          for (int k = 0; k < h.length; k++) {
-            stored[k] = h[k];
-          }
+          FloatMath.toDouble(h, 0, stored, 0, h.length); // exact
         } else {
           SsdScan.scan32(ssd, len, chunkSize, pre[0], r * di, pre[1], r * heads, pre[2], r * gn, pre[3], r * gn, y,
               r * di, ssmStates[s], scratch.ssd);
@@ -1127,9 +1113,7 @@ public final class MambaModel implements Serializable {
       int convDim = di + 2 * gn;
       int width = di + convDim + heads;
       float[] in32 = scratch.floats(Scratch.IN, rows * dm);
-      for (int k = 0; k < rows * dm; k++) {
-        in32[k] = (float) in[k];
-      }
+      FloatMath.toFloat(in, 0, in32, 0, rows * dm);
       float[] proj = scratch.floats(Scratch.PROJ, rows * width); // (rows, z | xBC | dt)
       inProj.apply(in32, 0, rows, proj, 0);
       double[] xbcIn = scratch.doubles(Scratch.X, rows * convDim);
@@ -1143,9 +1127,7 @@ public final class MambaModel implements Serializable {
         conv.scan(xbcIn, bounds[s] * convDim, convOut, bounds[s] * convDim, bounds[s + 1] - bounds[s], convStates[s]);
       }
       float[] xbc = scratch.floats(Scratch.XBC, rows * convDim);
-      for (int k = 0; k < rows * convDim; k++) {
-        xbc[k] = (float) convOut[k];
-      }
+      FloatMath.toFloat(convOut, 0, xbc, 0, rows * convDim);
       FloatMath.silu(xbc, 0, xbc, 0, rows * convDim);
       float[] x = scratch.floats(Scratch.U, rows * di);
       float[] b = scratch.floats(Scratch.B, rows * gn);
