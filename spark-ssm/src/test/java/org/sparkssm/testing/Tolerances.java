@@ -63,6 +63,11 @@ public final class Tolerances {
    * leaves a factor of 5.
    */
   public static final Tolerance F32_SUM_ORDER = new Tolerance(8e-6, 0);
+  /**
+   * The float32 convolution mode of the trainable S4D layer vs. its float64 mode (S4dLayerFloat32Test),
+   * y, du and every parameter gradient, {@code abs} in units of each result's RMS. MEASURED_PLACEHOLDER
+   */
+  public static final Tolerance F32_S4D_CONV = new Tolerance(1e-4, 0);
   /** Sample statistics of seeded random draws (thousands of samples) against their distribution. */
   public static final Tolerance SAMPLE_STATISTIC = new Tolerance(0, 0.1);
   /** Closed forms that are approximations themselves (e.g. HiPPO reconstruction of a window). */
