@@ -67,6 +67,15 @@ import org.sparkssm.scan.VectorSupport;
  * then the same chain through the discretization as the recurrent mode. Both modes give the same
  * numbers up to rounding.
  *
+ * <p><b>Precision.</b> A cache computes in float64 unless {@link Cache#computeIn} says otherwise.
+ * In convolution mode the float32 modes ({@link Precision#FLOAT32} and
+ * {@link Precision#FLOAT32_STATE64} alike: the convolution carries no state) run the O(len² · H)
+ * products in float32: the forward rounds K, D and u once per call and convolves in float32, the
+ * backward runs both correlations (dK, du) on float32 copies of u, K and dy; each element a
+ * float32 fused multiply-add chain, widened to double. K itself, gD, dK's sum over the sequences
+ * and the chain from dK to the parameters stay float64, as do the weights and gradients. Recurrent
+ * mode always computes in float64.
+ *
  * <p>The layer holds only offsets and shapes: weights {@code w} and gradients {@code gw} are passed
  * in, so threads share weights and keep their own gradient buffers and caches.
  */
