@@ -7,6 +7,7 @@ import org.sparkssm.init.DiagonalSystem;
 import org.sparkssm.init.S4dInit;
 import org.sparkssm.scan.DiagonalScan;
 import org.sparkssm.scan.DiagonalSsm;
+import org.sparkssm.scan.FloatMath;
 import org.sparkssm.scan.VectorSupport;
 
 /**
@@ -65,6 +66,15 @@ import org.sparkssm.scan.VectorSupport;
  *
  * then the same chain through the discretization as the recurrent mode. Both modes give the same
  * numbers up to rounding.
+ *
+ * <p><b>Precision.</b> A cache computes in float64 unless {@link Cache#computeIn} says otherwise.
+ * In convolution mode the float32 modes ({@link Precision#FLOAT32} and
+ * {@link Precision#FLOAT32_STATE64} alike: the convolution carries no state) run the O(len² · H)
+ * products in float32: the forward rounds K, D and u once per call and convolves in float32, the
+ * backward runs both correlations (dK, du) on float32 copies of u, K and dy; each element a
+ * float32 fused multiply-add chain, widened to double. K itself, gD, dK's sum over the sequences
+ * and the chain from dK to the parameters stay float64, as do the weights and gradients. Recurrent
+ * mode always computes in float64.
  *
  * <p>The layer holds only offsets and shapes: weights {@code w} and gradients {@code gw} are passed
  * in, so threads share weights and keep their own gradient buffers and caches.
@@ -424,8 +434,14 @@ public final class S4dLayer {
   private void convolutionForward(double[] y, int yOff, int batch, int len, Cache cache) {
     final int H = channels;
     kernel(cache, len, cache.kernel);
+    cache.forward32 = false;
     if (cache.convolution != null) {
       cache.convolution.forward(cache.kernel, cache.dSkip, cache.u, batch, len, H, y, yOff);
+      return;
+    }
+    cache.forward32 = cache.precision != Precision.FLOAT64;
+    if (cache.forward32) {
+      convolutionForward32(y, yOff, batch, len, cache);
       return;
     }
     for (int b = 0; b < batch; b++) {
@@ -454,6 +470,11 @@ public final class S4dLayer {
     Arrays.fill(dk, 0, len * H, 0.0);
     if (cache.convolution != null) {
       cache.convolution.backward(cache.kernel, cache.dSkip, dy, dyOff, batch, len, H, dk, acc, gD, du, duOff);
+      kernelToDiscrete(cache, dk, len, acc);
+      return;
+    }
+    if (cache.forward32) { // the precision of the forward it follows
+      convolutionBackward32(dy, dyOff, batch, len, du, duOff, cache);
       kernelToDiscrete(cache, dk, len, acc);
       return;
     }
@@ -512,6 +533,107 @@ public final class S4dLayer {
         }
         int at = cOff + j * H + d;
         c[at] = accumulate ? c[at] + acc : acc;
+      }
+    }
+  }
+
+  /**
+   * {@link #convolutionForward} in float32: rounds K, D and the cache's u to float32 once (kept
+   * for the backward), convolves each sequence in float32 and widens y into the double output.
+   */
+  private void convolutionForward32(double[] y, int yOff, int batch, int len, Cache cache) {
+    final int H = channels;
+    final int n = len * H;
+    cache.ensure32(batch * n, n);
+    float[] u32 = cache.u32;
+    float[] k32 = cache.kernel32;
+    float[] out32 = cache.out32;
+    FloatMath.toFloat(cache.kernel, 0, k32, 0, n);
+    FloatMath.toFloat(cache.dSkip, 0, cache.skip32, 0, H);
+    FloatMath.toFloat(cache.u, 0, u32, 0, batch * n);
+    for (int b = 0; b < batch; b++) {
+      final int ub = b * n;
+      int d = VectorSupport.ENABLED ? S4dConvolutionVector.convolve32(k32, 0, u32, ub, cache.skip32, out32, 0, len, H)
+          : 0;
+      convolveScalar32(k32, 0, u32, ub, cache.skip32, out32, 0, len, H, d);
+      FloatMath.toDouble(out32, 0, y, yOff + ub, n);
+    }
+  }
+
+  /**
+   * {@link #convolutionBackward} in float32 on the forward's float32 u and K and a float32 copy of
+   * each sequence's dy: both correlations in float32, dK summed over the sequences in float64
+   * (into {@code cache.dKernel}), du widened into the double output. gD stays float64.
+   */
+  private void convolutionBackward32(double[] dy, int dyOff, int batch, int len, double[] du, int duOff,
+      Cache cache) {
+    final int H = channels;
+    final int n = len * H;
+    final int gD = 6 * H * modes;
+    double[] dk = cache.dKernel;
+    double[] uc = cache.u;
+    double[] acc = cache.acc;
+    float[] u32 = cache.u32;
+    float[] dy32 = cache.dy32;
+    float[] out32 = cache.out32;
+    for (int b = 0; b < batch; b++) {
+      final int ub = b * n;
+      final int yb = dyOff + ub;
+      FloatMath.toFloat(dy, yb, dy32, 0, n);
+      // dK_k += Σ_i u_i dy_{i+k}: float32 within the sequence, float64 across sequences.
+      int d = VectorSupport.ENABLED ? S4dConvolutionVector.correlate32(u32, ub, dy32, 0, null, out32, 0, len, H) : 0;
+      correlateScalar32(u32, ub, dy32, 0, null, out32, 0, len, H, d);
+      for (int r = 0; r < n; r++) {
+        dk[r] += out32[r];
+      }
+      // gD += Σ_t dy_t u_t (float64)
+      for (int r = 0; r < n; r += H) {
+        for (int e = 0; e < H; e++) {
+          acc[gD + e] += dy[yb + r + e] * uc[ub + r + e];
+        }
+      }
+      // du_s = Σ_k K_k dy_{s+k} + D dy_s, into dy32 in place, then widened (du may be dy: read above).
+      d = VectorSupport.ENABLED
+          ? S4dConvolutionVector.correlate32(cache.kernel32, 0, dy32, 0, cache.skip32, dy32, 0, len, H)
+          : 0;
+      correlateScalar32(cache.kernel32, 0, dy32, 0, cache.skip32, dy32, 0, len, H, d);
+      FloatMath.toDouble(dy32, 0, du, duOff + ub, n);
+    }
+  }
+
+  /**
+   * The float32 twin of {@link #convolveScalar} and the scalar twin of
+   * {@link S4dConvolutionVector#convolve32}, with its bits: {@code a = fma(K_k, u_{t-k}, a)} for
+   * k = 0 .. t from 0, then {@code y_t = fma(skip, u_t, a)}, channels [d0, H). y must not overlap u.
+   */
+  static void convolveScalar32(float[] kern, int kOff, float[] u, int uOff, float[] skip, float[] y, int yOff,
+      int len, int H, int d0) {
+    for (int t = 0; t < len; t++) {
+      for (int d = d0; d < H; d++) {
+        float acc = 0f;
+        for (int k = 0; k <= t; k++) {
+          acc = Math.fma(kern[kOff + k * H + d], u[uOff + (t - k) * H + d], acc);
+        }
+        y[yOff + t * H + d] = Math.fma(skip[d], u[uOff + t * H + d], acc);
+      }
+    }
+  }
+
+  /**
+   * The float32 twin of {@link #correlateScalar} (overwriting c) and the scalar twin of
+   * {@link S4dConvolutionVector#correlate32}, with its bits: {@code c = fma(a_i, b_{i+j}, c)} for
+   * i = 0, 1, ... from 0, then {@code c_j = fma(skip, b_j, c)} ({@code skip} may be null: no term),
+   * channels [d0, H). c may be b at the same offset.
+   */
+  static void correlateScalar32(float[] a, int aOff, float[] b, int bOff, float[] skip, float[] c, int cOff, int len,
+      int H, int d0) {
+    for (int j = 0; j < len; j++) {
+      for (int d = d0; d < H; d++) {
+        float acc = 0f;
+        for (int i = 0; i + j < len; i++) {
+          acc = Math.fma(a[aOff + i * H + d], b[bOff + (i + j) * H + d], acc);
+        }
+        c[cOff + j * H + d] = skip == null ? acc : Math.fma(skip[d], b[bOff + j * H + d], acc);
       }
     }
   }
@@ -708,6 +830,14 @@ public final class S4dLayer {
     final double[] kernel; // convolution mode: K[k * H + h]
     final double[] dKernel; // convolution mode: dK, same layout
     Convolution convolution; // convolution mode: null for this class's loops
+    Precision precision = Precision.FLOAT64;
+    // Convolution mode in float32 ({@link #computeIn}): grow-only scratch, allocated on first use.
+    float[] u32 = new float[0]; // the forward's u rounded, kept for the backward
+    float[] kernel32 = new float[0]; // K rounded
+    float[] skip32 = new float[0]; // D rounded
+    float[] dy32 = new float[0]; // one sequence's dy rounded, then its du
+    float[] out32 = new float[0]; // one sequence's y, then its dK term
+    boolean forward32; // the last forward convolved in float32 (the backward follows it)
     boolean forwardDone;
 
     Cache(S4dLayer layer, int batch, int len) {
@@ -759,6 +889,42 @@ public final class S4dLayer {
     /** The layer's channels H. */
     public int channels() {
       return layer.channels;
+    }
+
+    /**
+     * Computes in {@code p} from now on (float64 by default). In convolution mode both float32
+     * modes run the O(len² · H) products in float32: the forward's convolution (K, D and u rounded
+     * once per call) and the backward's two correlations (dK per sequence, du), with float32 sums
+     * and fused multiply-adds, widened to double. {@link Precision#FLOAT32} and
+     * {@link Precision#FLOAT32_STATE64} behave the same: the convolution keeps no state. The
+     * kernel K, the skip gradient gD, dK's sum over sequences, and the chain from dK to the
+     * parameters (S0, S1, the discretization) stay float64. Recurrent mode ignores it and stays
+     * float64, as does a device twin set with {@link #convolveOn} or {@link #runOn} (it computes
+     * in its own precision).
+     */
+    public void computeIn(Precision p) {
+      Checks.notNull("precision", p);
+      precision = p;
+    }
+
+    /** The precision it computes in (see {@link #computeIn}). */
+    public Precision precision() {
+      return precision;
+    }
+
+    /** Grows the float32 scratch to u of {@code uCount} and rows of {@code n} (len · H) elements. */
+    void ensure32(int uCount, int n) {
+      if (u32.length < uCount) {
+        u32 = new float[uCount];
+      }
+      if (kernel32.length < n) {
+        kernel32 = new float[n];
+        dy32 = new float[n];
+        out32 = new float[n];
+      }
+      if (skip32.length < layer.channels) {
+        skip32 = new float[layer.channels];
+      }
     }
 
     /** Convolution mode convolves with {@code c} (null: this class's loops); recurrent mode ignores it. */

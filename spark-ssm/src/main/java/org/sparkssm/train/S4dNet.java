@@ -27,6 +27,12 @@ import org.sparkssm.nn.Tensors;
  * </pre>
  *
  * S4D layers have {@code d_state} complex modes per channel (S4D-Lin init, trainable Δ).
+ *
+ * <p>Precision ({@link #computeIn}): in both float32 modes the linear layers run in float32
+ * ({@link Products}) and so do the S4D layers' convolutions and their correlations
+ * ({@link S4dLayer.Cache#computeIn}: the layers run in convolution mode and keep no state, so
+ * FLOAT32 and FLOAT32_STATE64 are the same here); the S4D kernel and its chain to the parameters,
+ * the norms, GELU, GLU, the residual stream and the weights and gradients stay float64.
  */
 public final class S4dNet extends FramedNet {
   private static final int SCAN_CHUNK = 32;
@@ -161,6 +167,9 @@ public final class S4dNet extends FramedNet {
   public void computeIn(Workspace ws, Precision precision) {
     Work work = (Work) ws;
     work.products = Products.of(precision);
+    for (int i = 0; i < work.cache.length; i++) {
+      work.cache[i].computeIn(precision);
+    }
   }
 
   @Override

@@ -50,8 +50,8 @@ public interface WindowModel {
 
   /**
    * Lets the workspace compute in {@code precision} ({@link Precision}: float64 by default; the
-   * float32 modes run the model's linear layers, and its Mamba blocks' scans where it has them, in
-   * float32, with float64 weights, gradients and norms). Call it right after {@link #workspace},
+   * float32 modes run the model's linear layers, its Mamba blocks' scans and its S4D layers'
+   * convolutions where it has them, in float32, with float64 weights, gradients and norms). Call it right after {@link #workspace},
    * before {@link #runOn}.
    */
   void computeIn(Workspace ws, Precision precision);
