@@ -156,9 +156,9 @@ public final class TrainCommand extends SparkCommand {
   private long seed;
 
   @Option(names = "--precision", paramLabel = "MODE", defaultValue = "float64",
-      description = "What the network computes in: float64, float32 (projections and Mamba scans in float32, "
-          + "about twice the vector lanes; weights, gradients and AdamW stay float64) or float32-state64 (the "
-          + "scans keep float64 state) (default: ${DEFAULT-VALUE}).")
+      description = "What the network computes in: float64, float32 (projections, Mamba scans and S4D "
+          + "convolutions in float32, about twice the vector lanes; weights, gradients and AdamW stay float64) or "
+          + "float32-state64 (the Mamba scans keep float64 state) (default: ${DEFAULT-VALUE}).")
   private String precision;
 
   @Option(names = "--partitions", paramLabel = "P", defaultValue = "0",

@@ -80,9 +80,10 @@ final class NetForecasterParams extends ForecasterParams {
     checkpointDir = new Param<>(owner, "checkpointDir", "folder (any Hadoop URI) for a checkpoint after every "
         + "epoch; empty: none");
     resume = new BooleanParam(owner, "resume", "continue from the newest checkpoint in checkpointDir");
-    precision = new Param<>(owner, "precision", "what the network computes in: float64, float32 (projections and "
-        + "selective scans in float32; weights, gradients and AdamW stay float64) or float32-state64 (the scans "
-        + "keep float64 state)", new ForecasterParams.Accepts(v -> Precision.parse("precision", v)));
+    precision = new Param<>(owner, "precision", "what the network computes in: float64, float32 (projections, "
+        + "Mamba scans and S4D convolutions in float32; weights, gradients and AdamW stay float64) or "
+        + "float32-state64 (the Mamba scans keep float64 state)",
+        new ForecasterParams.Accepts(v -> Precision.parse("precision", v)));
   }
 
   @Override
