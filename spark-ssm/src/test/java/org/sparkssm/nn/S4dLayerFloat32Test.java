@@ -61,24 +61,9 @@ class S4dLayerFloat32Test {
     return w;
   }
 
-  private static double rms(double[] a, int off, int n) {
-    double s = 0;
-    for (int i = off; i < off + n; i++) {
-      s += a[i] * a[i];
-    }
-    return Math.sqrt(s / n);
-  }
-
   /** Largest |expected − actual| over {@code [off, off+n)} in units of the RMS of expected; asserts the bound. */
   private static double checkToRms(String what, double[] expected, double[] actual, int off, int n) {
-    double r = rms(expected, off, n);
-    double max = 0;
-    for (int i = off; i < off + n; i++) {
-      max = Math.max(max, Math.abs(expected[i] - actual[i]));
-    }
-    Tolerances.assertClose(what, expected, off, actual, off, n,
-        new Tolerances.Tolerance(Tolerances.F32_S4D_CONV.abs * r, 0));
-    return max / r;
+    return Tolerances.assertCloseToRms(what, expected, off, actual, off, n, Tolerances.F32_S4D_CONV);
   }
 
   @Test

@@ -201,28 +201,7 @@ class SelectiveScan32Test {
   }
 
   private static double relativeToRms(String what, double[] expected, float[] actual) {
-    double sum = 0;
-    for (int i = 0; i < expected.length; i++) {
-      sum += expected[i] * expected[i];
-    }
-    double rms = Math.sqrt(sum / expected.length);
-    double max = 0;
-    int maxAt = -1;
-    for (int i = 0; i < expected.length; i++) {
-      double diff = Math.abs(expected[i] - actual[i]);
-      if (!(diff <= max)) {
-        max = diff;
-        maxAt = i;
-      }
-    }
-    double rel = max / rms;
-    Tolerances.Tolerance tol = Tolerances.F32_SCAN;
-    if (!(max <= tol.abs * rms + tol.rel * Math.abs(expected[maxAt]))) {
-      fail(String.format(java.util.Locale.ROOT,
-          "%s: at index %d expected %.9g, got %.9g: diff %.3g = %.3g × rms %.3g (allowed %.1g rms + %.1g rel)",
-          what, maxAt, expected[maxAt], actual[maxAt], max, rel, rms, tol.abs, tol.rel));
-    }
-    return rel;
+    return Tolerances.assertCloseToRms(what, expected, FloatMath.toDouble(actual, actual.length), Tolerances.F32_SCAN);
   }
 
   @Test

@@ -166,32 +166,6 @@ class SsdScan32Test {
     }
   }
 
-  /**
-   * {@code max |actual - expected| / rms(expected)}, failing above {@code tol.abs} (y crosses zero,
-   * so the bound is in units of its RMS, as {@link Tolerances#F32_SCAN}).
-   */
-  private static double relativeToRms(String what, double[] expected, double[] actual, Tolerances.Tolerance tol) {
-    double sum = 0;
-    for (int i = 0; i < expected.length; i++) {
-      sum += expected[i] * expected[i];
-    }
-    double rms = Math.sqrt(sum / expected.length);
-    double max = 0;
-    int maxAt = -1;
-    for (int i = 0; i < expected.length; i++) {
-      double diff = Math.abs(expected[i] - actual[i]);
-      if (!(diff <= max)) {
-        max = diff;
-        maxAt = i;
-      }
-    }
-    if (!(max <= tol.abs * rms)) {
-      fail(String.format(Locale.ROOT, "%s: at index %d expected %.9g, got %.9g: diff %.3g = %.3g × rms %.3g "
-          + "(allowed %.1g)", what, maxAt, expected[maxAt], actual[maxAt], max, max / rms, rms, tol.abs));
-    }
-    return max / rms;
-  }
-
   @Test
   void vectorPrimitivesGiveTheScalarTwinsBits() {
     Assumptions.assumeTrue(VectorSupport.ENABLED, "Vector API not enabled");
@@ -224,8 +198,8 @@ class SsdScan32Test {
         for (boolean wide : new boolean[] {false, true}) {
           String what = k + (wide ? " state64" : " state32");
           double[][] got = runWhole(k, null, wide, ws);
-          relativeToRms(what + " y", refY, got[0], Tolerances.F32_SSD);
-          relativeToRms(what + " final state", refState, got[1], Tolerances.F32_SSD);
+          Tolerances.assertCloseToRms(what + " y", refY, got[0], Tolerances.F32_SSD);
+          Tolerances.assertCloseToRms(what + " final state", refState, got[1], Tolerances.F32_SSD);
           // Computed in float32, not float64 rounded at the end: some outputs differ from that.
           int differ = 0;
           for (int i = 0; i < refY.length; i++) {
@@ -261,8 +235,8 @@ class SsdScan32Test {
             assertSameBits(what + " y", one[0], yPieces);
             assertSameBits(what + " final state", one[1], asDouble(state));
           } else {
-            relativeToRms(what + " y", one[0], yPieces, Tolerances.F32_SSD_CHUNKED);
-            relativeToRms(what + " final state", one[1], asDouble(state), Tolerances.F32_SSD_CHUNKED);
+            Tolerances.assertCloseToRms(what + " y", one[0], yPieces, Tolerances.F32_SSD_CHUNKED);
+            Tolerances.assertCloseToRms(what + " final state", one[1], asDouble(state), Tolerances.F32_SSD_CHUNKED);
           }
         }
       }

@@ -132,6 +132,37 @@ public final class Tolerances {
     }
   }
 
+  /**
+   * Checks {@code actual[aOff..aOff+n)} against {@code expected[eOff..eOff+n)} with {@code tol.abs} in
+   * units of the RMS of expected (for results that cross zero, such as a float32 scan against its
+   * float64 twin: a relative bound per element means nothing there) plus {@code tol.rel} of each
+   * element, and returns the largest difference in units of that RMS (the measured error that the
+   * tolerances' comments quote).
+   */
+  public static double assertCloseToRms(String what, double[] expected, int eOff, double[] actual, int aOff, int n,
+      Tolerance tol) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += expected[eOff + i] * expected[eOff + i];
+    }
+    double rms = Math.sqrt(sum / n);
+    assertClose(what + String.format(Locale.ROOT, " (RMS %.3g)", rms), expected, eOff, actual, aOff, n,
+        new Tolerance(tol.abs * rms, tol.rel));
+    double max = 0;
+    for (int i = 0; i < n; i++) {
+      max = Math.max(max, Math.abs(expected[eOff + i] - actual[aOff + i]));
+    }
+    return max / rms;
+  }
+
+  /** {@link #assertCloseToRms(String, double[], int, double[], int, int, Tolerance)} over whole arrays. */
+  public static double assertCloseToRms(String what, double[] expected, double[] actual, Tolerance tol) {
+    if (expected.length != actual.length) {
+      fail(what + ": expected length " + expected.length + ", got " + actual.length);
+    }
+    return assertCloseToRms(what, expected, 0, actual, 0, expected.length, tol);
+  }
+
   public static void assertClose(String what, double[] expected, double[] actual, Tolerance tol) {
     if (expected.length != actual.length) {
       fail(what + ": expected length " + expected.length + ", got " + actual.length);
